@@ -1,0 +1,396 @@
+/*
+ * rtun: dials the server, proves the token, checks the server's proof,
+ * declares the services, and connects each stream the server opens to the
+ * service's local target. Anything that ends a link schedules the next
+ * attempt; only a bad config makes the agent give up.
+ */
+#include "rtun-build.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "auth.h"
+#include "control.h"
+#include "link.h"
+#include "log.h"
+#include "resolve.h"
+#include "stream.h"
+#include "xmalloc.h"
+
+enum agent_state {
+	AGENT_WAITING,      /* retry timer running */
+	AGENT_RESOLVING,
+	AGENT_CONNECTING,
+	AGENT_HELLO,        /* ClientHello sent */
+	AGENT_AUTH,         /* Auth sent */
+	AGENT_UP,
+};
+
+struct agent {
+	struct ev_loop *loop;
+	const struct agent_conf *conf;
+	enum agent_state state;
+	struct link *link;
+	struct resolve *resolve;
+	struct net_addr addr;
+	int fd;                         /* while connecting */
+	ev_io connect_w;
+	ev_timer timeout_w;             /* connect and handshake deadline */
+	ev_timer retry_w;
+	double backoff;
+	int stopping;                   /* agent_free() under way: no more retries */
+	uint8_t client_nonce[AUTH_NONCE_LEN];
+	uint8_t server_nonce[AUTH_NONCE_LEN];
+};
+
+static void agent_link_control(struct link *l, Rtun__Control *msg);
+static void agent_link_open(struct link *l, uint32_t id, const char *service, const char *peer);
+static void agent_link_closed(struct link *l, const char *reason);
+static void agent_connect(struct agent *a);
+
+static const struct link_ops agent_link_ops = {
+	.control = agent_link_control,
+	.open = agent_link_open,
+	.closed = agent_link_closed,
+};
+
+/* Schedule the next attempt: backoff doubles up to reconnect_max, times a jitter in [0.5, 1]. */
+static void
+agent_retry(struct agent *a, const char *why)
+{
+	double delay;
+
+	ev_timer_stop(a->loop, &a->timeout_w);
+	delay = a->backoff * (0.5 + 0.5 * (double)arc4random_uniform(1000001) / 1000000.0);
+	a->backoff *= 2;
+	if (a->backoff > a->conf->reconnect_max)
+		a->backoff = a->conf->reconnect_max;
+	log_warn("%s; reconnecting in %.1fs", why, delay);
+	a->state = AGENT_WAITING;
+	ev_timer_set(&a->retry_w, delay, 0.0);
+	ev_timer_start(a->loop, &a->retry_w);
+}
+
+static void
+agent_send_hello(struct agent *a)
+{
+	Rtun__Control msg = RTUN__CONTROL__INIT;
+	Rtun__ClientHello h = RTUN__CLIENT_HELLO__INIT;
+
+	auth_nonce(a->client_nonce);
+	h.version_min = CONTROL_VERSION_MIN;
+	h.version_max = CONTROL_VERSION_MAX;
+	h.name = a->conf->name;
+	h.nonce.data = a->client_nonce;
+	h.nonce.len = AUTH_NONCE_LEN;
+	h.software = PACKAGE_STRING;
+	msg.msg_case = RTUN__CONTROL__MSG_CLIENT_HELLO;
+	msg.client_hello = &h;
+	link_send_raw(a->link, FRAME_PREFACE, FRAME_PREFACE_LEN);
+	link_send_control(a->link, &msg);
+	a->state = AGENT_HELLO;
+}
+
+static void
+agent_connected(struct agent *a)
+{
+	const struct config_common *c = &a->conf->common;
+	struct link_params params = {
+		.heartbeat_interval = c->heartbeat_interval,
+		.heartbeat_timeout = c->heartbeat_timeout,
+		.stream_window = c->stream_window,
+		.max_streams = c->max_streams,
+		.server = 0,
+	};
+
+	ev_io_stop(a->loop, &a->connect_w);
+	a->link = link_new(a->loop, a->fd, &a->addr, &params, &agent_link_ops, a);
+	a->fd = -1;
+	link_set_label(a->link, "server %s", a->conf->server);
+	log_info("connected to %s (%s)", a->conf->server, a->link->peer);
+	agent_send_hello(a);
+	/* The handshake must finish within connect_timeout too. */
+	ev_timer_stop(a->loop, &a->timeout_w);
+	ev_timer_set(&a->timeout_w, a->conf->connect_timeout, 0.0);
+	ev_timer_start(a->loop, &a->timeout_w);
+}
+
+static void
+agent_connect_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct agent *a = w->data;
+	char why[256];
+	int err;
+
+	if ((err = net_socket_error(a->fd)) == 0) {
+		agent_connected(a);
+		return;
+	}
+	ev_io_stop(loop, w);
+	close(a->fd);
+	a->fd = -1;
+	snprintf(why, sizeof(why), "connect to %s failed: %s", a->conf->server, strerror(err));
+	agent_retry(a, why);
+}
+
+static void
+agent_resolved(void *arg, int err, const struct net_addr *addr)
+{
+	struct agent *a = arg;
+	char why[256];
+
+	a->resolve = NULL;
+	if (err != 0) {
+		snprintf(why, sizeof(why), "cannot resolve %s: %s", a->conf->server_host,
+		    gai_strerror(err));
+		agent_retry(a, why);
+		return;
+	}
+	a->addr = *addr;
+	if ((a->fd = net_connect(addr)) == -1) {
+		snprintf(why, sizeof(why), "connect to %s failed: %s", a->conf->server,
+		    strerror(errno));
+		agent_retry(a, why);
+		return;
+	}
+	a->state = AGENT_CONNECTING;
+	ev_io_set(&a->connect_w, a->fd, EV_WRITE);
+	ev_io_start(a->loop, &a->connect_w);
+}
+
+static void
+agent_connect(struct agent *a)
+{
+	a->state = AGENT_RESOLVING;
+	ev_timer_set(&a->timeout_w, a->conf->connect_timeout, 0.0);
+	ev_timer_start(a->loop, &a->timeout_w);
+	a->resolve = resolve_start(a->loop, a->conf->server_host, a->conf->server_port,
+	    agent_resolved, a);
+}
+
+static void
+agent_retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	agent_connect(w->data);
+}
+
+/* Abandon whatever attempt is under way (resolve, connect or handshake). */
+static void
+agent_abort_attempt(struct agent *a)
+{
+	if (a->resolve != NULL) {
+		resolve_cancel(a->resolve);
+		a->resolve = NULL;
+	}
+	if (a->fd != -1) {
+		ev_io_stop(a->loop, &a->connect_w);
+		close(a->fd);
+		a->fd = -1;
+	}
+}
+
+static void
+agent_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct agent *a = w->data;
+	char why[256];
+
+	if (a->link != NULL) {
+		/* agent_link_closed() schedules the retry. */
+		link_close(a->link, FRAME_CODE_NONE, "handshake timed out");
+		return;
+	}
+	agent_abort_attempt(a);
+	snprintf(why, sizeof(why), "connect to %s timed out after %.1fs", a->conf->server,
+	    a->conf->connect_timeout);
+	agent_retry(a, why);
+}
+
+static void
+agent_on_server_hello(struct agent *a, const Rtun__ServerHello *sh)
+{
+	Rtun__Control msg = RTUN__CONTROL__INIT;
+	Rtun__Auth auth = RTUN__AUTH__INIT;
+	uint8_t mac[AUTH_MAC_LEN];
+
+	if (sh->version < CONTROL_VERSION_MIN || sh->version > CONTROL_VERSION_MAX) {
+		link_protocol_error(a->link, "server chose unsupported version %u", sh->version);
+		return;
+	}
+	memcpy(a->server_nonce, sh->nonce.data, AUTH_NONCE_LEN);
+	auth_mac(AUTH_AGENT, a->conf->token, a->server_nonce, a->client_nonce, a->conf->name,
+	    mac);
+	auth.mac.data = mac;
+	auth.mac.len = AUTH_MAC_LEN;
+	auth.stream_window = a->conf->common.stream_window;
+	msg.msg_case = RTUN__CONTROL__MSG_AUTH;
+	msg.auth = &auth;
+	link_send_control(a->link, &msg);
+	a->state = AGENT_AUTH;
+}
+
+static void
+agent_declare(struct agent *a)
+{
+	Rtun__Control msg = RTUN__CONTROL__INIT;
+	Rtun__Declare d = RTUN__DECLARE__INIT;
+	Rtun__Service *svcs, **ptrs;
+	size_t i, n = a->conf->nservices;
+
+	svcs = xcalloc(n + 1, sizeof(*svcs));
+	ptrs = xcalloc(n + 1, sizeof(*ptrs));
+	for (i = 0; i < n; i++) {
+		rtun__service__init(&svcs[i]);
+		svcs[i].name = a->conf->services[i].name;
+		svcs[i].remote_port = a->conf->services[i].remote_port;
+		ptrs[i] = &svcs[i];
+	}
+	d.n_services = n;
+	d.services = ptrs;
+	msg.msg_case = RTUN__CONTROL__MSG_DECLARE;
+	msg.declare = &d;
+	link_send_control(a->link, &msg);
+	free(svcs);
+	free(ptrs);
+}
+
+static void
+agent_on_auth_result(struct agent *a, const Rtun__AuthResult *ar)
+{
+	uint8_t smac[AUTH_MAC_LEN];
+
+	if (!ar->ok) {
+		log_error("%s: authentication failed (check token and name)", a->link->label);
+		link_close(a->link, FRAME_CODE_NONE, "authentication failed");
+		return;
+	}
+	auth_mac(AUTH_SERVER, a->conf->token, a->server_nonce, a->client_nonce, a->conf->name,
+	    smac);
+	if (!auth_verify(smac, ar->server_mac.data, ar->server_mac.len)) {
+		log_error("%s: the server could not prove it knows the token", a->link->label);
+		link_close(a->link, FRAME_CODE_AUTH, "server proof failed");
+		return;
+	}
+	if (ar->stream_window < CONFIG_WINDOW_MIN || ar->stream_window > CONFIG_WINDOW_MAX) {
+		link_protocol_error(a->link, "stream_window %u out of range", ar->stream_window);
+		return;
+	}
+	ev_timer_stop(a->loop, &a->timeout_w);
+	link_set_authed(a->link, ar->stream_window);
+	a->state = AGENT_UP;
+	a->backoff = a->conf->reconnect_min;
+	log_info("authenticated to %s as %s", a->conf->server, a->conf->name);
+	agent_declare(a);
+}
+
+static void
+agent_on_declare_result(struct agent *a, const Rtun__DeclareResult *dr)
+{
+	size_t i;
+
+	for (i = 0; i < dr->n_results; i++) {
+		const Rtun__ServiceResult *r = dr->results[i];
+
+		if (r->status == RTUN__SERVICE_STATUS__SERVICE_OK)
+			log_info("service %s: remote port %u ready", r->name, r->remote_port);
+		else
+			log_warn("service %s: remote port %u refused: %s", r->name,
+			    r->remote_port, r->reason);
+	}
+}
+
+static void
+agent_link_control(struct link *l, Rtun__Control *msg)
+{
+	struct agent *a = l->owner;
+
+	if (a->state == AGENT_HELLO && msg->msg_case == RTUN__CONTROL__MSG_SERVER_HELLO)
+		agent_on_server_hello(a, msg->server_hello);
+	else if (a->state == AGENT_AUTH && msg->msg_case == RTUN__CONTROL__MSG_AUTH_RESULT)
+		agent_on_auth_result(a, msg->auth_result);
+	else if (a->state == AGENT_UP && msg->msg_case == RTUN__CONTROL__MSG_DECLARE_RESULT)
+		agent_on_declare_result(a, msg->declare_result);
+	else if (msg->msg_case == RTUN__CONTROL__MSG_ERROR) {
+		log_error("%s: server error: %s", l->label, msg->error->message);
+		link_close(l, FRAME_CODE_NONE, "server reported an error");
+	} else
+		link_protocol_error(l, "unexpected %s", control_name(msg));
+	control_free(msg);
+}
+
+static void
+agent_link_open(struct link *l, uint32_t id, const char *service, const char *peer)
+{
+	struct agent *a = l->owner;
+	const struct service_conf *svc = NULL;
+	struct frame f;
+	size_t i;
+
+	for (i = 0; i < a->conf->nservices && svc == NULL; i++) {
+		if (strcmp(a->conf->services[i].name, service) == 0)
+			svc = &a->conf->services[i];
+	}
+	if (svc == NULL) {
+		log_warn("%s: stream %u for unknown service '%s'", l->label, id, service);
+		memset(&f, 0, sizeof(f));
+		f.type = FRAME_RESET;
+		f.stream = id;
+		f.value = FRAME_CODE_UNKNOWN_SERVICE;
+		f.text = "unknown service";
+		f.text_len = strlen(f.text);
+		link_send_frame(l, &f);
+		return;
+	}
+	log_debug("%s: stream %u: user %s for service %s", l->label, id, peer, service);
+	stream_new_target(l, id, service, peer, &svc->local_addr, a->conf->connect_timeout);
+}
+
+static void
+agent_link_closed(struct link *l, const char *reason)
+{
+	struct agent *a = l->owner;
+	char why[512];
+
+	a->link = NULL;
+	if (a->stopping)
+		return;
+	snprintf(why, sizeof(why), "link lost: %s", reason);
+	agent_retry(a, why);
+}
+
+struct agent *
+agent_new(struct ev_loop *loop, const struct agent_conf *conf)
+{
+	struct agent *a;
+
+	a = xcalloc(1, sizeof(*a));
+	a->loop = loop;
+	a->conf = conf;
+	a->fd = -1;
+	a->backoff = conf->reconnect_min;
+	ev_init(&a->connect_w, agent_connect_cb);
+	ev_init(&a->timeout_w, agent_timeout_cb);
+	ev_init(&a->retry_w, agent_retry_cb);
+	a->connect_w.data = a->timeout_w.data = a->retry_w.data = a;
+	log_info("agent %s starting: server %s, %zu service(s)", conf->name, conf->server,
+	    conf->nservices);
+	agent_connect(a);
+	return a;
+}
+
+void
+agent_free(struct agent *a)
+{
+	agent_abort_attempt(a);
+	ev_timer_stop(a->loop, &a->timeout_w);
+	ev_timer_stop(a->loop, &a->retry_w);
+	a->stopping = 1;
+	if (a->link != NULL)
+		link_close(a->link, FRAME_CODE_NONE, "agent shutting down");
+	free(a);
+}

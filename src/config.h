@@ -1,0 +1,115 @@
+/*
+ * Configuration files of both daemons (INI, parsed with inih). Every key has
+ * a default or is required; every problem is reported as "file:line: message"
+ * and all of them are collected before the caller exits with EX_CONFIG (78).
+ * One table per section drives parsing, defaults and validation.
+ */
+#ifndef RTUN_CONFIG_H
+#define RTUN_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "net.h"
+
+/* Exit status for a bad configuration (sysexits.h EX_CONFIG). */
+#define CONFIG_EXIT_BAD 78
+
+/* Defaults, documented in README.md and the man pages. */
+#define CONFIG_DEFAULT_LISTEN "0.0.0.0:7000"
+#define CONFIG_DEFAULT_BIND_ADDR "0.0.0.0"
+#define CONFIG_DEFAULT_HEARTBEAT_INTERVAL 10.0
+#define CONFIG_DEFAULT_HEARTBEAT_TIMEOUT 30.0
+#define CONFIG_DEFAULT_HANDSHAKE_TIMEOUT 10.0
+#define CONFIG_DEFAULT_OPEN_TIMEOUT 10.0
+#define CONFIG_DEFAULT_CONNECT_TIMEOUT 10.0
+#define CONFIG_DEFAULT_RECONNECT_MIN 1.0
+#define CONFIG_DEFAULT_RECONNECT_MAX 30.0
+#define CONFIG_DEFAULT_STREAM_WINDOW (256 * 1024)
+#define CONFIG_DEFAULT_MAX_STREAMS 4096
+#define CONFIG_WINDOW_MIN (16 * 1024)
+#define CONFIG_WINDOW_MAX (16 * 1024 * 1024)
+#define CONFIG_NAME_MAX 64
+
+/* Collected "file:line: message" strings. */
+struct config_errors {
+	char **msgs;
+	size_t n;
+};
+
+/* A set of TCP ports, from "22,6000-6999". */
+struct portset {
+	struct portrange {
+		uint16_t lo, hi;
+	} *ranges;
+	size_t n;
+};
+
+/* Settings both daemons share. */
+struct config_common {
+	double heartbeat_interval;  /* seconds between PINGs */
+	double heartbeat_timeout;   /* silence after which a link is dead */
+	uint32_t stream_window;     /* receive window granted per stream, bytes */
+	uint32_t max_streams;       /* concurrent streams per link */
+	int log_level;              /* enum log_level */
+};
+
+struct server_conf {
+	char *path;
+	char *listen;               /* as written, e.g. "0.0.0.0:7000" */
+	struct net_addr listen_addr;
+	char *token;
+	char *allow_ports_str;      /* as written, for logs */
+	struct portset allow_ports;
+	char *bind_addr;            /* numeric address service ports listen on */
+	double handshake_timeout;   /* agent must authenticate within this */
+	double open_timeout;        /* agent must answer OPEN within this */
+	struct config_common common;
+};
+
+struct service_conf {
+	char *name;
+	char *local;                /* as written, e.g. "127.0.0.1:22" */
+	struct net_addr local_addr; /* resolved when the config is loaded */
+	uint16_t remote_port;
+	int line;                   /* line of the [service NAME] header */
+};
+
+struct agent_conf {
+	char *path;
+	char *server;               /* as written, "host:port" */
+	char *server_host;
+	char *server_port;
+	char *token;
+	char *name;                 /* default: the host name */
+	double connect_timeout;     /* dialling the server and local targets */
+	double reconnect_min;       /* first reconnect delay */
+	double reconnect_max;       /* reconnect delay cap */
+	struct config_common common;
+	struct service_conf *services;
+	size_t nservices;
+};
+
+/* Load and validate rtund's config; 0 on success, -1 with errs filled. */
+int config_load_server(const char *path, struct server_conf *conf, struct config_errors *errs);
+/* Load and validate rtun's config; 0 on success, -1 with errs filled. */
+int config_load_agent(const char *path, struct agent_conf *conf, struct config_errors *errs);
+/* Free everything a loaded server config owns. */
+void config_free_server(struct server_conf *conf);
+/* Free everything a loaded agent config owns. */
+void config_free_agent(struct agent_conf *conf);
+/* Free the collected error strings. */
+void config_errors_free(struct config_errors *errs);
+
+/* Parse "22,6000-6999" into set; -1 with *why set. */
+int portset_parse(const char *s, struct portset *set, const char **why);
+/* True when port is in set. */
+int portset_contains(const struct portset *set, uint16_t port);
+/* Free a port set. */
+void portset_free(struct portset *set);
+/* Parse a duration: "10", "10s", "500ms", "2m", "1h"; -1 if malformed or negative. */
+int config_parse_duration(const char *s, double *out);
+/* Parse a size: "65536", "64K", "64KiB", "1M", "1MiB"; -1 if malformed. */
+int config_parse_size(const char *s, uint64_t *out);
+
+#endif

@@ -1,0 +1,145 @@
+/*
+ * CONTROL message encoding and validation. protobuf-c checks the wire
+ * format; this file checks what the schema cannot say (sizes, names, ports).
+ */
+#include "rtun-build.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "buf.h"
+#include "control.h"
+#include "frame.h"
+#include "xmalloc.h"
+
+void
+control_append(struct buf *b, const Rtun__Control *msg)
+{
+	struct frame f;
+	size_t len;
+	uint8_t *p;
+
+	len = rtun__control__get_packed_size(msg);
+	p = xmalloc(len ? len : 1);
+	rtun__control__pack(msg, p);
+	memset(&f, 0, sizeof(f));
+	f.type = FRAME_CONTROL;
+	f.payload = p;
+	f.payload_len = len;
+	frame_append(b, &f);
+	free(p);
+}
+
+int
+control_name_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n >= 1 && n <= 64 &&
+	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
+}
+
+static const char *
+check_services(const Rtun__Declare *d)
+{
+	size_t i;
+
+	if (d->n_services > CONTROL_SERVICES_MAX)
+		return "too many services";
+	for (i = 0; i < d->n_services; i++) {
+		if (strlen(d->services[i]->name) > 64)
+			return "service name too long";
+	}
+	return NULL;
+}
+
+static const char *
+check_results(const Rtun__DeclareResult *d)
+{
+	size_t i;
+
+	if (d->n_results > CONTROL_SERVICES_MAX)
+		return "too many results";
+	for (i = 0; i < d->n_results; i++) {
+		if (strlen(d->results[i]->name) > 64 || strlen(d->results[i]->reason) > 255)
+			return "result text too long";
+	}
+	return NULL;
+}
+
+/* What the schema cannot say; NULL when the message is acceptable. */
+static const char *
+control_check(const Rtun__Control *m)
+{
+	switch (m->msg_case) {
+	case RTUN__CONTROL__MSG_CLIENT_HELLO:
+		if (!control_name_valid(m->client_hello->name))
+			return "bad agent name";
+		if (m->client_hello->nonce.len != AUTH_NONCE_LEN)
+			return "bad nonce length";
+		return NULL;
+	case RTUN__CONTROL__MSG_SERVER_HELLO:
+		return m->server_hello->nonce.len != AUTH_NONCE_LEN ? "bad nonce length" : NULL;
+	case RTUN__CONTROL__MSG_AUTH:
+		return m->auth->mac.len != AUTH_MAC_LEN ? "bad mac length" : NULL;
+	case RTUN__CONTROL__MSG_AUTH_RESULT:
+		if (m->auth_result->ok && m->auth_result->server_mac.len != AUTH_MAC_LEN)
+			return "bad server mac length";
+		return strlen(m->auth_result->message) > 255 ? "message too long" : NULL;
+	case RTUN__CONTROL__MSG_DECLARE:
+		return check_services(m->declare);
+	case RTUN__CONTROL__MSG_DECLARE_RESULT:
+		return check_results(m->declare_result);
+	case RTUN__CONTROL__MSG_ERROR:
+		return strlen(m->error->message) > 255 ? "message too long" : NULL;
+	default:
+		return "empty or unknown control message";
+	}
+}
+
+Rtun__Control *
+control_decode(const uint8_t *p, size_t len, const char **why)
+{
+	Rtun__Control *m;
+
+	if ((m = rtun__control__unpack(NULL, len, p)) == NULL) {
+		*why = "malformed protobuf";
+		return NULL;
+	}
+	if ((*why = control_check(m)) != NULL) {
+		rtun__control__free_unpacked(m, NULL);
+		return NULL;
+	}
+	return m;
+}
+
+void
+control_free(Rtun__Control *msg)
+{
+	if (msg != NULL)
+		rtun__control__free_unpacked(msg, NULL);
+}
+
+const char *
+control_name(const Rtun__Control *m)
+{
+	switch (m->msg_case) {
+	case RTUN__CONTROL__MSG_CLIENT_HELLO:
+		return "ClientHello";
+	case RTUN__CONTROL__MSG_SERVER_HELLO:
+		return "ServerHello";
+	case RTUN__CONTROL__MSG_AUTH:
+		return "Auth";
+	case RTUN__CONTROL__MSG_AUTH_RESULT:
+		return "AuthResult";
+	case RTUN__CONTROL__MSG_DECLARE:
+		return "Declare";
+	case RTUN__CONTROL__MSG_DECLARE_RESULT:
+		return "DeclareResult";
+	case RTUN__CONTROL__MSG_ERROR:
+		return "Error";
+	default:
+		return "unknown";
+	}
+}

@@ -1,0 +1,536 @@
+/*
+ * The link: frame I/O, dispatch, output scheduling and heartbeats.
+ *
+ * Output: control-class frames are appended to `out` as soon as they are
+ * queued; DATA is produced only when the link flushes, by reading each ready
+ * stream's socket straight into `out` behind its frame header, one bounded
+ * frame per stream per turn. Nothing piles up in user space, control frames
+ * never wait behind more than the current flush, and TCP_NOTSENT_LOWAT keeps
+ * the kernel's unsent backlog small, so a ping overtakes a bulk transfer.
+ */
+#include "rtun-build.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "link.h"
+#include "log.h"
+#include "stream.h"
+#include "xmalloc.h"
+
+static void link_read_cb(struct ev_loop *loop, ev_io *w, int revents);
+static void link_write_cb(struct ev_loop *loop, ev_io *w, int revents);
+static void link_flush_cb(struct ev_loop *loop, ev_prepare *w, int revents);
+static void link_heartbeat_cb(struct ev_loop *loop, ev_timer *w, int revents);
+static void link_free_cb(struct ev_loop *loop, ev_check *w, int revents);
+
+struct link *
+link_new(struct ev_loop *loop, int fd, const struct net_addr *peer,
+    const struct link_params *params, const struct link_ops *ops, void *owner)
+{
+	struct link *l;
+
+	l = xcalloc(1, sizeof(*l));
+	l->loop = loop;
+	l->fd = fd;
+	l->ops = ops;
+	l->owner = owner;
+	l->params = *params;
+	net_addr_str((const struct sockaddr *)&peer->ss, l->peer);
+	snprintf(l->label, sizeof(l->label), "%s", l->peer);
+	l->in = xmalloc(LINK_IN_SIZE);
+	frame_decoder_init(&l->dec);
+	buf_init(&l->out);
+	TAILQ_INIT(&l->ready);
+	idmap_init(&l->streams);
+	l->next_id = params->server ? 2 : 1;
+	l->last_rx = ev_now(loop);
+	net_set_nodelay(fd);
+	net_set_notsent_lowat(fd, LINK_NOTSENT_LOWAT);
+
+	ev_io_init(&l->rio, link_read_cb, fd, EV_READ);
+	ev_io_init(&l->wio, link_write_cb, fd, EV_WRITE);
+	ev_prepare_init(&l->flush_w, link_flush_cb);
+	ev_timer_init(&l->hb_w, link_heartbeat_cb, params->heartbeat_interval,
+	    params->heartbeat_interval);
+	ev_check_init(&l->free_w, link_free_cb);
+	l->rio.data = l->wio.data = l->flush_w.data = l->hb_w.data = l->free_w.data = l;
+	ev_io_start(loop, &l->rio);
+	ev_timer_start(loop, &l->hb_w);
+	return l;
+}
+
+void
+link_set_label(struct link *l, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(l->label, sizeof(l->label), fmt, ap);
+	va_end(ap);
+}
+
+void
+link_set_authed(struct link *l, uint32_t peer_window)
+{
+	l->authed = 1;
+	l->peer_window = peer_window;
+}
+
+/* Derive which watchers run from the link's state, in one place. */
+static void
+link_update_events(struct link *l)
+{
+	int want_read = !l->dead && !l->close_after_flush && buf_len(&l->out) < LINK_CTL_HIGH;
+
+	if (want_read && !ev_is_active(&l->rio))
+		ev_io_start(l->loop, &l->rio);
+	else if (!want_read && ev_is_active(&l->rio))
+		ev_io_stop(l->loop, &l->rio);
+	if (l->write_blocked && !l->dead && !ev_is_active(&l->wio))
+		ev_io_start(l->loop, &l->wio);
+	else if ((!l->write_blocked || l->dead) && ev_is_active(&l->wio))
+		ev_io_stop(l->loop, &l->wio);
+}
+
+void
+link_kick(struct link *l)
+{
+	if (l->dead || l->write_blocked || ev_is_active(&l->flush_w))
+		return;
+	ev_prepare_start(l->loop, &l->flush_w);
+}
+
+void
+link_send_raw(struct link *l, const void *p, size_t n)
+{
+	buf_append(&l->out, p, n);
+	link_kick(l);
+}
+
+void
+link_send_frame(struct link *l, const struct frame *f)
+{
+	if (l->dead)
+		return;
+	frame_append(&l->out, f);
+	link_kick(l);
+}
+
+void
+link_send_control(struct link *l, const Rtun__Control *msg)
+{
+	if (l->dead)
+		return;
+	control_append(&l->out, msg);
+	link_kick(l);
+}
+
+uint32_t
+link_next_stream_id(struct link *l)
+{
+	uint32_t id = l->next_id;
+
+	l->next_id += 2;
+	return id;
+}
+
+void
+link_add_stream(struct link *l, struct stream *s)
+{
+	idmap_put(&l->streams, s->id, s);
+	l->nstreams++;
+}
+
+void
+link_remove_stream(struct link *l, struct stream *s)
+{
+	if (s->ready) {
+		TAILQ_REMOVE(&l->ready, s, ready_entry);
+		s->ready = 0;
+	}
+	idmap_del(&l->streams, s->id);
+	l->nstreams--;
+}
+
+void
+link_stream_ready(struct link *l, struct stream *s)
+{
+	if (!s->ready) {
+		TAILQ_INSERT_TAIL(&l->ready, s, ready_entry);
+		s->ready = 1;
+	}
+	link_kick(l);
+}
+
+/* Write what `out` holds; returns -1 if the link died. */
+static int
+link_write(struct link *l)
+{
+	ssize_t n;
+
+	if (buf_len(&l->out) == 0)
+		return 0;
+	n = write(l->fd, buf_ptr(&l->out), buf_len(&l->out));
+	if (n > 0) {
+		buf_consume(&l->out, (size_t)n);
+		l->tx_bytes += (uint64_t)n;
+		return 0;
+	}
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	link_close(l, FRAME_CODE_NONE, n == 0 ? "write returned 0" : strerror(errno));
+	return -1;
+}
+
+/* Produce DATA round-robin until the budget is used, then write. */
+static void
+link_flush(struct link *l)
+{
+	struct stream *s;
+
+	while (buf_len(&l->out) < LINK_FLUSH_BUDGET && (s = TAILQ_FIRST(&l->ready)) != NULL) {
+		TAILQ_REMOVE(&l->ready, s, ready_entry);
+		s->ready = 0;
+		/* stream_produce() may destroy s; it returns 1 only if s lives and has more. */
+		if (stream_produce(s, &l->out)) {
+			TAILQ_INSERT_TAIL(&l->ready, s, ready_entry);
+			s->ready = 1;
+		}
+		if (l->dead)
+			return;
+	}
+	if (link_write(l) == -1)
+		return;
+	l->write_blocked = buf_len(&l->out) > 0 || !TAILQ_EMPTY(&l->ready);
+	if (!l->write_blocked && l->close_after_flush) {
+		link_close(l, FRAME_CODE_NONE, "closed after flush");
+		return;
+	}
+	link_update_events(l);
+}
+
+static void
+link_flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	struct link *l = w->data;
+
+	ev_prepare_stop(loop, w);
+	if (!l->write_blocked)
+		link_flush(l);
+}
+
+static void
+link_write_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	link_flush(w->data);
+}
+
+void
+link_protocol_error(struct link *l, const char *fmt, ...)
+{
+	char why[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	log_warn("%s: protocol error: %s; dropping link", l->label, why);
+	link_close(l, FRAME_CODE_PROTOCOL, why);
+}
+
+/* True if id names a stream that existed on this link and has ended. */
+static int
+link_stream_past(const struct link *l, uint32_t id)
+{
+	int ours = (id % 2 == 0) == (l->params.server != 0);
+
+	return ours ? id < l->next_id : id <= l->peer_max_id;
+}
+
+static void
+link_on_open(struct link *l, const struct frame *f)
+{
+	char service[FRAME_TEXT_MAX + 1], peer[FRAME_TEXT_MAX + 1];
+	struct frame rst;
+
+	if ((f->stream % 2 == 0) != (l->params.server == 0) || l->ops->open == NULL) {
+		link_protocol_error(l, "OPEN for stream %u from the wrong side", f->stream);
+		return;
+	}
+	if (f->stream <= l->peer_max_id) {
+		link_protocol_error(l, "OPEN reuses stream id %u", f->stream);
+		return;
+	}
+	l->peer_max_id = f->stream;
+	if (l->nstreams >= l->params.max_streams) {
+		memset(&rst, 0, sizeof(rst));
+		rst.type = FRAME_RESET;
+		rst.stream = f->stream;
+		rst.value = FRAME_CODE_REFUSED;
+		rst.text = "too many streams";
+		rst.text_len = strlen(rst.text);
+		link_send_frame(l, &rst);
+		log_warn("%s: refusing stream %u: max_streams (%u) reached", l->label, f->stream,
+		    l->params.max_streams);
+		return;
+	}
+	memcpy(service, f->text, f->text_len);
+	service[f->text_len] = '\0';
+	memcpy(peer, f->peer, f->peer_len);
+	peer[f->peer_len] = '\0';
+	l->ops->open(l, f->stream, service, peer);
+}
+
+static void
+link_on_stream_frame(struct link *l, const struct frame *f)
+{
+	struct stream *s;
+
+	if ((s = idmap_get(&l->streams, f->stream)) != NULL) {
+		stream_input(s, f);
+		return;
+	}
+	if (!link_stream_past(l, f->stream))
+		link_protocol_error(l, "%s for unknown stream %u", frame_type_name(f->type),
+		    f->stream);
+	/* Otherwise it was in flight when the stream ended: discard it. */
+}
+
+static void
+link_on_control(struct link *l, const struct frame *f)
+{
+	Rtun__Control *msg;
+	const char *why;
+
+	if ((msg = control_decode(f->payload, f->payload_len, &why)) == NULL) {
+		link_protocol_error(l, "bad CONTROL message: %s", why);
+		return;
+	}
+	l->ops->control(l, msg);
+}
+
+static void
+link_on_goaway(struct link *l, const struct frame *f)
+{
+	char reason[FRAME_TEXT_MAX * 4 + 1];
+
+	log_safe(f->text, f->text_len, reason, sizeof(reason));
+	link_close(l, FRAME_CODE_NONE,
+	    f->value == FRAME_CODE_SUPERSEDED ? "superseded by a newer link (peer GOAWAY)" :
+	    f->value == FRAME_CODE_AUTH ? "authentication failed (peer GOAWAY)" :
+	    *reason ? reason : "peer sent GOAWAY");
+}
+
+static void
+link_dispatch(struct link *l, const struct frame *f)
+{
+	struct frame pong;
+
+	switch (f->type) {
+	case FRAME_PING:
+		memset(&pong, 0, sizeof(pong));
+		pong.type = FRAME_PONG;
+		pong.value = f->value;
+		link_send_frame(l, &pong);
+		return;
+	case FRAME_PONG:
+		return;
+	case FRAME_GOAWAY:
+		link_on_goaway(l, f);
+		return;
+	case FRAME_CONTROL:
+		link_on_control(l, f);
+		return;
+	default:
+		break;
+	}
+	if (!l->authed) {
+		link_protocol_error(l, "%s before authentication", frame_type_name(f->type));
+		return;
+	}
+	if (f->type == FRAME_OPEN)
+		link_on_open(l, f);
+	else
+		link_on_stream_frame(l, f);
+}
+
+/* Check the preface, then decode and dispatch every complete frame in `in`. */
+static void
+link_parse(struct link *l)
+{
+	struct frame f;
+	enum frame_result r;
+	size_t off = 0, used;
+
+	if (l->expect_preface) {
+		if (l->in_len < FRAME_PREFACE_LEN)
+			return;
+		if (memcmp(l->in, FRAME_PREFACE, FRAME_PREFACE_LEN) != 0) {
+			link_protocol_error(l, "bad preface (not an rtun agent?)");
+			return;
+		}
+		l->expect_preface = 0;
+		off = FRAME_PREFACE_LEN;
+	}
+	while (!l->dead && !l->close_after_flush) {
+		r = frame_decode(&l->dec, l->in + off, l->in_len - off, &f, &used);
+		if (r == FRAME_NEED_MORE)
+			break;
+		if (r != FRAME_OK) {
+			link_protocol_error(l, "%s", frame_strerror(r));
+			return;
+		}
+		link_dispatch(l, &f);
+		off += used;
+	}
+	if (l->dead)
+		return;
+	memmove(l->in, l->in + off, l->in_len - off);
+	l->in_len -= off;
+}
+
+static void
+link_read_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct link *l = w->data;
+	ssize_t n;
+
+	n = read(l->fd, l->in + l->in_len, LINK_IN_SIZE - l->in_len);
+	if (n == 0) {
+		link_close(l, FRAME_CODE_NONE, "connection closed by peer");
+		return;
+	}
+	if (n == -1) {
+		if (errno != EAGAIN && errno != EINTR)
+			link_close(l, FRAME_CODE_NONE, strerror(errno));
+		return;
+	}
+	l->in_len += (size_t)n;
+	l->rx_bytes += (uint64_t)n;
+	l->last_rx = ev_now(loop);
+	link_parse(l);
+	if (!l->dead)
+		link_update_events(l);
+}
+
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void
+link_heartbeat_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct link *l = w->data;
+	struct frame ping;
+	char why[96];
+	double silent = ev_now(loop) - l->last_rx;
+
+	if (l->close_after_flush) {
+		link_close(l, FRAME_CODE_NONE, "peer did not read the last frames");
+		return;
+	}
+	if (silent >= l->params.heartbeat_timeout) {
+		snprintf(why, sizeof(why), "heartbeat timeout: nothing received for %.1fs", silent);
+		log_warn("%s: %s", l->label, why);
+		link_close(l, FRAME_CODE_NONE, why);
+		return;
+	}
+	memset(&ping, 0, sizeof(ping));
+	ping.type = FRAME_PING;
+	ping.value = now_ns();
+	link_send_frame(l, &ping);
+}
+
+void
+link_close_after_flush(struct link *l, const char *reason)
+{
+	if (l->dead || l->close_after_flush)
+		return;
+	log_debug("%s: closing after flush: %s", l->label, reason);
+	l->close_after_flush = 1;
+	/* A peer that stops reading must not keep us waiting for ever. */
+	ev_timer_stop(l->loop, &l->hb_w);
+	ev_timer_set(&l->hb_w, 5.0, 0.0);
+	ev_timer_start(l->loop, &l->hb_w);
+	link_update_events(l);
+	link_kick(l);
+}
+
+static void
+collect_stream(void *ptr, void *arg)
+{
+	struct stream ***pp = arg;
+
+	*(*pp)++ = ptr;
+}
+
+/* Destroy every stream: their users see the connection end at once. */
+static void
+link_destroy_streams(struct link *l)
+{
+	struct stream **all, **p;
+	uint32_t i, n = l->nstreams;
+
+	if (n == 0)
+		return;
+	all = p = xcalloc(n, sizeof(*all));
+	idmap_each(&l->streams, collect_stream, &p);
+	for (i = 0; i < n; i++)
+		stream_destroy(all[i]);
+	free(all);
+}
+
+void
+link_close(struct link *l, enum frame_code code, const char *reason)
+{
+	struct frame f;
+
+	if (l->dead)
+		return;
+	if (code != FRAME_CODE_NONE) {
+		/* Best effort: one non-blocking write of what is queued plus GOAWAY. */
+		memset(&f, 0, sizeof(f));
+		f.type = FRAME_GOAWAY;
+		f.value = code;
+		f.text = reason;
+		f.text_len = strlen(reason);
+		frame_append(&l->out, &f);
+		(void)!write(l->fd, buf_ptr(&l->out), buf_len(&l->out));
+	}
+	l->dead = 1;
+	link_destroy_streams(l);
+	ev_io_stop(l->loop, &l->rio);
+	ev_io_stop(l->loop, &l->wio);
+	ev_prepare_stop(l->loop, &l->flush_w);
+	ev_timer_stop(l->loop, &l->hb_w);
+	close(l->fd);
+	l->fd = -1;
+	l->ops->closed(l, reason);
+	/* Free after the current callback chain has unwound. */
+	ev_check_start(l->loop, &l->free_w);
+}
+
+static void
+link_free_cb(struct ev_loop *loop, ev_check *w, int revents)
+{
+	struct link *l = w->data;
+
+	ev_check_stop(loop, w);
+	frame_decoder_free(&l->dec);
+	buf_free(&l->out);
+	idmap_free(&l->streams);
+	free(l->in);
+	free(l);
+}

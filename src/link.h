@@ -1,0 +1,124 @@
+/*
+ * One link: the single connection between an agent and a server that carries
+ * every stream. It owns the socket, decodes frames and dispatches them,
+ * schedules output (control frames first, then DATA round-robin over ready
+ * streams, read just in time from their sockets), sends heartbeats and
+ * declares the peer dead when it falls silent. Role-specific behaviour
+ * (handshake, services) lives in server.c and agent.c behind link_ops.
+ */
+#ifndef RTUN_LINK_H
+#define RTUN_LINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include <ev.h>
+
+#include "buf.h"
+#include "frame.h"
+#include "idmap.h"
+#include "net.h"
+#include "rtun.pb-c.h"
+
+struct link;
+struct stream;
+
+/* Most DATA payload per frame: bounds how long a ping waits behind a bulk stream. */
+#define LINK_DATA_MAX 16384
+/* Bytes the kernel may hold unsent on the link socket (TCP_NOTSENT_LOWAT). */
+#define LINK_NOTSENT_LOWAT 32768
+/* Bytes one flush adds to the socket at most. */
+#define LINK_FLUSH_BUDGET 65536
+/* Unsent control bytes above which the link stops reading its peer. */
+#define LINK_CTL_HIGH (1024 * 1024)
+/* Size of the receive buffer; a whole frame always fits. */
+#define LINK_IN_SIZE (256 * 1024)
+
+/* What the owner of a link (server or agent) is told. */
+struct link_ops {
+	/* A CONTROL message arrived; the callee frees it with control_free(). */
+	void (*control)(struct link *l, Rtun__Control *msg);
+	/* The peer opened stream id for service (agent side only). */
+	void (*open)(struct link *l, uint32_t id, const char *service, const char *peer);
+	/* The link is gone (reason says why); the owner forgets it. Freed afterwards. */
+	void (*closed)(struct link *l, const char *reason);
+};
+
+/* Settings a link takes from the config. */
+struct link_params {
+	double heartbeat_interval;
+	double heartbeat_timeout;
+	uint32_t stream_window;  /* what we grant the peer per stream */
+	uint32_t max_streams;
+	int server;              /* 1 on rtund: opens even stream ids */
+};
+
+struct link {
+	struct ev_loop *loop;
+	int fd;
+	char peer[NET_ADDRSTRLEN];
+	char label[NET_ADDRSTRLEN + 80];  /* "agent NAME (ADDR)" for logs */
+	const struct link_ops *ops;
+	void *owner;
+	struct link_params params;
+	int expect_preface;      /* server side: the peer's first bytes must be the preface */
+	int authed;              /* streams and DATA allowed */
+	int dead;
+	int close_after_flush;
+	int write_blocked;       /* waiting for EV_WRITE */
+
+	ev_io rio, wio;
+	ev_prepare flush_w;
+	ev_timer hb_w;
+	ev_check free_w;
+	ev_tstamp last_rx;
+
+	uint8_t *in;
+	size_t in_len;
+	struct frame_decoder dec;
+
+	struct buf out;          /* whole frames for the socket; control is appended at once, DATA at flush */
+	TAILQ_HEAD(, stream) ready;  /* streams with data, EOF or credit to act on */
+
+	struct idmap streams;
+	uint32_t nstreams;
+	uint32_t next_id;        /* next id we open */
+	uint32_t peer_max_id;    /* highest id the peer opened */
+	uint32_t peer_window;    /* initial credit the peer grants per stream */
+
+	uint64_t rx_bytes, tx_bytes;
+};
+
+/* Wrap a connected socket in a link; it starts reading at once. */
+struct link *link_new(struct ev_loop *loop, int fd, const struct net_addr *peer,
+    const struct link_params *params, const struct link_ops *ops, void *owner);
+/* Set the "agent NAME (ADDR)" prefix used in log lines. */
+void link_set_label(struct link *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Allow streams: called once authentication succeeded; peer_window from the peer. */
+void link_set_authed(struct link *l, uint32_t peer_window);
+/* Queue raw bytes (the preface) before any frame. */
+void link_send_raw(struct link *l, const void *p, size_t n);
+/* Queue a CONTROL message. */
+void link_send_control(struct link *l, const Rtun__Control *msg);
+/* Queue a frame without payload (control-class: WINDOW, OPEN, RESET, ...). */
+void link_send_frame(struct link *l, const struct frame *f);
+/* Close the link after queued output is written (or at once if it cannot be). */
+void link_close_after_flush(struct link *l, const char *reason);
+/* Drop the link now: reset streams, send GOAWAY best-effort, tell the owner. */
+void link_close(struct link *l, enum frame_code code, const char *reason);
+/* The peer broke the protocol: log why and drop the link. */
+void link_protocol_error(struct link *l, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Allocate the next stream id we open. */
+uint32_t link_next_stream_id(struct link *l);
+/* Register a stream under its id. */
+void link_add_stream(struct link *l, struct stream *s);
+/* Forget a stream (it is being destroyed). */
+void link_remove_stream(struct link *l, struct stream *s);
+/* Put a stream on the ready list and schedule a flush. */
+void link_stream_ready(struct link *l, struct stream *s);
+/* Schedule a flush before the loop next polls. */
+void link_kick(struct link *l);
+
+#endif

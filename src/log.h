@@ -1,0 +1,40 @@
+/*
+ * Logging: one line per event to stderr, with a level filter. Callers put the
+ * link and stream context in the message; peer-supplied text goes through
+ * log_safe() first so it cannot forge log lines.
+ */
+#ifndef RTUN_LOG_H
+#define RTUN_LOG_H
+
+#include <stddef.h>
+
+enum log_level {
+	LOG_LEVEL_ERROR = 0,
+	LOG_LEVEL_WARN = 1,
+	LOG_LEVEL_INFO = 2,
+	LOG_LEVEL_DEBUG = 3,
+};
+
+/* Set the program name shown on every line and the most verbose level printed. */
+void log_init(const char *progname, enum log_level level);
+/* Change the level filter. */
+void log_set_level(enum log_level level);
+/* True when messages of this level would be printed. */
+int log_enabled(enum log_level level);
+/* Parse "error", "warn", "info" or "debug"; -1 when unknown. */
+int log_level_parse(const char *s);
+/* Print one line at the given level. */
+void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Copy untrusted text into out as printable ASCII (others as \xHH); returns out. */
+const char *log_safe(const char *s, size_t len, char *out, size_t outlen);
+
+#define log_error(...) log_msg(LOG_LEVEL_ERROR, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_LEVEL_WARN, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_LEVEL_INFO, __VA_ARGS__)
+#define log_debug(...)                                                                             \
+	do {                                                                                       \
+		if (log_enabled(LOG_LEVEL_DEBUG))                                                  \
+			log_msg(LOG_LEVEL_DEBUG, __VA_ARGS__);                                     \
+	} while (0)
+
+#endif

@@ -1,0 +1,181 @@
+/*
+ * Socket helpers shared by both daemons.
+ */
+#include "rtun-build.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "net.h"
+#include "xmalloc.h"
+
+int
+net_split_hostport(const char *s, char **host, char **port, const char **why)
+{
+	const char *colon, *end;
+
+	*host = *port = NULL;
+	if (s[0] == '[') {
+		if ((end = strchr(s, ']')) == NULL || end[1] != ':') {
+			*why = "expected [address]:port";
+			return -1;
+		}
+		colon = end + 1;
+		*host = xstrndup(s + 1, (size_t)(end - s - 1));
+	} else {
+		if ((colon = strrchr(s, ':')) == NULL) {
+			*why = "expected host:port";
+			return -1;
+		}
+		if (memchr(s, ':', (size_t)(colon - s)) != NULL) {
+			*why = "IPv6 addresses need brackets: [address]:port";
+			return -1;
+		}
+		*host = xstrndup(s, (size_t)(colon - s));
+	}
+	*port = xstrdup(colon + 1);
+	if (**port == '\0' || strspn(*port, "0123456789") != strlen(*port) ||
+	    atoi(*port) < 1 || atoi(*port) > 65535) {
+		free(*host);
+		free(*port);
+		*host = *port = NULL;
+		*why = "port must be a number from 1 to 65535";
+		return -1;
+	}
+	return 0;
+}
+
+int
+net_resolve(const char *host, const char *port, int passive, struct net_addr *out,
+    char *err, size_t errlen)
+{
+	struct addrinfo hints, *res;
+	int r;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0);
+	if (host != NULL && *host == '\0')
+		host = passive ? NULL : "localhost";
+	if ((r = getaddrinfo(host, port, &hints, &res)) != 0) {
+		snprintf(err, errlen, "cannot resolve %s: %s", host ? host : "*", gai_strerror(r));
+		return -1;
+	}
+	memcpy(&out->ss, res->ai_addr, res->ai_addrlen);
+	out->len = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+const char *
+net_addr_str(const struct sockaddr *sa, char *buf)
+{
+	char host[INET6_ADDRSTRLEN];
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
+
+	switch (sa->sa_family) {
+	case AF_INET:
+		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+		snprintf(buf, NET_ADDRSTRLEN, "%s:%u", host, ntohs(sin->sin_port));
+		break;
+	case AF_INET6:
+		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
+		snprintf(buf, NET_ADDRSTRLEN, "[%s]:%u", host, ntohs(sin6->sin6_port));
+		break;
+	default:
+		snprintf(buf, NET_ADDRSTRLEN, "unknown");
+	}
+	return buf;
+}
+
+int
+net_set_nonblock(int fd)
+{
+	int fl;
+
+	if ((fl = fcntl(fd, F_GETFL)) == -1 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1)
+		return -1;
+	if (fcntl(fd, F_SETFD, FD_CLOEXEC) == -1)
+		return -1;
+	return 0;
+}
+
+void
+net_set_nodelay(int fd)
+{
+	int on = 1;
+
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+}
+
+void
+net_set_notsent_lowat(int fd, int bytes)
+{
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &bytes, sizeof(bytes));
+}
+
+int
+net_listen(const struct net_addr *addr, int backlog)
+{
+	int fd, on = 1, saved;
+
+	fd = socket(addr->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	if (bind(fd, (const struct sockaddr *)&addr->ss, addr->len) == -1 ||
+	    listen(fd, backlog) == -1) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+int
+net_connect(const struct net_addr *addr)
+{
+	int fd, saved;
+
+	fd = socket(addr->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	if (connect(fd, (const struct sockaddr *)&addr->ss, addr->len) == -1 &&
+	    errno != EINPROGRESS) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+int
+net_socket_error(int fd)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		return errno;
+	return err;
+}
+
+int
+net_accept(int lfd, struct net_addr *peer)
+{
+	peer->len = sizeof(peer->ss);
+	return accept4(lfd, (struct sockaddr *)&peer->ss, &peer->len,
+	    SOCK_NONBLOCK | SOCK_CLOEXEC);
+}

@@ -1,0 +1,42 @@
+/*
+ * Socket helpers: address parsing and formatting, non-blocking sockets,
+ * listening and connecting. No function here blocks except net_resolve(),
+ * which is only called while loading a config, before the loop runs.
+ */
+#ifndef RTUN_NET_H
+#define RTUN_NET_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+/* Longest string net_addr_str() writes, "[v6]:port" included. */
+#define NET_ADDRSTRLEN 64
+
+struct net_addr {
+	struct sockaddr_storage ss;
+	socklen_t len;
+};
+
+/* Split "host:port", "[v6]:port" or ":port" into new strings; -1 with *why set if malformed. */
+int net_split_hostport(const char *s, char **host, char **port, const char **why);
+/* Resolve host and port (blocking getaddrinfo); passive means an empty host is the wildcard. */
+int net_resolve(const char *host, const char *port, int passive, struct net_addr *out,
+    char *err, size_t errlen);
+/* Format an address as "1.2.3.4:5" or "[::1]:5" into buf (NET_ADDRSTRLEN bytes). */
+const char *net_addr_str(const struct sockaddr *sa, char *buf);
+/* Make fd non-blocking and close-on-exec. */
+int net_set_nonblock(int fd);
+/* Disable Nagle on a TCP socket. */
+void net_set_nodelay(int fd);
+/* Bound the kernel's unsent backlog of a TCP socket so scheduling stays in user space. */
+void net_set_notsent_lowat(int fd, int bytes);
+/* Non-blocking listening TCP socket with SO_REUSEADDR; -1 with errno set on failure. */
+int net_listen(const struct net_addr *addr, int backlog);
+/* Start a non-blocking connect; returns the fd (connect may be in progress) or -1 with errno. */
+int net_connect(const struct net_addr *addr);
+/* Pending error of a socket (SO_ERROR), 0 if none. */
+int net_socket_error(int fd);
+/* accept() a non-blocking, close-on-exec connection; -1 with errno. */
+int net_accept(int lfd, struct net_addr *peer);
+
+#endif

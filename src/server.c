@@ -1,0 +1,477 @@
+/*
+ * rtund: accepts agent links, runs the server side of the handshake, binds
+ * the ports agents declare (when allowed and free) and turns every user
+ * connection on such a port into a stream on the owning agent's link.
+ */
+#include "rtun-build.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "control.h"
+#include "link.h"
+#include "listener.h"
+#include "log.h"
+#include "server.h"
+#include "stream.h"
+#include "xmalloc.h"
+
+enum peer_state {
+	PEER_HELLO,   /* waiting for ClientHello */
+	PEER_AUTH,    /* ServerHello sent, waiting for Auth */
+	PEER_UP,      /* authenticated */
+};
+
+/* One agent link as rtund sees it. */
+struct peer {
+	struct server *srv;
+	struct link *link;
+	enum peer_state state;
+	char name[CONFIG_NAME_MAX + 1];
+	uint8_t server_nonce[AUTH_NONCE_LEN];
+	uint8_t client_nonce[AUTH_NONCE_LEN];
+	ev_timer handshake_w;
+	LIST_ENTRY(peer) entry;
+};
+
+/* A public port bound for an agent's service. */
+struct port {
+	struct server *srv;
+	uint16_t number;
+	char service[CONFIG_NAME_MAX + 1];
+	struct peer *owner;
+	struct listener *listener;
+	int stale;    /* not (yet) in the owner's latest declaration */
+	LIST_ENTRY(port) entry;
+};
+
+struct server {
+	struct ev_loop *loop;
+	const struct server_conf *conf;
+	struct listener *listener;
+	LIST_HEAD(, peer) peers;
+	LIST_HEAD(, port) ports;
+};
+
+static void server_link_control(struct link *l, Rtun__Control *msg);
+static void server_link_closed(struct link *l, const char *reason);
+
+static const struct link_ops server_link_ops = {
+	.control = server_link_control,
+	.open = NULL,
+	.closed = server_link_closed,
+};
+
+static void
+port_free(struct port *p)
+{
+	LIST_REMOVE(p, entry);
+	listener_free(p->listener);
+	free(p);
+}
+
+static struct port *
+port_find(struct server *srv, uint16_t number)
+{
+	struct port *p;
+
+	LIST_FOREACH(p, &srv->ports, entry) {
+		if (p->number == number)
+			return p;
+	}
+	return NULL;
+}
+
+/* Release every port a peer holds. */
+static void
+peer_release_ports(struct peer *pe)
+{
+	struct port *p, *next;
+
+	for (p = LIST_FIRST(&pe->srv->ports); p != NULL; p = next) {
+		next = LIST_NEXT(p, entry);
+		if (p->owner == pe) {
+			log_info("%s: released port %u (service %s)", pe->link->label, p->number,
+			    p->service);
+			port_free(p);
+		}
+	}
+}
+
+static void
+server_link_closed(struct link *l, const char *reason)
+{
+	struct peer *pe = l->owner;
+
+	if (pe->state == PEER_UP)
+		log_info("%s: link closed: %s", l->label, reason);
+	else
+		log_info("%s: connection closed during handshake: %s", l->label, reason);
+	peer_release_ports(pe);
+	ev_timer_stop(pe->srv->loop, &pe->handshake_w);
+	LIST_REMOVE(pe, entry);
+	free(pe);
+}
+
+static void
+peer_send_error(struct peer *pe, enum control_error code, const char *message)
+{
+	Rtun__Control msg = RTUN__CONTROL__INIT;
+	Rtun__Error err = RTUN__ERROR__INIT;
+
+	err.code = code;
+	err.message = (char *)message;
+	msg.msg_case = RTUN__CONTROL__MSG_ERROR;
+	msg.error = &err;
+	link_send_control(pe->link, &msg);
+	link_close_after_flush(pe->link, message);
+}
+
+static void
+peer_on_hello(struct peer *pe, const Rtun__ClientHello *h)
+{
+	Rtun__Control msg = RTUN__CONTROL__INIT;
+	Rtun__ServerHello sh = RTUN__SERVER_HELLO__INIT;
+
+	snprintf(pe->name, sizeof(pe->name), "%s", h->name);
+	link_set_label(pe->link, "agent %s (%s)", pe->name, pe->link->peer);
+	if (h->version_min > CONTROL_VERSION_MAX || h->version_max < CONTROL_VERSION_MIN) {
+		log_warn("%s: no common protocol version (agent speaks %u-%u, we speak %u-%u)",
+		    pe->link->label, h->version_min, h->version_max, CONTROL_VERSION_MIN,
+		    CONTROL_VERSION_MAX);
+		peer_send_error(pe, CONTROL_ERR_VERSION, "unsupported protocol version");
+		return;
+	}
+	memcpy(pe->client_nonce, h->nonce.data, AUTH_NONCE_LEN);
+	auth_nonce(pe->server_nonce);
+	sh.version = CONTROL_VERSION_MAX < h->version_max ? CONTROL_VERSION_MAX : h->version_max;
+	sh.nonce.data = pe->server_nonce;
+	sh.nonce.len = AUTH_NONCE_LEN;
+	sh.software = PACKAGE_STRING;
+	msg.msg_case = RTUN__CONTROL__MSG_SERVER_HELLO;
+	msg.server_hello = &sh;
+	link_send_control(pe->link, &msg);
+	pe->state = PEER_AUTH;
+}
+
+static void
+peer_auth_failed(struct peer *pe)
+{
+	Rtun__Control msg = RTUN__CONTROL__INIT;
+	Rtun__AuthResult ar = RTUN__AUTH_RESULT__INIT;
+	struct frame f;
+
+	log_warn("%s: authentication failed for agent '%s'", pe->link->peer, pe->name);
+	ar.ok = 0;
+	ar.message = "authentication failed";
+	msg.msg_case = RTUN__CONTROL__MSG_AUTH_RESULT;
+	msg.auth_result = &ar;
+	link_send_control(pe->link, &msg);
+	memset(&f, 0, sizeof(f));
+	f.type = FRAME_GOAWAY;
+	f.value = FRAME_CODE_AUTH;
+	f.text = "authentication failed";
+	f.text_len = strlen(f.text);
+	link_send_frame(pe->link, &f);
+	link_close_after_flush(pe->link, "authentication failed");
+}
+
+/* A newer link of the same agent takes over: end the old one and free its ports now. */
+static void
+peer_supersede_old(struct peer *pe)
+{
+	struct peer *old, *next;
+
+	for (old = LIST_FIRST(&pe->srv->peers); old != NULL; old = next) {
+		next = LIST_NEXT(old, entry);
+		if (old == pe || old->state != PEER_UP || strcmp(old->name, pe->name) != 0)
+			continue;
+		log_info("%s: superseded by a new link from %s", old->link->label,
+		    pe->link->peer);
+		link_close(old->link, FRAME_CODE_SUPERSEDED, "superseded by a new link");
+		/* link_close() freed old through server_link_closed(); next is still valid. */
+	}
+}
+
+static void
+peer_on_auth(struct peer *pe, const Rtun__Auth *a)
+{
+	Rtun__Control msg = RTUN__CONTROL__INIT;
+	Rtun__AuthResult ar = RTUN__AUTH_RESULT__INIT;
+	const struct server_conf *conf = pe->srv->conf;
+	uint8_t mac[AUTH_MAC_LEN], smac[AUTH_MAC_LEN];
+
+	auth_mac(AUTH_AGENT, conf->token, pe->server_nonce, pe->client_nonce, pe->name, mac);
+	if (!auth_verify(mac, a->mac.data, a->mac.len)) {
+		peer_auth_failed(pe);
+		return;
+	}
+	if (a->stream_window < CONFIG_WINDOW_MIN || a->stream_window > CONFIG_WINDOW_MAX) {
+		link_protocol_error(pe->link, "stream_window %u out of range", a->stream_window);
+		return;
+	}
+	peer_supersede_old(pe);
+	pe->state = PEER_UP;
+	ev_timer_stop(pe->srv->loop, &pe->handshake_w);
+	link_set_authed(pe->link, a->stream_window);
+	auth_mac(AUTH_SERVER, conf->token, pe->server_nonce, pe->client_nonce, pe->name, smac);
+	ar.ok = 1;
+	ar.message = "";
+	ar.server_mac.data = smac;
+	ar.server_mac.len = AUTH_MAC_LEN;
+	ar.stream_window = conf->common.stream_window;
+	msg.msg_case = RTUN__CONTROL__MSG_AUTH_RESULT;
+	msg.auth_result = &ar;
+	link_send_control(pe->link, &msg);
+	log_info("%s: authenticated", pe->link->label);
+}
+
+static void
+port_accept_cb(struct listener *li, int fd, const struct net_addr *from)
+{
+	struct port *p = li->data;
+	struct link *l = p->owner->link;
+	char addr[NET_ADDRSTRLEN];
+
+	net_addr_str((const struct sockaddr *)&from->ss, addr);
+	if (l->nstreams >= l->params.max_streams) {
+		log_warn("%s: service %s: refusing %s: max_streams (%u) reached", l->label,
+		    p->service, addr, l->params.max_streams);
+		close(fd);
+		return;
+	}
+	log_debug("%s: service %s: user %s connected", l->label, p->service, addr);
+	stream_new_user(l, fd, p->service, addr, p->srv->conf->open_timeout);
+}
+
+/* Bind one declared service; fills status and reason. */
+static void
+peer_bind_service(struct peer *pe, const Rtun__Service *svc, Rtun__ServiceResult *res,
+    char *reason, size_t rlen)
+{
+	struct server *srv = pe->srv;
+	struct port *p = port_find(srv, (uint16_t)svc->remote_port);
+	struct net_addr addr;
+	char portstr[8], err[128];
+
+	if (p != NULL && p->owner != pe) {
+		res->status = RTUN__SERVICE_STATUS__SERVICE_IN_USE;
+		snprintf(reason, rlen, "in use: port %u is held by another agent", svc->remote_port);
+		return;
+	}
+	if (!portset_contains(&srv->conf->allow_ports, (uint16_t)svc->remote_port)) {
+		res->status = RTUN__SERVICE_STATUS__SERVICE_NOT_ALLOWED;
+		snprintf(reason, rlen, "not allowed: port %u is not in allow_ports (%s)",
+		    svc->remote_port, srv->conf->allow_ports_str);
+		return;
+	}
+	if (p != NULL) {
+		/* Ours already (a re-declaration): keep the socket, maybe rename. */
+		p->stale = 0;
+		snprintf(p->service, sizeof(p->service), "%s", svc->name);
+		return;
+	}
+	snprintf(portstr, sizeof(portstr), "%u", svc->remote_port);
+	if (net_resolve(srv->conf->bind_addr, portstr, 1, &addr, err, sizeof(err)) == -1) {
+		res->status = RTUN__SERVICE_STATUS__SERVICE_BIND_ERROR;
+		snprintf(reason, rlen, "bind error: %s", err);
+		return;
+	}
+	p = xcalloc(1, sizeof(*p));
+	p->srv = srv;
+	p->number = (uint16_t)svc->remote_port;
+	p->owner = pe;
+	snprintf(p->service, sizeof(p->service), "%s", svc->name);
+	if ((p->listener = listener_new(srv->loop, &addr, port_accept_cb, p)) == NULL) {
+		res->status = RTUN__SERVICE_STATUS__SERVICE_BIND_ERROR;
+		snprintf(reason, rlen, "bind error: %s:%u: %s", srv->conf->bind_addr,
+		    svc->remote_port, strerror(errno));
+		free(p);
+		return;
+	}
+	LIST_INSERT_HEAD(&srv->ports, p, entry);
+}
+
+/* Check a declared service against the others in the same declaration. */
+static int
+service_valid(const Rtun__Declare *d, size_t i, char *reason, size_t rlen)
+{
+	const Rtun__Service *svc = d->services[i];
+	size_t j;
+
+	if (!control_name_valid(svc->name)) {
+		snprintf(reason, rlen, "invalid: bad service name");
+		return 0;
+	}
+	if (svc->remote_port < 1 || svc->remote_port > 65535) {
+		snprintf(reason, rlen, "invalid: port %u out of range", svc->remote_port);
+		return 0;
+	}
+	for (j = 0; j < i; j++) {
+		if (d->services[j]->remote_port == svc->remote_port ||
+		    strcmp(d->services[j]->name, svc->name) == 0) {
+			snprintf(reason, rlen, "invalid: duplicate service name or port");
+			return 0;
+		}
+	}
+	return 1;
+}
+
+static void
+peer_log_result(struct peer *pe, const Rtun__ServiceResult *res)
+{
+	if (res->status == RTUN__SERVICE_STATUS__SERVICE_OK)
+		log_info("%s: service %s on port %u", pe->link->label, res->name,
+		    res->remote_port);
+	else
+		log_warn("%s: service %s port %u refused: %s", pe->link->label, res->name,
+		    res->remote_port, res->reason);
+}
+
+static void
+peer_drop_stale_ports(struct peer *pe)
+{
+	struct port *p, *next;
+
+	for (p = LIST_FIRST(&pe->srv->ports); p != NULL; p = next) {
+		next = LIST_NEXT(p, entry);
+		if (p->owner == pe && p->stale) {
+			log_info("%s: service %s on port %u withdrawn", pe->link->label,
+			    p->service, p->number);
+			port_free(p);
+		}
+	}
+}
+
+static void
+peer_on_declare(struct peer *pe, const Rtun__Declare *d)
+{
+	Rtun__Control msg = RTUN__CONTROL__INIT;
+	Rtun__DeclareResult dr = RTUN__DECLARE_RESULT__INIT;
+	Rtun__ServiceResult *results, **ptrs;
+	char (*reasons)[256];
+	struct port *p;
+	size_t i, n = d->n_services;
+
+	results = xcalloc(n + 1, sizeof(*results));
+	ptrs = xcalloc(n + 1, sizeof(*ptrs));
+	reasons = xcalloc(n + 1, sizeof(*reasons));
+	LIST_FOREACH(p, &pe->srv->ports, entry) {
+		if (p->owner == pe)
+			p->stale = 1;
+	}
+	for (i = 0; i < n; i++) {
+		rtun__service_result__init(&results[i]);
+		ptrs[i] = &results[i];
+		results[i].name = d->services[i]->name;
+		results[i].remote_port = d->services[i]->remote_port;
+		if (!service_valid(d, i, reasons[i], sizeof(reasons[i])))
+			results[i].status = RTUN__SERVICE_STATUS__SERVICE_INVALID;
+		else
+			peer_bind_service(pe, d->services[i], &results[i], reasons[i],
+			    sizeof(reasons[i]));
+		results[i].reason = reasons[i];
+		peer_log_result(pe, &results[i]);
+	}
+	peer_drop_stale_ports(pe);
+	dr.n_results = n;
+	dr.results = ptrs;
+	msg.msg_case = RTUN__CONTROL__MSG_DECLARE_RESULT;
+	msg.declare_result = &dr;
+	link_send_control(pe->link, &msg);
+	free(results);
+	free(ptrs);
+	free(reasons);
+}
+
+static void
+server_link_control(struct link *l, Rtun__Control *msg)
+{
+	struct peer *pe = l->owner;
+
+	if (pe->state == PEER_HELLO && msg->msg_case == RTUN__CONTROL__MSG_CLIENT_HELLO)
+		peer_on_hello(pe, msg->client_hello);
+	else if (pe->state == PEER_AUTH && msg->msg_case == RTUN__CONTROL__MSG_AUTH)
+		peer_on_auth(pe, msg->auth);
+	else if (pe->state == PEER_UP && msg->msg_case == RTUN__CONTROL__MSG_DECLARE)
+		peer_on_declare(pe, msg->declare);
+	else if (msg->msg_case == RTUN__CONTROL__MSG_ERROR)
+		link_close(l, FRAME_CODE_NONE, "agent reported an error");
+	else
+		link_protocol_error(l, "unexpected %s", control_name(msg));
+	control_free(msg);
+}
+
+static void
+peer_handshake_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct peer *pe = w->data;
+
+	log_warn("%s: no authentication within %.1fs; dropping", pe->link->label,
+	    pe->srv->conf->handshake_timeout);
+	link_close(pe->link, FRAME_CODE_NONE, "handshake timeout");
+}
+
+static void
+server_accept_cb(struct listener *li, int fd, const struct net_addr *from)
+{
+	struct server *srv = li->data;
+	const struct config_common *c = &srv->conf->common;
+	struct link_params params = {
+		.heartbeat_interval = c->heartbeat_interval,
+		.heartbeat_timeout = c->heartbeat_timeout,
+		.stream_window = c->stream_window,
+		.max_streams = c->max_streams,
+		.server = 1,
+	};
+	struct peer *pe;
+
+	pe = xcalloc(1, sizeof(*pe));
+	pe->srv = srv;
+	pe->state = PEER_HELLO;
+	pe->link = link_new(srv->loop, fd, from, &params, &server_link_ops, pe);
+	pe->link->expect_preface = 1;
+	ev_timer_init(&pe->handshake_w, peer_handshake_timeout_cb,
+	    srv->conf->handshake_timeout, 0.0);
+	pe->handshake_w.data = pe;
+	ev_timer_start(srv->loop, &pe->handshake_w);
+	LIST_INSERT_HEAD(&srv->peers, pe, entry);
+	log_debug("%s: agent connection", pe->link->peer);
+}
+
+struct server *
+server_new(struct ev_loop *loop, const struct server_conf *conf)
+{
+	struct server *srv;
+
+	srv = xcalloc(1, sizeof(*srv));
+	srv->loop = loop;
+	srv->conf = conf;
+	LIST_INIT(&srv->peers);
+	LIST_INIT(&srv->ports);
+	srv->listener = listener_new(loop, &conf->listen_addr, server_accept_cb, srv);
+	if (srv->listener == NULL) {
+		log_error("cannot listen on %s: %s", conf->listen, strerror(errno));
+		free(srv);
+		return NULL;
+	}
+	log_info("listening for agents on %s; allow_ports %s", conf->listen,
+	    conf->allow_ports_str);
+	return srv;
+}
+
+void
+server_free(struct server *srv)
+{
+	struct peer *pe;
+
+	listener_free(srv->listener);
+	while ((pe = LIST_FIRST(&srv->peers)) != NULL)
+		link_close(pe->link, FRAME_CODE_NONE, "server shutting down");
+	free(srv);
+}
