@@ -359,6 +359,12 @@ agent_link_closed(struct link *l, const char *reason)
 	a->link = NULL;
 	if (a->stopping)
 		return;
+	if (l->goaway_code == FRAME_CODE_SUPERSEDED) {
+		/* Another live agent uses our name; back off fully rather than fight it. */
+		log_warn("another agent connected as '%s' and took over our ports; two agents "
+		    "must not share a name", a->conf->name);
+		a->backoff = a->conf->reconnect_max;
+	}
 	snprintf(why, sizeof(why), "link lost: %s", reason);
 	agent_retry(a, why);
 }

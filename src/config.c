@@ -71,6 +71,7 @@ struct loader {
 	int line;                   /* line just read */
 	int errline;                /* line errors from key_set_fn are reported on */
 	int read_errno;
+	size_t nerrs;               /* errors this load reported */
 	char *buf;
 	size_t bufsz;
 	struct config_errors *errs;
@@ -82,7 +83,7 @@ struct loader {
 	const struct section *cur;  /* NULL outside a section or in a skipped one */
 	char title[TITLE_MAX];      /* "service web", for messages */
 	int sec_line;
-	size_t sec_errs;            /* errs->n when the section began */
+	size_t sec_errs;            /* nerrs when the section began */
 	void *base;
 	int seen[KEYS_MAX];         /* line each key of cur was set on, 0 if not */
 };
@@ -113,6 +114,7 @@ loader_error(struct loader *ld, int line, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	ld->nerrs++;
 	errs->msgs = xreallocarray(errs->msgs, errs->n + 1, sizeof(*errs->msgs));
 	if (line > 0)
 		errs->msgs[errs->n++] = xasprintf("%s:%d: %s", ld->path, line, msg);
@@ -138,13 +140,13 @@ key_error(struct loader *ld, const struct key *k, const char *fmt, ...)
 static int
 parse_digits(const char *s, size_t n, uint64_t *out)
 {
-	uint64_t v = 0, d;
+	uint64_t v = 0;
 	size_t i;
 
 	if (n == 0 || strspn(s, "0123456789") < n)
 		return -1;
 	for (i = 0; i < n; i++) {
-		d = (uint64_t)(s[i] - '0');
+		uint64_t d = (uint64_t)(s[i] - '0');
 		if (v > (UINT64_MAX - d) / 10)
 			return -1;
 		v = v * 10 + d;
@@ -377,7 +379,8 @@ set_log_level(struct loader *ld, const struct key *k, const char *val, void *fie
 	int level;
 
 	if ((level = log_level_parse(val)) == -1)
-		return key_error(ld, k, "\"%s\" is not a log level (error, warn, info, debug)", val);
+		return key_error(ld, k, "\"%s\" is not a log level (error, warn, info, debug)",
+		    val);
 	*(int *)field = level;
 	return 0;
 }
@@ -652,13 +655,12 @@ key_default(const struct key *k, char *buf, size_t len)
 static void
 section_defaults(struct loader *ld)
 {
-	const struct key *k;
 	char buf[HOST_NAME_MAX + 1];
 	size_t i;
 
 	ld->errline = ld->sec_line;
 	for (i = 0; i < ld->cur->nkeys; i++) {
-		k = &ld->cur->keys[i];
+		const struct key *k = &ld->cur->keys[i];
 		if (ld->seen[i] != 0)
 			continue;
 		if (k->required)
@@ -675,7 +677,7 @@ section_end(struct loader *ld)
 	if (ld->cur == NULL)
 		return;
 	section_defaults(ld);
-	if (ld->errs->n == ld->sec_errs && ld->cur->close != NULL)
+	if (ld->nerrs == ld->sec_errs && ld->cur->close != NULL)
 		ld->cur->close(ld);
 	ld->cur = NULL;
 	ld->base = NULL;
@@ -714,7 +716,7 @@ section_begin(struct loader *ld, char *title)
 	section_end(ld);
 	ld->in_section = 1;
 	ld->sec_line = ld->line;
-	ld->sec_errs = ld->errs->n;
+	ld->sec_errs = ld->nerrs;
 	snprintf(ld->title, sizeof(ld->title), "%s", title);
 	arg = title + strcspn(title, " \t");
 	if (*arg != '\0')
@@ -881,7 +883,6 @@ load_file(const char *path, const struct section *sections, size_t nsections, vo
     struct config_errors *errs)
 {
 	struct loader ld;
-	size_t before = errs->n;
 
 	memset(&ld, 0, sizeof(ld));
 	ld.path = path;
@@ -896,7 +897,7 @@ load_file(const char *path, const struct section *sections, size_t nsections, vo
 	parse_stream(&ld);
 	fclose(ld.fp);
 	free(ld.buf);
-	return errs->n > before ? -1 : 0;
+	return ld.nerrs > 0 ? -1 : 0;
 }
 
 int

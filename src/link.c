@@ -322,6 +322,7 @@ link_on_goaway(struct link *l, const struct frame *f)
 	char reason[FRAME_TEXT_MAX * 4 + 1];
 
 	log_safe(f->text, f->text_len, reason, sizeof(reason));
+	l->goaway_code = (uint32_t)f->value;
 	link_close(l, FRAME_CODE_NONE,
 	    f->value == FRAME_CODE_SUPERSEDED ? "superseded by a newer link (peer GOAWAY)" :
 	    f->value == FRAME_CODE_AUTH ? "authentication failed (peer GOAWAY)" :

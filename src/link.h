@@ -67,6 +67,7 @@ struct link {
 	int dead;
 	int close_after_flush;
 	int write_blocked;       /* waiting for EV_WRITE */
+	uint32_t goaway_code;    /* code of the peer's GOAWAY, if one came */
 
 	ev_io rio, wio;
 	ev_prepare flush_w;

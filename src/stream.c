@@ -425,8 +425,7 @@ stream_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	if (s->state == STREAM_CONNECTING)
 		snprintf(why, sizeof(why), "connect to the target timed out");
 	else
-		snprintf(why, sizeof(why), "no answer to OPEN within %.1fs", w->repeat > 0 ?
-		    w->repeat : ev_timer_remaining(loop, w));
+		snprintf(why, sizeof(why), "the agent did not answer OPEN within open_timeout");
 	log_warn("%s: service %s: stream %u from %s: %s", s->link->label, s->service, s->id,
 	    s->peer, why);
 	stream_send(s, FRAME_RESET, FRAME_CODE_TIMEOUT, why);

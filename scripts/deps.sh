@@ -1,0 +1,25 @@
+#!/bin/sh
+# Install everything rtun needs to build, test and benchmark on Debian 12.
+# Usage: scripts/deps.sh [build|test|all]   (default: all). Needs root.
+set -eu
+
+build_pkgs="build-essential autoconf automake pkg-config libev-dev libmsgpack-dev \
+libprotobuf-c-dev protobuf-c-compiler libssl-dev libinih-dev check"
+test_pkgs="python3 iproute2 procps curl clang libclang-rt-14-dev mandoc"
+bench_pkgs="iperf3 haproxy openssh-server openssh-client"
+
+case "${1:-all}" in
+build) pkgs="$build_pkgs" ;;
+test) pkgs="$build_pkgs $test_pkgs" ;;
+all) pkgs="$build_pkgs $test_pkgs $bench_pkgs" ;;
+*) echo "usage: $0 [build|test|all]" >&2; exit 64 ;;
+esac
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "$0: run as root (apt-get install)" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+# shellcheck disable=SC2086 # word splitting of the package list is intended
+apt-get install -y -q --no-install-recommends $pkgs
