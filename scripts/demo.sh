@@ -50,7 +50,8 @@ pids="$pids $!"
 pids="$pids $!"
 
 i=0
-until grep -q "remote port 6080 ready" "$dir/rtun.log"; do
+until grep -q "remote port 6080 ready" "$dir/rtun.log" &&
+	curl -sf --max-time 1 -o /dev/null http://127.0.0.1:8080/; do
 	i=$((i + 1))
 	if [ $i -gt 100 ]; then
 		echo "demo: the tunnel did not come up; logs:" >&2
