@@ -640,6 +640,8 @@ static const struct section agent_sections[] = {
 	{ "service", service_keys, NELEM(service_keys), 1, service_open, service_close },
 };
 
+_Static_assert(NELEM(agent_sections) <= SECTIONS_MAX, "raise SECTIONS_MAX");
+
 static const char *
 key_default(const struct key *k, char *buf, size_t len)
 {
@@ -756,7 +758,7 @@ header_line(struct loader *ld, char *p)
 	section_begin(ld, trim(p + 1));
 }
 
-/* True when inih will find a '=' or ':' before an inline comment. */
+/* True when inih will find a '=' or ':' before an inline comment; p[0] is never ';'. */
 static int
 has_separator(const char *p)
 {

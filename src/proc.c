@@ -62,9 +62,8 @@ proc_parse_args(int argc, char **argv, const char *default_config, const char *r
 }
 
 void
-proc_config_failed(void *arg)
+proc_config_failed(struct config_errors *errs)
 {
-	struct config_errors *errs = arg;
 	size_t i;
 
 	for (i = 0; i < errs->n; i++)

@@ -7,6 +7,8 @@
 
 #include <ev.h>
 
+struct config_errors;
+
 struct proc_opts {
 	const char *config;   /* -c */
 	int test;             /* -t: check the config and exit */
@@ -17,7 +19,7 @@ struct proc_opts {
 void proc_parse_args(int argc, char **argv, const char *default_config, const char *role,
     struct proc_opts *opts);
 /* Print every config error and exit with CONFIG_EXIT_BAD. */
-void proc_config_failed(void *errs) __attribute__((noreturn));
+void proc_config_failed(struct config_errors *errs) __attribute__((noreturn));
 /* Ignore SIGPIPE and raise the descriptor limit to its hard maximum. */
 void proc_setup(void);
 /* Run the loop until SIGTERM or SIGINT; returns the signal that stopped it. */

@@ -1,0 +1,774 @@
+/*
+ * Unit tests of src/config.c: both config files loaded from real files in a
+ * temporary directory, defaults, every kind of error with its exact
+ * "file:line: message", and the port set, duration and size parsers.
+ */
+#include "rtun-build.h"
+
+#include <arpa/inet.h>
+#include <check.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "xmalloc.h"
+
+static char tmpdir[256];
+static char path[512];
+static struct config_errors errs;
+static struct server_conf sconf;
+static struct agent_conf aconf;
+
+static void
+setup(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "%s/rtun-test-config-XXXXXX",
+	    getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	memset(&errs, 0, sizeof(errs));
+}
+
+static void
+teardown(void)
+{
+	config_free_server(&sconf);
+	config_free_agent(&aconf);
+	config_errors_free(&errs);
+	unlink(path);
+	rmdir(tmpdir);
+}
+
+/* Write len bytes of text to tmpdir/name and leave its path in path. */
+static void
+write_file(const char *name, const char *text, size_t len)
+{
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	ck_assert_ptr_nonnull(fp = fopen(path, "w"));
+	ck_assert_uint_eq(fwrite(text, 1, len, fp), len);
+	ck_assert_int_eq(fclose(fp), 0);
+}
+
+static int
+load_server(const char *text)
+{
+	write_file("rtund.conf", text, strlen(text));
+	return config_load_server(path, &sconf, &errs);
+}
+
+static int
+load_agent(const char *text)
+{
+	write_file("rtun.conf", text, strlen(text));
+	return config_load_agent(path, &aconf, &errs);
+}
+
+/* Error i is exactly "path:line: msg" ("path: msg" for line 0). */
+static void
+assert_error(size_t i, int line, const char *msg)
+{
+	char *want;
+
+	ck_assert_uint_gt(errs.n, i);
+	if (line > 0)
+		want = xasprintf("%s:%d: %s", path, line, msg);
+	else
+		want = xasprintf("%s: %s", path, msg);
+	ck_assert_str_eq(errs.msgs[i], want);
+	free(want);
+}
+
+/* A load failed with exactly one error, "path:line: msg", and freed the config. */
+static void
+assert_only_error(int r, int line, const char *msg)
+{
+	ck_assert_int_eq(r, -1);
+	assert_error(0, line, msg);
+	ck_assert_uint_eq(errs.n, 1);
+	ck_assert_ptr_null(sconf.path);
+	ck_assert_ptr_null(aconf.path);
+}
+
+static void
+server_fails(const char *text, int line, const char *msg)
+{
+	assert_only_error(load_server(text), line, msg);
+}
+
+static void
+agent_fails(const char *text, int line, const char *msg)
+{
+	assert_only_error(load_agent(text), line, msg);
+}
+
+static uint16_t
+port_of(const struct net_addr *a)
+{
+	return ntohs(((const struct sockaddr_in *)&a->ss)->sin_port);
+}
+
+static void
+assert_common_defaults(const struct config_common *c)
+{
+	ck_assert_double_eq(c->heartbeat_interval, CONFIG_DEFAULT_HEARTBEAT_INTERVAL);
+	ck_assert_double_eq(c->heartbeat_timeout, CONFIG_DEFAULT_HEARTBEAT_TIMEOUT);
+	ck_assert_uint_eq(c->stream_window, CONFIG_DEFAULT_STREAM_WINDOW);
+	ck_assert_uint_eq(c->max_streams, CONFIG_DEFAULT_MAX_STREAMS);
+	ck_assert_int_eq(c->log_level, LOG_LEVEL_INFO);
+}
+
+START_TEST(server_defaults)
+{
+	ck_assert_int_eq(load_server("[server]\ntoken = s3cret\nallow_ports = 22,6000-6999\n"), 0);
+	ck_assert_uint_eq(errs.n, 0);
+	ck_assert_str_eq(sconf.path, path);
+	ck_assert_str_eq(sconf.listen, CONFIG_DEFAULT_LISTEN);
+	ck_assert_int_eq(sconf.listen_addr.ss.ss_family, AF_INET);
+	ck_assert_uint_eq(port_of(&sconf.listen_addr), 7000);
+	ck_assert_str_eq(sconf.token, "s3cret");
+	ck_assert_str_eq(sconf.allow_ports_str, "22,6000-6999");
+	ck_assert_int_eq(portset_contains(&sconf.allow_ports, 22), 1);
+	ck_assert_int_eq(portset_contains(&sconf.allow_ports, 6999), 1);
+	ck_assert_int_eq(portset_contains(&sconf.allow_ports, 23), 0);
+	ck_assert_str_eq(sconf.bind_addr, CONFIG_DEFAULT_BIND_ADDR);
+	ck_assert_double_eq(sconf.handshake_timeout, CONFIG_DEFAULT_HANDSHAKE_TIMEOUT);
+	ck_assert_double_eq(sconf.open_timeout, CONFIG_DEFAULT_OPEN_TIMEOUT);
+	assert_common_defaults(&sconf.common);
+}
+END_TEST
+
+START_TEST(server_all_keys)
+{
+	ck_assert_int_eq(load_server("\xef\xbb\xbf; rtund test config, after a UTF-8 BOM\r\n"
+	    "# comments of both kinds\n"
+	    "\n"
+	    "[ server ] ; trailing comment\n"
+	    "  listen = 127.0.0.1:7100\n"
+	    "token=abc ; inline comment\n"
+	    "allow_ports = 80\n"
+	    "bind_addr = ::1\r\n"
+	    "handshake_timeout = 1.5s\n"
+	    "open_timeout = 500ms\n"
+	    "heartbeat_interval = 2m\n"
+	    "heartbeat_timeout = 1h\n"
+	    "stream_window = 64KiB\n"
+	    "max_streams = 1000000\n"
+	    "log_level = debug\n"),
+	    0);
+	ck_assert_str_eq(sconf.listen, "127.0.0.1:7100");
+	ck_assert_uint_eq(port_of(&sconf.listen_addr), 7100);
+	ck_assert_str_eq(sconf.token, "abc");
+	ck_assert_str_eq(sconf.bind_addr, "::1");
+	ck_assert_double_eq(sconf.handshake_timeout, 1.5);
+	ck_assert_double_eq(sconf.open_timeout, 0.5);
+	ck_assert_double_eq(sconf.common.heartbeat_interval, 120);
+	ck_assert_double_eq(sconf.common.heartbeat_timeout, 3600);
+	ck_assert_uint_eq(sconf.common.stream_window, 65536);
+	ck_assert_uint_eq(sconf.common.max_streams, 1000000);
+	ck_assert_int_eq(sconf.common.log_level, LOG_LEVEL_DEBUG);
+}
+END_TEST
+
+START_TEST(agent_defaults)
+{
+	char host[HOST_NAME_MAX + 1];
+
+	ck_assert_int_eq(load_agent("[agent]\nserver = rtun.example.com:7000\ntoken = t\n"), 0);
+	ck_assert_str_eq(aconf.server, "rtun.example.com:7000");
+	ck_assert_str_eq(aconf.server_host, "rtun.example.com");
+	ck_assert_str_eq(aconf.server_port, "7000");
+	ck_assert_str_eq(aconf.token, "t");
+	ck_assert_int_eq(gethostname(host, sizeof(host)), 0);
+	ck_assert_str_eq(aconf.name, host);
+	ck_assert_double_eq(aconf.connect_timeout, CONFIG_DEFAULT_CONNECT_TIMEOUT);
+	ck_assert_double_eq(aconf.reconnect_min, CONFIG_DEFAULT_RECONNECT_MIN);
+	ck_assert_double_eq(aconf.reconnect_max, CONFIG_DEFAULT_RECONNECT_MAX);
+	assert_common_defaults(&aconf.common);
+	ck_assert_uint_eq(aconf.nservices, 0);
+}
+END_TEST
+
+START_TEST(agent_services)
+{
+	ck_assert_int_eq(load_agent("[agent]\n"
+	    "server = [::1]:7000\n"
+	    "token = t\n"
+	    "name = edge-01.lab_b\n"
+	    "connect_timeout = 3\n"
+	    "reconnect_min = 500ms\n"
+	    "reconnect_max = 500ms\n"
+	    "log_level = warn\n"
+	    "[service ssh]\n"
+	    "local = 127.0.0.1:22\n"
+	    "remote_port = 6022\n"
+	    "\n"
+	    "[service  web]\n"
+	    "remote_port = 6080\n"
+	    "local = [::1]:8080\n"),
+	    0);
+	ck_assert_str_eq(aconf.server_host, "::1");
+	ck_assert_str_eq(aconf.name, "edge-01.lab_b");
+	ck_assert_double_eq(aconf.connect_timeout, 3);
+	ck_assert_double_eq(aconf.reconnect_min, 0.5);
+	ck_assert_double_eq(aconf.reconnect_max, 0.5);
+	ck_assert_int_eq(aconf.common.log_level, LOG_LEVEL_WARN);
+	ck_assert_uint_eq(aconf.nservices, 2);
+	ck_assert_str_eq(aconf.services[0].name, "ssh");
+	ck_assert_str_eq(aconf.services[0].local, "127.0.0.1:22");
+	ck_assert_int_eq(aconf.services[0].local_addr.ss.ss_family, AF_INET);
+	ck_assert_uint_eq(port_of(&aconf.services[0].local_addr), 22);
+	ck_assert_uint_eq(aconf.services[0].remote_port, 6022);
+	ck_assert_int_eq(aconf.services[0].line, 9);
+	ck_assert_str_eq(aconf.services[1].name, "web");
+	ck_assert_int_eq(aconf.services[1].local_addr.ss.ss_family, AF_INET6);
+	ck_assert_uint_eq(aconf.services[1].remote_port, 6080);
+	ck_assert_int_eq(aconf.services[1].line, 13);
+}
+END_TEST
+
+#define SERVER_OK "[server]\ntoken = t\nallow_ports = 22\n"
+#define AGENT_OK "[agent]\nserver = h:1\ntoken = t\n"
+
+START_TEST(missing_file)
+{
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, "nonexistent.conf");
+	ck_assert_int_eq(config_load_server(path, &sconf, &errs), -1);
+	assert_error(0, 0, "cannot open: No such file or directory");
+	ck_assert_uint_eq(errs.n, 1);
+	ck_assert_int_eq(config_load_agent(path, &aconf, &errs), -1);
+	assert_error(1, 0, "cannot open: No such file or directory");
+}
+END_TEST
+
+START_TEST(missing_section)
+{
+	server_fails("# nothing\n", 0, "missing [server] section");
+}
+END_TEST
+
+START_TEST(missing_required_key)
+{
+	server_fails("\n[server]\nallow_ports = 22\n", 2,
+	    "missing required key \"token\" in [server]");
+}
+END_TEST
+
+START_TEST(missing_service_key)
+{
+	agent_fails(AGENT_OK "[service ssh]\nlocal = 127.0.0.1:22\n", 4,
+	    "missing required key \"remote_port\" in [service ssh]");
+}
+END_TEST
+
+START_TEST(unknown_section)
+{
+	/* Keys of an unknown section are skipped, not reported one by one. */
+	server_fails(SERVER_OK "[client]\nfoo = 1\n", 4, "unknown section [client]");
+}
+END_TEST
+
+START_TEST(unknown_key)
+{
+	server_fails("[server]\nallow_ports = 22\ntoken = t\ntokn = x\n", 4,
+	    "unknown key \"tokn\" in [server]");
+}
+END_TEST
+
+START_TEST(key_outside_section)
+{
+	server_fails("token = t\n" SERVER_OK, 1, "\"token\" is outside any section");
+}
+END_TEST
+
+START_TEST(duplicate_key)
+{
+	server_fails(SERVER_OK "token = u\n", 4,
+	    "duplicate key \"token\" in [server] (first set on line 2)");
+}
+END_TEST
+
+START_TEST(duplicate_section)
+{
+	server_fails(SERVER_OK "[server]\nlog_level = debug\n", 4,
+	    "duplicate [server] section (first on line 1)");
+}
+END_TEST
+
+START_TEST(bad_duration)
+{
+	server_fails(SERVER_OK "open_timeout = soon\n", 4,
+	    "open_timeout: \"soon\" is not a duration (e.g. 30s, 500ms, 2m)");
+}
+END_TEST
+
+START_TEST(zero_duration)
+{
+	server_fails(SERVER_OK "handshake_timeout = 0s\n", 4,
+	    "handshake_timeout: \"0s\" is out of range (1ms to 24h)");
+}
+END_TEST
+
+START_TEST(bad_size)
+{
+	server_fails(SERVER_OK "stream_window = 64 KB\n", 4,
+	    "stream_window: \"64 KB\" is not a size (e.g. 65536, 64K, 1M)");
+}
+END_TEST
+
+START_TEST(size_out_of_range)
+{
+	server_fails(SERVER_OK "stream_window = 1K\n", 4,
+	    "stream_window: \"1K\" is out of range (16384 to 16777216)");
+}
+END_TEST
+
+START_TEST(count_out_of_range)
+{
+	server_fails(SERVER_OK "max_streams = 0\n", 4,
+	    "max_streams: \"0\" is out of range (1 to 1000000)");
+}
+END_TEST
+
+START_TEST(bad_log_level)
+{
+	server_fails(SERVER_OK "log_level = verbose\n", 4,
+	    "log_level: \"verbose\" is not a log level (error, warn, info, debug)");
+}
+END_TEST
+
+START_TEST(bad_listen_port)
+{
+	server_fails(SERVER_OK "listen = 0.0.0.0:http\n", 4,
+	    "listen: \"0.0.0.0:http\": port must be a number from 1 to 65535");
+}
+END_TEST
+
+START_TEST(bad_bind_addr)
+{
+	server_fails(SERVER_OK "bind_addr = localhost\n", 4,
+	    "bind_addr: \"localhost\" is not a numeric IPv4 or IPv6 address");
+}
+END_TEST
+
+START_TEST(empty_token)
+{
+	server_fails("[server]\ntoken =\nallow_ports = 22\n", 2, "token: must not be empty");
+}
+END_TEST
+
+START_TEST(bad_allow_ports)
+{
+	server_fails("[server]\ntoken = t\nallow_ports = 22,5-3\n", 3,
+	    "allow_ports: \"22,5-3\": range start is greater than its end");
+}
+END_TEST
+
+START_TEST(allow_ports_out_of_range)
+{
+	server_fails("[server]\ntoken = t\nallow_ports = 65536\n", 3,
+	    "allow_ports: \"65536\": ports must be from 1 to 65535");
+}
+END_TEST
+
+START_TEST(heartbeat_order)
+{
+	server_fails(SERVER_OK "heartbeat_interval = 30s\n\nheartbeat_timeout = 30\n", 6,
+	    "heartbeat_timeout (30s) must be greater than heartbeat_interval (30s)");
+}
+END_TEST
+
+START_TEST(heartbeat_order_default)
+{
+	/* Only the interval is set: the error is on its line. */
+	agent_fails(AGENT_OK "heartbeat_interval = 1m\n", 4,
+	    "heartbeat_timeout (30s) must be greater than heartbeat_interval (60s)");
+}
+END_TEST
+
+START_TEST(reconnect_order)
+{
+	agent_fails(AGENT_OK "reconnect_max = 2s\nreconnect_min = 5s\n", 5,
+	    "reconnect_max (2s) must not be less than reconnect_min (5s)");
+}
+END_TEST
+
+START_TEST(bad_server)
+{
+	agent_fails("[agent]\nserver = rtun.example.com\ntoken = t\n", 2,
+	    "server: \"rtun.example.com\": expected host:port");
+}
+END_TEST
+
+START_TEST(server_without_host)
+{
+	agent_fails("[agent]\nserver = :7000\ntoken = t\n", 2,
+	    "server: \":7000\": a host name or address is needed");
+}
+END_TEST
+
+START_TEST(bad_agent_name)
+{
+	agent_fails(AGENT_OK "name = my host\n", 4,
+	    "name: \"my host\" is not a valid name (1-64 of A-Z a-z 0-9 . _ -)");
+}
+END_TEST
+
+START_TEST(bad_port)
+{
+	agent_fails(AGENT_OK "[service ssh]\nlocal = 127.0.0.1:22\nremote_port = ssh\n", 6,
+	    "remote_port: \"ssh\" is not a port (1-65535)");
+}
+END_TEST
+
+START_TEST(port_out_of_range)
+{
+	agent_fails(AGENT_OK "[service ssh]\nlocal = 127.0.0.1:22\nremote_port = 70000\n", 6,
+	    "remote_port: \"70000\" is not a port (1-65535)");
+}
+END_TEST
+
+START_TEST(unresolvable_local)
+{
+	char *want;
+
+	ck_assert_int_eq(load_agent(AGENT_OK "[service x]\nlocal = no-such-host.invalid:22\n"
+	    "remote_port = 6000\n"), -1);
+	ck_assert_uint_eq(errs.n, 1);
+	/* The resolver's own words follow; they differ between libcs. */
+	want = xasprintf("%s:5: local: \"no-such-host.invalid:22\": cannot resolve "
+	    "no-such-host.invalid: ", path);
+	ck_assert_int_eq(strncmp(errs.msgs[0], want, strlen(want)), 0);
+	free(want);
+}
+END_TEST
+
+START_TEST(duplicate_service_port)
+{
+	agent_fails(AGENT_OK "[service a]\nlocal = 127.0.0.1:1\nremote_port = 6000\n"
+	    "[service b]\nremote_port = 6000\nlocal = 127.0.0.1:2\n", 8,
+	    "remote_port 6000 is already used by [service a] on line 4");
+}
+END_TEST
+
+START_TEST(duplicate_service_name)
+{
+	agent_fails(AGENT_OK "[service a]\nlocal = 127.0.0.1:1\nremote_port = 6000\n"
+	    "[service a]\nlocal = 127.0.0.1:2\nremote_port = 6001\n", 7,
+	    "duplicate [service a] (first on line 4)");
+}
+END_TEST
+
+START_TEST(bad_service_name)
+{
+	agent_fails(AGENT_OK "[service a/b]\nlocal = 127.0.0.1:1\nremote_port = 6000\n", 4,
+	    "bad service name \"a/b\" (1-64 of A-Z a-z 0-9 . _ -)");
+}
+END_TEST
+
+START_TEST(service_name_lengths)
+{
+	char text[512];
+
+	/* 64 characters is the limit; inih alone would cut section names at 49. */
+	snprintf(text, sizeof(text), AGENT_OK "[service %064d]\nlocal = 127.0.0.1:1\n"
+	    "remote_port = 6000\n[service %065d]\n", 1, 2);
+	ck_assert_int_eq(load_agent(text), -1);
+	ck_assert_uint_eq(errs.n, 1);
+	ck_assert_ptr_nonnull(strstr(errs.msgs[0], ":7: bad service name \"00000"));
+}
+END_TEST
+
+START_TEST(unnamed_service)
+{
+	agent_fails(AGENT_OK "[service]\nlocal = 127.0.0.1:1\n", 4,
+	    "[service] needs a name: [service NAME]");
+}
+END_TEST
+
+START_TEST(named_agent)
+{
+	agent_fails("[agent x]\nserver = h:1\ntoken = t\n[agent]\nserver = h:1\ntoken = t\n", 1,
+	    "[agent] takes no name");
+}
+END_TEST
+
+START_TEST(syntax_error)
+{
+	server_fails(SERVER_OK "log_level debug\n", 4, "syntax error: expected \"key = value\"");
+}
+END_TEST
+
+START_TEST(header_without_bracket)
+{
+	server_fails(SERVER_OK "[server\n", 4, "syntax error: section header without ']'");
+}
+END_TEST
+
+START_TEST(header_trailing_text)
+{
+	server_fails("[server] x\ntoken = t\nallow_ports = 22\n", 1,
+	    "syntax error: unexpected text after ']'");
+}
+END_TEST
+
+START_TEST(indented_line_is_not_a_continuation)
+{
+	/* inih would append an indented line to the previous value; we read it as a key. */
+	server_fails(SERVER_OK "  more text\n", 4, "syntax error: expected \"key = value\"");
+}
+END_TEST
+
+START_TEST(long_line)
+{
+	char text[1024], pad[251];
+
+	memset(pad, 'x', sizeof(pad) - 1);
+	pad[sizeof(pad) - 1] = '\0';
+	snprintf(text, sizeof(text), SERVER_OK "token = %s\nbogus = 1\n", pad);
+	ck_assert_int_eq(load_server(text), -1);
+	assert_error(0, 4, "line is too long (more than 197 characters)");
+	/* Lines after it are still counted right. */
+	assert_error(1, 5, "unknown key \"bogus\" in [server]");
+	ck_assert_uint_eq(errs.n, 2);
+}
+END_TEST
+
+START_TEST(nul_byte)
+{
+	static const char text[] = SERVER_OK "log_level = in\0fo\n";
+
+	write_file("rtund.conf", text, sizeof(text) - 1);
+	ck_assert_int_eq(config_load_server(path, &sconf, &errs), -1);
+	assert_error(0, 4, "line contains a NUL byte");
+	ck_assert_uint_eq(errs.n, 1);
+}
+END_TEST
+
+START_TEST(all_errors_collected)
+{
+	ck_assert_int_eq(load_agent("[agent]\n"
+	    "server = h:1\n"
+	    "heartbeat_interval = -1\n"
+	    "what\n"
+	    "[nope]\n"
+	    "[service s]\n"
+	    "local = 127.0.0.1:1\n"
+	    "remote_port = 0\n"
+	    "extra = 1\n"),
+	    -1);
+	assert_error(0, 3, "heartbeat_interval: \"-1\" is not a duration (e.g. 30s, 500ms, 2m)");
+	assert_error(1, 4, "syntax error: expected \"key = value\"");
+	assert_error(2, 1, "missing required key \"token\" in [agent]");
+	assert_error(3, 5, "unknown section [nope]");
+	assert_error(4, 8, "remote_port: \"0\" is not a port (1-65535)");
+	assert_error(5, 9, "unknown key \"extra\" in [service s]");
+	ck_assert_uint_eq(errs.n, 6);
+	ck_assert_ptr_null(aconf.path);
+}
+END_TEST
+
+START_TEST(portset_edges)
+{
+	struct portset set;
+	const char *why = NULL;
+
+	ck_assert_int_eq(portset_parse("1", &set, &why), 0);
+	ck_assert_uint_eq(set.n, 1);
+	ck_assert_int_eq(portset_contains(&set, 1), 1);
+	ck_assert_int_eq(portset_contains(&set, 2), 0);
+	portset_free(&set);
+	ck_assert_int_eq(portset_parse("65535", &set, &why), 0);
+	ck_assert_int_eq(portset_contains(&set, 65535), 1);
+	ck_assert_int_eq(portset_contains(&set, 65534), 0);
+	portset_free(&set);
+	ck_assert_int_eq(portset_parse(" 22 , 80 - 90,443 ", &set, &why), 0);
+	ck_assert_uint_eq(set.n, 3);
+	ck_assert_int_eq(portset_contains(&set, 22), 1);
+	ck_assert_int_eq(portset_contains(&set, 80), 1);
+	ck_assert_int_eq(portset_contains(&set, 90), 1);
+	ck_assert_int_eq(portset_contains(&set, 91), 0);
+	ck_assert_int_eq(portset_contains(&set, 443), 1);
+	ck_assert_int_eq(portset_contains(&set, 0), 0);
+	portset_free(&set);
+	ck_assert_ptr_null(set.ranges);
+	ck_assert_int_eq(portset_parse("1-65535", &set, &why), 0);
+	ck_assert_int_eq(portset_contains(&set, 1), 1);
+	ck_assert_int_eq(portset_contains(&set, 65535), 1);
+	portset_free(&set);
+}
+END_TEST
+
+static void
+portset_rejects(const char *s, const char *reason)
+{
+	struct portset set;
+	const char *why = NULL;
+
+	ck_assert_msg(portset_parse(s, &set, &why) == -1, "\"%s\" accepted", s);
+	ck_assert_str_eq(why, reason);
+	ck_assert_ptr_null(set.ranges);
+	ck_assert_uint_eq(set.n, 0);
+}
+
+START_TEST(portset_errors)
+{
+	const char *syntax = "expected ports or ranges like 22,6000-6999";
+	const char *range = "ports must be from 1 to 65535";
+
+	portset_rejects("0", range);
+	portset_rejects("65536", range);
+	portset_rejects("22,0-10", range);
+	portset_rejects("1-65536", range);
+	portset_rejects("5-3", "range start is greater than its end");
+	portset_rejects("", syntax);
+	portset_rejects("22,", syntax);
+	portset_rejects(",22", syntax);
+	portset_rejects("22;23", syntax);
+	portset_rejects("-5", syntax);
+	portset_rejects("5-", syntax);
+	portset_rejects("1-2-3", syntax);
+	portset_rejects("+22", syntax);
+	portset_rejects("99999999999999999999999", syntax);
+}
+END_TEST
+
+START_TEST(durations)
+{
+	static const struct {
+		const char *text;
+		double secs;
+	} good[] = {
+		{ "10", 10 }, { "10s", 10 }, { "1.5s", 1.5 }, { "500ms", 0.5 }, { "2m", 120 },
+		{ "1h", 3600 }, { ".25", 0.25 }, { "0", 0 },
+	};
+	static const char *const bad[] = { "", "s", "-1", "1x", "1.2.3", "1e3", " 1", "1 s", ".",
+		"nan", "inf", "0x10", "10S", "1sec" };
+	size_t i;
+	double d;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		d = -1;
+		ck_assert_msg(config_parse_duration(good[i].text, &d) == 0, "%s", good[i].text);
+		ck_assert_double_eq(d, good[i].secs);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(config_parse_duration(bad[i], &d) == -1, "\"%s\" accepted", bad[i]);
+}
+END_TEST
+
+START_TEST(sizes)
+{
+	static const struct {
+		const char *text;
+		uint64_t bytes;
+	} good[] = {
+		{ "65536", 65536 }, { "0", 0 }, { "64K", 65536 }, { "64k", 65536 },
+		{ "64KiB", 65536 }, { "1M", 1048576 }, { "1MiB", 1048576 }, { "2G", 2147483648ULL },
+		{ "18446744073709551615", UINT64_MAX },
+	};
+	static const char *const bad[] = { "", "K", "-1", "1.5K", "64 K", "64KB", "64kib", "1T",
+		"18446744073709551616", "17179869184G" };
+	size_t i;
+	uint64_t v;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		v = 1;
+		ck_assert_msg(config_parse_size(good[i].text, &v) == 0, "%s", good[i].text);
+		ck_assert_uint_eq(v, good[i].bytes);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(config_parse_size(bad[i], &v) == -1, "\"%s\" accepted", bad[i]);
+}
+END_TEST
+
+static TCase *
+tcase(const char *name)
+{
+	TCase *tc = tcase_create(name);
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	/* Resolving a name in .invalid may wait for a slow resolver. */
+	tcase_set_timeout(tc, 30);
+	return tc;
+}
+
+static Suite *
+config_suite(void)
+{
+	Suite *s = suite_create("config");
+	TCase *good = tcase("good"), *bad = tcase("errors"), *parse = tcase("parsers");
+
+	tcase_add_test(good, server_defaults);
+	tcase_add_test(good, server_all_keys);
+	tcase_add_test(good, agent_defaults);
+	tcase_add_test(good, agent_services);
+	tcase_add_test(bad, missing_file);
+	tcase_add_test(bad, missing_section);
+	tcase_add_test(bad, missing_required_key);
+	tcase_add_test(bad, missing_service_key);
+	tcase_add_test(bad, unknown_section);
+	tcase_add_test(bad, unknown_key);
+	tcase_add_test(bad, key_outside_section);
+	tcase_add_test(bad, duplicate_key);
+	tcase_add_test(bad, duplicate_section);
+	tcase_add_test(bad, bad_duration);
+	tcase_add_test(bad, zero_duration);
+	tcase_add_test(bad, bad_size);
+	tcase_add_test(bad, size_out_of_range);
+	tcase_add_test(bad, count_out_of_range);
+	tcase_add_test(bad, bad_log_level);
+	tcase_add_test(bad, bad_listen_port);
+	tcase_add_test(bad, bad_bind_addr);
+	tcase_add_test(bad, empty_token);
+	tcase_add_test(bad, bad_allow_ports);
+	tcase_add_test(bad, allow_ports_out_of_range);
+	tcase_add_test(bad, heartbeat_order);
+	tcase_add_test(bad, heartbeat_order_default);
+	tcase_add_test(bad, reconnect_order);
+	tcase_add_test(bad, bad_server);
+	tcase_add_test(bad, server_without_host);
+	tcase_add_test(bad, bad_agent_name);
+	tcase_add_test(bad, bad_port);
+	tcase_add_test(bad, port_out_of_range);
+	tcase_add_test(bad, unresolvable_local);
+	tcase_add_test(bad, duplicate_service_port);
+	tcase_add_test(bad, duplicate_service_name);
+	tcase_add_test(bad, bad_service_name);
+	tcase_add_test(bad, service_name_lengths);
+	tcase_add_test(bad, unnamed_service);
+	tcase_add_test(bad, named_agent);
+	tcase_add_test(bad, syntax_error);
+	tcase_add_test(bad, header_without_bracket);
+	tcase_add_test(bad, header_trailing_text);
+	tcase_add_test(bad, indented_line_is_not_a_continuation);
+	tcase_add_test(bad, long_line);
+	tcase_add_test(bad, nul_byte);
+	tcase_add_test(bad, all_errors_collected);
+	tcase_add_test(parse, portset_edges);
+	tcase_add_test(parse, portset_errors);
+	tcase_add_test(parse, durations);
+	tcase_add_test(parse, sizes);
+	suite_add_tcase(s, good);
+	suite_add_tcase(s, bad);
+	suite_add_tcase(s, parse);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(config_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
