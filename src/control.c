@@ -107,7 +107,16 @@ control_decode(const uint8_t *p, size_t len, const char **why)
 		*why = "malformed protobuf";
 		return NULL;
 	}
-	if ((*why = control_check(m)) != NULL) {
+	/*
+	 * protobuf-c hands strings over NUL-terminated, so "ab\0cd" would read as
+	 * "ab". Requiring the canonical encoding (re-encoded size equals the input's)
+	 * rejects embedded NULs and any other encoding games.
+	 */
+	if (rtun__control__get_packed_size(m) != len)
+		*why = "non-canonical encoding (embedded NUL?)";
+	else
+		*why = control_check(m);
+	if (*why != NULL) {
 		rtun__control__free_unpacked(m, NULL);
 		return NULL;
 	}

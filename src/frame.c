@@ -92,6 +92,44 @@ get_text(const msgpack_object *o, const char **s, size_t *len)
 	return 0;
 }
 
+/*
+ * Walk the header's msgpack bytes before msgpack-c sees them: a fixarray of
+ * 2..4 scalars (unsigned integers, fixstr, str 8, str 16). msgpack-c allocates for the
+ * element count an array or map declares before it checks the bytes exist,
+ * so a 9-byte header could otherwise ask for gigabytes.
+ */
+static enum frame_result
+header_shape(const uint8_t *p, size_t len)
+{
+	size_t i = 1, n, skip;
+	uint8_t b;
+
+	if (len == 0 || (p[0] & 0xf0) != 0x90)
+		return FRAME_ERR_HEADER;
+	if ((n = p[0] & 0x0f) < 2 || n > 4)
+		return FRAME_ERR_FIELD;
+	for (; n > 0; n--, i += skip) {
+		if (i >= len)
+			return FRAME_ERR_HEADER;
+		b = p[i];
+		if (b <= 0x7f)
+			skip = 1;
+		else if (b >= 0xa0 && b <= 0xbf)
+			skip = 1 + (b & 0x1f);
+		else if (b >= 0xcc && b <= 0xcf)
+			skip = 1 + ((size_t)1 << (b - 0xcc));
+		else if (b == 0xd9)
+			skip = i + 1 < len ? 2 + (size_t)p[i + 1] : len;
+		else if (b == 0xda)
+			skip = i + 2 < len ? 3 + ((size_t)p[i + 1] << 8 | p[i + 2]) : len;
+		else
+			return FRAME_ERR_FIELD;
+		if (skip > len - i)
+			return FRAME_ERR_HEADER;
+	}
+	return FRAME_OK;
+}
+
 /* Fill the type-specific fields (index 2 and on) of f from the header array. */
 static enum frame_result
 decode_fields(const msgpack_object *a, struct frame *f)
@@ -173,6 +211,8 @@ frame_decode(struct frame_decoder *d, const uint8_t *p, size_t len, struct frame
 		return FRAME_NEED_MORE;
 	memset(f, 0, sizeof(*f));
 	hmax = flen < FRAME_HEADER_MAX ? flen : FRAME_HEADER_MAX;
+	if ((r = header_shape(p + FRAME_LEN_SIZE, hmax)) != FRAME_OK)
+		return r;
 	msgpack_zone_clear(&d->zone);
 	ur = msgpack_unpack((const char *)p + FRAME_LEN_SIZE, hmax, &off, &d->zone, &obj);
 	if (ur != MSGPACK_UNPACK_SUCCESS && ur != MSGPACK_UNPACK_EXTRA_BYTES)

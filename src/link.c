@@ -11,10 +11,12 @@
 #include "rtun-build.h"
 
 #include <errno.h>
+#include <linux/sockios.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -163,10 +165,30 @@ void
 link_stream_ready(struct link *l, struct stream *s)
 {
 	if (!s->ready) {
-		TAILQ_INSERT_TAIL(&l->ready, s, ready_entry);
+		/*
+		 * Like fq_codel's new flows: a stream that drained its socket last time
+		 * (interactive) goes first; a bulk stream waits its turn at the tail.
+		 */
+		if (s->bulk)
+			TAILQ_INSERT_TAIL(&l->ready, s, ready_entry);
+		else
+			TAILQ_INSERT_HEAD(&l->ready, s, ready_entry);
 		s->ready = 1;
 	}
 	link_kick(l);
+}
+
+/* Bytes this flush may add: what tops the kernel's unsent backlog up to the target. */
+static size_t
+link_flush_budget(const struct link *l)
+{
+	int notsent = 0;
+
+	if (ioctl(l->fd, SIOCOUTQNSD, &notsent) == -1 || notsent < 0)
+		notsent = 0;
+	if ((size_t)notsent >= LINK_NOTSENT_TARGET)
+		return 0;
+	return LINK_NOTSENT_TARGET - (size_t)notsent;
 }
 
 /* Write what `out` holds; returns -1 if the link died. */
@@ -194,8 +216,9 @@ static void
 link_flush(struct link *l)
 {
 	struct stream *s;
+	size_t budget = link_flush_budget(l);
 
-	while (buf_len(&l->out) < LINK_FLUSH_BUDGET && (s = TAILQ_FIRST(&l->ready)) != NULL) {
+	while (buf_len(&l->out) < budget && (s = TAILQ_FIRST(&l->ready)) != NULL) {
 		TAILQ_REMOVE(&l->ready, s, ready_entry);
 		s->ready = 0;
 		/* stream_produce() may destroy s; it returns 1 only if s lives and has more. */

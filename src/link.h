@@ -26,10 +26,14 @@ struct stream;
 
 /* Most DATA payload per frame: bounds how long a ping waits behind a bulk stream. */
 #define LINK_DATA_MAX 16384
-/* Bytes the kernel may hold unsent on the link socket (TCP_NOTSENT_LOWAT). */
-#define LINK_NOTSENT_LOWAT 32768
-/* Bytes one flush adds to the socket at most. */
-#define LINK_FLUSH_BUDGET 65536
+/*
+ * The kernel's unsent backlog on the link socket is kept near LINK_NOTSENT_TARGET:
+ * a flush tops it up to that, and TCP_NOTSENT_LOWAT wakes us when it falls
+ * below half. Everything beyond waits in user space, where the scheduler can
+ * still put a ping first. 32 KiB is 2.6 ms at 100 Mbit/s.
+ */
+#define LINK_NOTSENT_TARGET 32768
+#define LINK_NOTSENT_LOWAT (LINK_NOTSENT_TARGET / 2)
 /* Unsent control bytes above which the link stops reading its peer. */
 #define LINK_CTL_HIGH (1024 * 1024)
 /* Size of the receive buffer; a whole frame always fits. */

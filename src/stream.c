@@ -352,7 +352,8 @@ stream_produce(struct stream *s, struct buf *out)
 		frame_encode_header(p, &f);
 		buf_commit(out, hlen + (size_t)n);
 		s->credit -= (uint32_t)n;
-		if ((size_t)n == want && s->credit > 0)
+		s->bulk = (size_t)n == want;
+		if (s->bulk && s->credit > 0)
 			return 1;
 		s->want_read = 0;
 		stream_update_events(s);

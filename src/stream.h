@@ -40,6 +40,7 @@ struct stream {
 	int out_shut;            /* local write side shut down after draining */
 	int ready;               /* on link->ready */
 	int want_read;           /* local socket readable, waiting for the flush */
+	int bulk;                /* last read filled a whole frame: schedule at the tail */
 
 	struct buf out;          /* DATA waiting for the local socket */
 	uint32_t credit;         /* bytes we may still send */

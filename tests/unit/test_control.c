@@ -1,0 +1,390 @@
+/*
+ * Unit tests of src/control.c: every message type goes out as a CONTROL
+ * frame through control_append(), comes back through frame_decode() and
+ * control_decode() unchanged, and every check beyond the schema refuses what
+ * it must (bad protobuf, no message, wrong nonce or mac sizes, bad names,
+ * too many services, over-long text).
+ */
+#include "rtun-build.h"
+
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "buf.h"
+#include "control.h"
+#include "frame.h"
+
+static uint8_t nonce[AUTH_NONCE_LEN + 1];
+static char long_name[80];
+
+static Rtun__ClientHello client_hello = RTUN__CLIENT_HELLO__INIT;
+static Rtun__ServerHello server_hello = RTUN__SERVER_HELLO__INIT;
+static Rtun__Auth auth = RTUN__AUTH__INIT;
+static Rtun__AuthResult auth_result = RTUN__AUTH_RESULT__INIT;
+static Rtun__Declare declare = RTUN__DECLARE__INIT;
+static Rtun__DeclareResult declare_result = RTUN__DECLARE_RESULT__INIT;
+static Rtun__Error error = RTUN__ERROR__INIT;
+static Rtun__Control control = RTUN__CONTROL__INIT;
+
+static Rtun__Service services[CONTROL_SERVICES_MAX + 1];
+static Rtun__Service *service_ptrs[CONTROL_SERVICES_MAX + 1];
+static Rtun__ServiceResult results[2];
+static Rtun__ServiceResult *result_ptrs[2];
+
+/* Fill every message with valid values that differ from the defaults. */
+static void
+setup(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(nonce); i++)
+		nonce[i] = (uint8_t)(0xa0 + i);
+	memset(long_name, 'n', sizeof(long_name) - 1);
+	client_hello = (Rtun__ClientHello)RTUN__CLIENT_HELLO__INIT;
+	client_hello.version_min = 1;
+	client_hello.version_max = 7;
+	client_hello.name = "edge-01.example";
+	client_hello.nonce.data = nonce;
+	client_hello.nonce.len = AUTH_NONCE_LEN;
+	client_hello.software = "rtun 0.1.0";
+	server_hello = (Rtun__ServerHello)RTUN__SERVER_HELLO__INIT;
+	server_hello.version = 1;
+	server_hello.nonce = client_hello.nonce;
+	server_hello.software = "rtund 0.1.0";
+	auth = (Rtun__Auth)RTUN__AUTH__INIT;
+	auth.mac = client_hello.nonce;
+	auth.stream_window = 256 * 1024;
+	auth_result = (Rtun__AuthResult)RTUN__AUTH_RESULT__INIT;
+	auth_result.ok = 1;
+	auth_result.server_mac = client_hello.nonce;
+	auth_result.stream_window = 16 * 1024;
+	auth_result.message = "";
+	for (i = 0; i <= CONTROL_SERVICES_MAX; i++) {
+		services[i] = (Rtun__Service)RTUN__SERVICE__INIT;
+		services[i].name = i % 2 ? "web" : "ssh";
+		services[i].remote_port = (uint32_t)(2000 + i);
+		service_ptrs[i] = &services[i];
+	}
+	declare = (Rtun__Declare)RTUN__DECLARE__INIT;
+	declare.services = service_ptrs;
+	declare.n_services = 2;
+	for (i = 0; i < 2; i++) {
+		results[i] = (Rtun__ServiceResult)RTUN__SERVICE_RESULT__INIT;
+		results[i].name = services[i].name;
+		results[i].remote_port = services[i].remote_port;
+		results[i].status = i ? RTUN__SERVICE_STATUS__SERVICE_BIND_ERROR
+				      : RTUN__SERVICE_STATUS__SERVICE_OK;
+		results[i].reason = i ? "Address already in use" : "";
+		result_ptrs[i] = &results[i];
+	}
+	declare_result = (Rtun__DeclareResult)RTUN__DECLARE_RESULT__INIT;
+	declare_result.results = result_ptrs;
+	declare_result.n_results = 2;
+	error = (Rtun__Error)RTUN__ERROR__INIT;
+	error.code = CONTROL_ERR_VERSION;
+	error.message = "no common version";
+}
+
+/* The message of each case, indexed by Rtun__Control__MsgCase. */
+static void *const messages[] = {
+	NULL, &client_hello, &server_hello, &auth, &auth_result, &declare, &declare_result,
+	&error,
+};
+
+/*
+ * Point control at message case i. protobuf-c keeps the oneof members in one
+ * union of pointers, so storing through any member sets the one i selects.
+ */
+static Rtun__Control *
+select_msg(int i)
+{
+	control = (Rtun__Control)RTUN__CONTROL__INIT;
+	control.msg_case = (Rtun__Control__MsgCase)i;
+	control.client_hello = messages[i];
+	return &control;
+}
+
+/* Pack m and decode it again; *why is set when refused. */
+static Rtun__Control *
+repack(const Rtun__Control *m, const char **why)
+{
+	size_t len = rtun__control__get_packed_size(m);
+	uint8_t *p = malloc(len ? len : 1);
+	Rtun__Control *out;
+
+	ck_assert_ptr_nonnull(p);
+	rtun__control__pack(m, p);
+	out = control_decode(p, len, why);
+	free(p);
+	return out;
+}
+
+/* control_decode() accepts m. */
+static void
+assert_accepted(const Rtun__Control *m)
+{
+	const char *why = NULL;
+	Rtun__Control *got;
+
+	got = repack(m, &why);
+	ck_assert_msg(got != NULL, "%s refused: %s", control_name(m), why);
+	control_free(got);
+}
+
+/* control_decode() refuses m with a reason containing want. */
+static void
+assert_refused(const Rtun__Control *m, const char *want)
+{
+	const char *why = NULL;
+
+	ck_assert_ptr_null(repack(m, &why));
+	ck_assert_ptr_nonnull(why);
+	ck_assert_msg(strstr(why, want) != NULL, "refused with \"%s\", want \"%s\"", why, want);
+}
+
+/* a and b pack to the same bytes: equal field by field. */
+static void
+assert_same_message(const Rtun__Control *a, const Rtun__Control *b)
+{
+	size_t alen = rtun__control__get_packed_size(a);
+	size_t blen = rtun__control__get_packed_size(b);
+	uint8_t *ap = malloc(alen + 1), *bp = malloc(blen + 1);
+
+	ck_assert_uint_eq(alen, blen);
+	rtun__control__pack(a, ap);
+	rtun__control__pack(b, bp);
+	ck_assert_int_eq(memcmp(ap, bp, alen), 0);
+	free(ap);
+	free(bp);
+}
+
+static const char *const names[] = {
+	"unknown", "ClientHello", "ServerHello", "Auth", "AuthResult", "Declare",
+	"DeclareResult", "Error",
+};
+
+/* Each message survives control_append -> frame_decode -> control_decode. */
+START_TEST(test_round_trip)
+{
+	struct frame_decoder dec;
+	const Rtun__Control *want = select_msg(_i);
+	Rtun__Control *got;
+	const char *why = NULL;
+	struct frame f;
+	struct buf b;
+	size_t used;
+
+	buf_init(&b);
+	frame_decoder_init(&dec);
+	control_append(&b, want);
+	ck_assert_int_eq(frame_decode(&dec, buf_ptr(&b), buf_len(&b), &f, &used), FRAME_OK);
+	ck_assert_uint_eq(used, buf_len(&b));
+	ck_assert_int_eq(f.type, FRAME_CONTROL);
+	ck_assert_uint_eq(f.stream, 0);
+	got = control_decode(f.payload, f.payload_len, &why);
+	ck_assert_msg(got != NULL, "%s refused: %s", names[_i], why);
+	ck_assert_int_eq(got->msg_case, want->msg_case);
+	ck_assert_str_eq(control_name(got), names[_i]);
+	assert_same_message(got, want);
+	control_free(got);
+	frame_decoder_free(&dec);
+	buf_free(&b);
+}
+END_TEST
+
+/* Spot-check decoded fields, not only the re-encoding. */
+START_TEST(test_decoded_fields)
+{
+	const char *why;
+	Rtun__Control *m;
+
+	m = repack(select_msg(RTUN__CONTROL__MSG_CLIENT_HELLO), &why);
+	ck_assert_ptr_nonnull(m);
+	ck_assert_uint_eq(m->client_hello->version_max, 7);
+	ck_assert_str_eq(m->client_hello->name, "edge-01.example");
+	ck_assert_uint_eq(m->client_hello->nonce.len, AUTH_NONCE_LEN);
+	ck_assert_int_eq(memcmp(m->client_hello->nonce.data, nonce, AUTH_NONCE_LEN), 0);
+	control_free(m);
+	m = repack(select_msg(RTUN__CONTROL__MSG_DECLARE_RESULT), &why);
+	ck_assert_ptr_nonnull(m);
+	ck_assert_uint_eq(m->declare_result->n_results, 2);
+	ck_assert_uint_eq(m->declare_result->results[1]->remote_port, 2001);
+	ck_assert_int_eq(m->declare_result->results[1]->status,
+	    RTUN__SERVICE_STATUS__SERVICE_BIND_ERROR);
+	ck_assert_str_eq(m->declare_result->results[1]->reason, "Address already in use");
+	control_free(m);
+	control_free(NULL);
+}
+END_TEST
+
+START_TEST(test_garbage)
+{
+	static const char *const inputs[] = {
+		"\xff\xff\xff\xff",        /* varint tag that never ends */
+		"\x0a\x05\x1a\x03",        /* client_hello longer than the input */
+		"\x0a",                    /* tag with no length */
+		"\x0b\x01",                /* wire type 3 (start group) */
+	};
+	const char *why;
+	size_t i;
+
+	for (i = 0; i < sizeof(inputs) / sizeof(inputs[0]); i++) {
+		why = NULL;
+		ck_assert_ptr_null(control_decode((const uint8_t *)inputs[i], strlen(inputs[i]),
+		    &why));
+		ck_assert_ptr_nonnull(why);
+	}
+}
+END_TEST
+
+/* A Control with no message inside: zero bytes, or only an unknown field. */
+START_TEST(test_empty)
+{
+	const char *why = NULL;
+
+	ck_assert_ptr_null(control_decode((const uint8_t *)"", 0, &why));
+	ck_assert_ptr_nonnull(why);
+	why = NULL;
+	ck_assert_ptr_null(control_decode((const uint8_t *)"\x40\x01", 2, &why));
+	ck_assert_ptr_nonnull(why);
+}
+END_TEST
+
+START_TEST(test_nonce_and_mac_length)
+{
+	static const size_t bad[] = { 0, AUTH_NONCE_LEN - 1, AUTH_NONCE_LEN + 1 };
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		client_hello.nonce.len = server_hello.nonce.len = bad[i];
+		auth.mac.len = auth_result.server_mac.len = bad[i];
+		assert_refused(select_msg(RTUN__CONTROL__MSG_CLIENT_HELLO), "nonce");
+		assert_refused(select_msg(RTUN__CONTROL__MSG_SERVER_HELLO), "nonce");
+		assert_refused(select_msg(RTUN__CONTROL__MSG_AUTH), "mac");
+		assert_refused(select_msg(RTUN__CONTROL__MSG_AUTH_RESULT), "mac");
+	}
+	/* A refusal carries no proof, so none is checked. */
+	auth_result.ok = 0;
+	auth_result.message = "authentication failed";
+	assert_accepted(select_msg(RTUN__CONTROL__MSG_AUTH_RESULT));
+}
+END_TEST
+
+START_TEST(test_agent_name)
+{
+	static const char *const bad[] = { "", "a b", "a/b", "caf\xc3\xa9", "a\n", long_name };
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		client_hello.name = (char *)bad[i];
+		assert_refused(select_msg(RTUN__CONTROL__MSG_CLIENT_HELLO), "name");
+	}
+}
+END_TEST
+
+/*
+ * A name with a NUL inside ("ab\0cd") is not [A-Za-z0-9._-]{1,64}: it must
+ * not be accepted as "ab". Built by hand since protobuf-c packs C strings.
+ */
+START_TEST(test_agent_name_nul)
+{
+	uint8_t msg[64] = { 0x0a, 0x00, 0x1a, 0x05, 'a', 'b', 0, 'c', 'd', 0x22, AUTH_NONCE_LEN };
+	const char *why = NULL;
+	Rtun__Control *m;
+
+	msg[1] = 9 + AUTH_NONCE_LEN;
+	memcpy(msg + 11, nonce, AUTH_NONCE_LEN);
+	m = control_decode(msg, 11 + AUTH_NONCE_LEN, &why);
+	ck_assert_msg(m == NULL, "agent name \"%s\" with an embedded NUL accepted",
+	    m != NULL ? m->client_hello->name : "");
+}
+END_TEST
+
+START_TEST(test_services)
+{
+	declare.n_services = CONTROL_SERVICES_MAX;
+	assert_accepted(select_msg(RTUN__CONTROL__MSG_DECLARE));
+	declare.n_services = CONTROL_SERVICES_MAX + 1;
+	assert_refused(select_msg(RTUN__CONTROL__MSG_DECLARE), "too many");
+	declare.n_services = 2;
+	services[1].name = long_name;
+	assert_refused(select_msg(RTUN__CONTROL__MSG_DECLARE), "name");
+}
+END_TEST
+
+START_TEST(test_long_text)
+{
+	char text[257];
+
+	memset(text, 't', sizeof(text) - 1);
+	text[256] = '\0';
+	error.message = text;
+	assert_refused(select_msg(RTUN__CONTROL__MSG_ERROR), "too long");
+	auth_result.message = text;
+	assert_refused(select_msg(RTUN__CONTROL__MSG_AUTH_RESULT), "too long");
+	results[0].reason = text;
+	assert_refused(select_msg(RTUN__CONTROL__MSG_DECLARE_RESULT), "too long");
+	text[255] = '\0';
+	error.message = text;
+	assert_accepted(select_msg(RTUN__CONTROL__MSG_ERROR));
+}
+END_TEST
+
+START_TEST(test_name_valid)
+{
+	static const char *const good[] = { "a", "Z", "0", "a.b-c_d", "...", "-", "_x" };
+	static const char *const bad[] = { "", " ", "a b", "a:b", "a/b", "a@b", "a\tb",
+		"caf\xc3\xa9", "a\x7f", "~" };
+	char name[66];
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		ck_assert_msg(control_name_valid(good[i]), "\"%s\" refused", good[i]);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(!control_name_valid(bad[i]), "\"%s\" accepted", bad[i]);
+	memset(name, 'x', 65);
+	name[65] = '\0';
+	ck_assert(!control_name_valid(name));
+	name[64] = '\0';
+	ck_assert(control_name_valid(name));
+}
+END_TEST
+
+static Suite *
+control_suite(void)
+{
+	Suite *s = suite_create("control");
+	TCase *good = tcase_create("round trip");
+	TCase *bad = tcase_create("refused");
+
+	tcase_add_checked_fixture(good, setup, NULL);
+	tcase_add_loop_test(good, test_round_trip, RTUN__CONTROL__MSG_CLIENT_HELLO,
+	    RTUN__CONTROL__MSG_ERROR + 1);
+	tcase_add_test(good, test_decoded_fields);
+	tcase_add_test(good, test_name_valid);
+	tcase_add_checked_fixture(bad, setup, NULL);
+	tcase_add_test(bad, test_garbage);
+	tcase_add_test(bad, test_empty);
+	tcase_add_test(bad, test_nonce_and_mac_length);
+	tcase_add_test(bad, test_agent_name);
+	tcase_add_test(bad, test_agent_name_nul);
+	tcase_add_test(bad, test_services);
+	tcase_add_test(bad, test_long_text);
+	suite_add_tcase(s, good);
+	suite_add_tcase(s, bad);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(control_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
