@@ -18,6 +18,7 @@
 #include "control.h"
 #include "link.h"
 #include "log.h"
+#include "metrics.h"
 #include "resolve.h"
 #include "stream.h"
 #include "xmalloc.h"
@@ -44,12 +45,21 @@ struct agent {
 	ev_timer retry_w;
 	double backoff;
 	int stopping;                   /* agent_free() under way: no more retries */
+	int was_up;                     /* a link has been up before: the next is a reconnect */
+	struct metrics *metrics;
+	struct link_counters lc;
+	double *link_up;
+	double *rtt;
+	uint64_t *reconnects;
+	uint64_t *auth_failures;
+	uint64_t *ports_refused;
 	uint8_t client_nonce[AUTH_NONCE_LEN];
 	uint8_t server_nonce[AUTH_NONCE_LEN];
 };
 
 static void agent_link_control(struct link *l, Rtun__Control *msg);
-static void agent_link_open(struct link *l, uint32_t id, const char *service, const char *peer);
+static void agent_link_open(struct link *l, uint32_t id, const char *service, const char *peer,
+    const char *dest);
 static void agent_link_closed(struct link *l, const char *reason);
 static void agent_connect(struct agent *a);
 
@@ -106,11 +116,13 @@ agent_connected(struct agent *a)
 		.stream_window = c->stream_window,
 		.max_streams = c->max_streams,
 		.server = 0,
+		.counters = &a->lc,
 	};
 
 	ev_io_stop(a->loop, &a->connect_w);
 	a->link = link_new(a->loop, a->fd, &a->addr, &params, &agent_link_ops, a);
 	a->fd = -1;
+	a->link->rtt = a->rtt;
 	link_set_label(a->link, "server %s", a->conf->server);
 	log_info("connected to %s (%s)", a->conf->server, a->link->peer);
 	agent_send_hello(a);
@@ -265,6 +277,7 @@ agent_on_auth_result(struct agent *a, const Rtun__AuthResult *ar)
 	uint8_t smac[AUTH_MAC_LEN];
 
 	if (!ar->ok) {
+		(*a->auth_failures)++;
 		log_error("%s: authentication failed (check token and name)", a->link->label);
 		link_close(a->link, FRAME_CODE_NONE, "authentication failed");
 		return;
@@ -284,6 +297,10 @@ agent_on_auth_result(struct agent *a, const Rtun__AuthResult *ar)
 	link_set_authed(a->link, ar->stream_window);
 	a->state = AGENT_UP;
 	a->backoff = a->conf->reconnect_min;
+	*a->link_up = 1;
+	if (a->was_up)
+		(*a->reconnects)++;
+	a->was_up = 1;
 	log_info("authenticated to %s as %s", a->conf->server, a->conf->name);
 	agent_declare(a);
 }
@@ -298,9 +315,11 @@ agent_on_declare_result(struct agent *a, const Rtun__DeclareResult *dr)
 
 		if (r->status == RTUN__SERVICE_STATUS__SERVICE_OK)
 			log_info("service %s: remote port %u ready", r->name, r->remote_port);
-		else
+		else {
 			log_warn("service %s: remote port %u refused: %s", r->name,
 			    r->remote_port, r->reason);
+			(*a->ports_refused)++;
+		}
 	}
 }
 
@@ -324,10 +343,13 @@ agent_link_control(struct link *l, Rtun__Control *msg)
 }
 
 static void
-agent_link_open(struct link *l, uint32_t id, const char *service, const char *peer)
+agent_link_open(struct link *l, uint32_t id, const char *service, const char *peer,
+    const char *dest)
 {
 	struct agent *a = l->owner;
 	const struct service_conf *svc = NULL;
+	struct stream_counters ctr;
+	char name[4 * CONFIG_NAME_MAX + 1], labels[sizeof(name) + 16];
 	struct frame f;
 	size_t i;
 
@@ -347,7 +369,16 @@ agent_link_open(struct link *l, uint32_t id, const char *service, const char *pe
 		return;
 	}
 	log_debug("%s: stream %u: user %s for service %s", l->label, id, peer, service);
-	stream_new_target(l, id, service, peer, &svc->local_addr, a->conf->connect_timeout);
+	metrics_label_value(service, name, sizeof(name));
+	snprintf(labels, sizeof(labels), "service=\"%s\"", name);
+	ctr.local_read = metrics_counter(a->metrics, "rtun_service_bytes_out_total",
+	    "Bytes from the service to users.", labels);
+	ctr.local_written = metrics_counter(a->metrics, "rtun_service_bytes_in_total",
+	    "Bytes from users to the service.", labels);
+	ctr.connect_failed = metrics_counter(a->metrics, "rtun_connect_failures_total",
+	    "Connections to a service's local target that failed.", labels);
+	stream_new_target(l, id, service, peer, dest, &svc->local_addr,
+	    (enum proxyproto_version)svc->proxy_protocol, &ctr, a->conf->connect_timeout);
 }
 
 static void
@@ -357,6 +388,7 @@ agent_link_closed(struct link *l, const char *reason)
 	char why[512];
 
 	a->link = NULL;
+	*a->link_up = 0;
 	if (a->stopping)
 		return;
 	if (l->goaway_code == FRAME_CODE_SUPERSEDED) {
@@ -369,14 +401,39 @@ agent_link_closed(struct link *l, const char *reason)
 	agent_retry(a, why);
 }
 
+static void
+agent_register_metrics(struct agent *a)
+{
+	struct metrics *m = a->metrics;
+
+	a->link_up = metrics_gauge(m, "rtun_link_up", "1 while the link is authenticated.", "");
+	a->reconnects = metrics_counter(m, "rtun_reconnects_total",
+	    "Links re-established after one was lost.", "");
+	a->lc.streams_open = metrics_gauge(m, "rtun_streams_open", "Open streams.", "");
+	a->lc.streams_total = metrics_counter(m, "rtun_streams_total",
+	    "Streams opened since start.", "");
+	a->ports_refused = metrics_counter(m, "rtun_ports_refused_total",
+	    "Declared services the server refused.", "");
+	a->auth_failures = metrics_counter(m, "rtun_auth_failures_total",
+	    "Authentications the server refused.", "");
+	a->rtt = metrics_gauge(m, "rtun_heartbeat_rtt_seconds",
+	    "Round-trip time of the last heartbeat.", "");
+	a->lc.open_timeouts = metrics_counter(m, "rtun_connect_timeouts_total",
+	    "Connections to local targets that timed out.", "");
+	a->lc.protocol_errors = metrics_counter(m, "rtun_protocol_errors_total",
+	    "Links dropped for breaking the protocol.", "");
+}
+
 struct agent *
-agent_new(struct ev_loop *loop, const struct agent_conf *conf)
+agent_new(struct ev_loop *loop, const struct agent_conf *conf, struct metrics *metrics)
 {
 	struct agent *a;
 
 	a = xcalloc(1, sizeof(*a));
 	a->loop = loop;
 	a->conf = conf;
+	a->metrics = metrics;
+	agent_register_metrics(a);
 	a->fd = -1;
 	a->backoff = conf->reconnect_min;
 	ev_init(&a->connect_w, agent_connect_cb);
@@ -387,6 +444,84 @@ agent_new(struct ev_loop *loop, const struct agent_conf *conf)
 	    conf->nservices);
 	agent_connect(a);
 	return a;
+}
+
+void
+agent_drain(struct agent *a)
+{
+	const struct agent_conf empty = { .nservices = 0 };
+	const struct agent_conf *conf = a->conf;
+
+	a->stopping = 1;
+	agent_abort_attempt(a);
+	ev_timer_stop(a->loop, &a->retry_w);
+	if (a->link == NULL || a->state != AGENT_UP)
+		return;
+	/* An empty declaration makes the server release our ports: no new users. */
+	a->conf = &empty;
+	agent_declare(a);
+	a->conf = conf;
+}
+
+int
+agent_busy(const struct agent *a)
+{
+	return a->link != NULL && a->link->nstreams > 0;
+}
+
+static const struct service_conf *
+service_find(const struct agent_conf *conf, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < conf->nservices; i++) {
+		if (strcmp(conf->services[i].name, name) == 0)
+			return &conf->services[i];
+	}
+	return NULL;
+}
+
+/* One log line per added, removed or changed service. */
+static void
+agent_log_changes(const struct agent_conf *old, const struct agent_conf *new)
+{
+	const struct service_conf *o, *n;
+	size_t i;
+
+	for (i = 0; i < new->nservices; i++) {
+		n = &new->services[i];
+		if ((o = service_find(old, n->name)) == NULL)
+			log_info("reload: service %s added (port %u -> %s)", n->name,
+			    n->remote_port, n->local);
+		else if (o->remote_port != n->remote_port || strcmp(o->local, n->local) != 0 ||
+		    o->proxy_protocol != n->proxy_protocol)
+			log_info("reload: service %s changed (port %u -> %s)", n->name,
+			    n->remote_port, n->local);
+	}
+	for (i = 0; i < old->nservices; i++) {
+		if (service_find(new, old->services[i].name) == NULL)
+			log_info("reload: service %s removed", old->services[i].name);
+	}
+}
+
+void
+agent_reload(struct agent *a, const struct agent_conf *conf)
+{
+	const struct agent_conf *old = a->conf;
+	int relink = strcmp(old->server, conf->server) != 0 || strcmp(old->name, conf->name) != 0 ||
+	    strcmp(old->token, conf->token) != 0;
+
+	agent_log_changes(old, conf);
+	a->conf = conf;
+	log_info("configuration reloaded from %s", conf->path);
+	if (relink && a->link != NULL) {
+		log_info("reload: server, name or token changed; connecting again");
+		a->backoff = conf->reconnect_min;
+		link_close(a->link, FRAME_CODE_NONE, "configuration changed");
+		return;
+	}
+	if (a->link != NULL && a->state == AGENT_UP)
+		agent_declare(a);
 }
 
 void

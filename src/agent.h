@@ -11,9 +11,22 @@
 #include "config.h"
 
 struct agent;
+struct metrics;
 
 /* Start connecting to the server; runs until agent_free(). */
-struct agent *agent_new(struct ev_loop *loop, const struct agent_conf *conf);
+struct agent *agent_new(struct ev_loop *loop, const struct agent_conf *conf,
+    struct metrics *metrics);
+/* Stop reconnecting and withdraw every service; open streams carry on. */
+void agent_drain(struct agent *a);
+/* True while the link still has open streams. */
+int agent_busy(const struct agent *a);
+/*
+ * Switch to a reloaded config (the caller frees the old one afterwards). A new
+ * server, name or token means a new link; otherwise the services are declared
+ * again and the server adds, moves and withdraws ports to match, leaving the
+ * link and the streams of unchanged services alone.
+ */
+void agent_reload(struct agent *a, const struct agent_conf *conf);
 /* Close the link and free. */
 void agent_free(struct agent *a);
 

@@ -27,7 +27,7 @@
 #include "net.h"
 #include "xmalloc.h"
 
-#define KEYS_MAX 16
+#define KEYS_MAX 32
 #define SECTIONS_MAX 4
 #define TITLE_MAX 256
 #define MAX_STREAMS_LIMIT 1000000
@@ -48,6 +48,7 @@ struct key {
 	key_set_fn *set;
 	size_t off;
 	int required;
+	int optional;                            /* no default: left unset when absent */
 	const char *dflt;                        /* default text, parsed like a value */
 	double ndflt;                            /* numeric default, when dflt is NULL */
 	const char *(*dflt_fn)(char *, size_t);  /* computed default text */
@@ -386,6 +387,30 @@ set_log_level(struct loader *ld, const struct key *k, const char *val, void *fie
 }
 
 static int
+set_log_target(struct loader *ld, const struct key *k, const char *val, void *field)
+{
+	if (strcmp(val, "stderr") != 0 && strcmp(val, "syslog") != 0)
+		return key_error(ld, k, "\"%s\" is not a log target (stderr, syslog)", val);
+	*(int *)field = strcmp(val, "syslog") == 0;
+	return 0;
+}
+
+static int
+set_proxy_protocol(struct loader *ld, const struct key *k, const char *val, void *field)
+{
+	static const char *const names[] = { "none", "v1", "v2" };
+	size_t i;
+
+	for (i = 0; i < NELEM(names); i++) {
+		if (strcmp(val, names[i]) == 0) {
+			*(int *)field = (int)i;
+			return 0;
+		}
+	}
+	return key_error(ld, k, "\"%s\" is not a PROXY protocol version (none, v1, v2)", val);
+}
+
+static int
 set_name(struct loader *ld, const struct key *k, const char *val, void *field)
 {
 	if (!name_valid(val))
@@ -447,6 +472,15 @@ set_listen(struct loader *ld, const struct key *k, const char *val, void *field)
 }
 
 static int
+set_metrics_listen(struct loader *ld, const struct key *k, const char *val, void *field)
+{
+	struct config_common *c = (struct config_common *)((char *)field -
+	    offsetof(struct config_common, metrics_listen));
+
+	return set_address(ld, k, val, 1, field, &c->metrics_addr);
+}
+
+static int
 set_local(struct loader *ld, const struct key *k, const char *val, void *field)
 {
 	struct service_conf *svc = ld->base;
@@ -492,7 +526,12 @@ default_hostname(char *buf, size_t len)
 	    .hi = CONFIG_WINDOW_MAX },                                                             \
 	{ "max_streams", set_count, offsetof(type, common.max_streams),                           \
 	    .ndflt = CONFIG_DEFAULT_MAX_STREAMS, .lo = 1, .hi = MAX_STREAMS_LIMIT },               \
-	{ "log_level", set_log_level, offsetof(type, common.log_level), .dflt = "info" }
+	{ "log_level", set_log_level, offsetof(type, common.log_level), .dflt = "info" },       \
+	{ "log", set_log_target, offsetof(type, common.log_syslog), .dflt = "stderr" },          \
+	{ "shutdown_timeout", set_duration, offsetof(type, common.shutdown_timeout),              \
+	    .ndflt = CONFIG_DEFAULT_SHUTDOWN_TIMEOUT },                                            \
+	{ "metrics_listen", set_metrics_listen, offsetof(type, common.metrics_listen),            \
+	    .optional = 1 }
 
 #define SERVER(f) offsetof(struct server_conf, f)
 static const struct key server_keys[] = {
@@ -525,6 +564,7 @@ static const struct key agent_keys[] = {
 static const struct key service_keys[] = {
 	{ "local", set_local, SERVICE(local), .required = 1 },
 	{ "remote_port", set_port, SERVICE(remote_port), .required = 1 },
+	{ "proxy_protocol", set_proxy_protocol, SERVICE(proxy_protocol), .dflt = "none" },
 };
 
 _Static_assert(NELEM(server_keys) <= KEYS_MAX, "raise KEYS_MAX");
@@ -668,7 +708,7 @@ section_defaults(struct loader *ld)
 		if (k->required)
 			loader_error(ld, ld->sec_line, "missing required key \"%s\" in [%s]",
 			    k->name, ld->title);
-		else
+		else if (!k->optional)
 			k->set(ld, k, key_default(k, buf, sizeof(buf)), (char *)ld->base + k->off);
 	}
 }
@@ -943,6 +983,7 @@ config_free_server(struct server_conf *conf)
 	free(conf->allow_ports_str);
 	portset_free(&conf->allow_ports);
 	free(conf->bind_addr);
+	free(conf->common.metrics_listen);
 	memset(conf, 0, sizeof(*conf));
 }
 
@@ -962,6 +1003,7 @@ config_free_agent(struct agent_conf *conf)
 		free(conf->services[i].local);
 	}
 	free(conf->services);
+	free(conf->common.metrics_listen);
 	memset(conf, 0, sizeof(*conf));
 }
 

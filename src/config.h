@@ -27,6 +27,7 @@
 #define CONFIG_DEFAULT_RECONNECT_MAX 30.0
 #define CONFIG_DEFAULT_STREAM_WINDOW (256 * 1024)
 #define CONFIG_DEFAULT_MAX_STREAMS 4096
+#define CONFIG_DEFAULT_SHUTDOWN_TIMEOUT 10.0
 #define CONFIG_WINDOW_MIN (16 * 1024)
 #define CONFIG_WINDOW_MAX (16 * 1024 * 1024)
 #define CONFIG_NAME_MAX 64
@@ -52,6 +53,10 @@ struct config_common {
 	uint32_t stream_window;     /* receive window granted per stream, bytes */
 	uint32_t max_streams;       /* concurrent streams per link */
 	int log_level;              /* enum log_level */
+	int log_syslog;             /* log = syslog (else stderr) */
+	double shutdown_timeout;    /* SIGTERM: how long open streams may finish */
+	char *metrics_listen;       /* as written, NULL when metrics are off */
+	struct net_addr metrics_addr;
 };
 
 struct server_conf {
@@ -72,6 +77,7 @@ struct service_conf {
 	char *local;                /* as written, e.g. "127.0.0.1:22" */
 	struct net_addr local_addr; /* resolved when the config is loaded */
 	uint16_t remote_port;
+	int proxy_protocol;         /* enum proxyproto_version: none, v1, v2 */
 	int line;                   /* line of the [service NAME] header */
 };
 

@@ -19,7 +19,7 @@ static const struct frame_rule {
 } frame_rules[FRAME_TYPE_COUNT] = {
 	[FRAME_DATA] = { "DATA", 2, 0, 1 },
 	[FRAME_WINDOW] = { "WINDOW", 3, 0, 0 },
-	[FRAME_OPEN] = { "OPEN", 4, 0, 0 },
+	[FRAME_OPEN] = { "OPEN", 5, 0, 0 },
 	[FRAME_OPEN_OK] = { "OPEN_OK", 2, 0, 0 },
 	[FRAME_CLOSE] = { "CLOSE", 2, 0, 0 },
 	[FRAME_RESET] = { "RESET", 4, 0, 0 },
@@ -94,7 +94,7 @@ get_text(const msgpack_object *o, const char **s, size_t *len)
 
 /*
  * Walk the header's msgpack bytes before msgpack-c sees them: a fixarray of
- * 2..4 scalars (unsigned integers, fixstr, str 8, str 16). msgpack-c allocates for the
+ * 2..5 scalars (unsigned integers, fixstr, str 8, str 16). msgpack-c allocates for the
  * element count an array or map declares before it checks the bytes exist,
  * so a 9-byte header could otherwise ask for gigabytes.
  */
@@ -106,7 +106,7 @@ header_shape(const uint8_t *p, size_t len)
 
 	if (len == 0 || (p[0] & 0xf0) != 0x90)
 		return FRAME_ERR_HEADER;
-	if ((n = p[0] & 0x0f) < 2 || n > 4)
+	if ((n = p[0] & 0x0f) < 2 || n > 5)
 		return FRAME_ERR_FIELD;
 	for (; n > 0; n--, i += skip) {
 		if (i >= len)
@@ -146,6 +146,8 @@ decode_fields(const msgpack_object *a, struct frame *f)
 		r = get_text(&a[2], &f->text, &f->text_len);
 		if (r == 0)
 			r = get_text(&a[3], &f->peer, &f->peer_len);
+		if (r == 0)
+			r = get_text(&a[4], &f->dest, &f->dest_len);
 		break;
 	case FRAME_RESET:
 	case FRAME_GOAWAY:
@@ -271,6 +273,7 @@ frame_encode_header(uint8_t out[FRAME_ENC_MAX], const struct frame *f)
 	case FRAME_OPEN:
 		pack_text(&pk, f->text, f->text_len);
 		pack_text(&pk, f->peer, f->peer_len);
+		pack_text(&pk, f->dest, f->dest_len);
 		break;
 	case FRAME_RESET:
 	case FRAME_GOAWAY:

@@ -26,7 +26,7 @@ struct buf;
 /* Longest string field (service name, peer address, reason). */
 #define FRAME_TEXT_MAX 255
 /* Bytes needed to encode the prefix and header of any frame we send. */
-#define FRAME_ENC_MAX (FRAME_LEN_SIZE + 32 + 2 * (FRAME_TEXT_MAX + 5))
+#define FRAME_ENC_MAX (FRAME_LEN_SIZE + 32 + 3 * (FRAME_TEXT_MAX + 5))
 
 enum frame_type {
 	FRAME_DATA = 0,
@@ -77,6 +77,8 @@ struct frame {
 	size_t text_len;
 	const char *peer;        /* OPEN: user address */
 	size_t peer_len;
+	const char *dest;        /* OPEN: the public address the user connected to */
+	size_t dest_len;
 	const uint8_t *payload;  /* DATA, CONTROL */
 	size_t payload_len;
 };

@@ -148,6 +148,8 @@ link_add_stream(struct link *l, struct stream *s)
 {
 	idmap_put(&l->streams, s->id, s);
 	l->nstreams++;
+	(*l->params.counters->streams_open)++;
+	(*l->params.counters->streams_total)++;
 }
 
 void
@@ -159,6 +161,7 @@ link_remove_stream(struct link *l, struct stream *s)
 	}
 	idmap_del(&l->streams, s->id);
 	l->nstreams--;
+	(*l->params.counters->streams_open)--;
 }
 
 void
@@ -265,6 +268,7 @@ link_protocol_error(struct link *l, const char *fmt, ...)
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
 	log_warn("%s: protocol error: %s; dropping link", l->label, why);
+	(*l->params.counters->protocol_errors)++;
 	link_close(l, FRAME_CODE_PROTOCOL, why);
 }
 
@@ -280,7 +284,7 @@ link_stream_past(const struct link *l, uint32_t id)
 static void
 link_on_open(struct link *l, const struct frame *f)
 {
-	char service[FRAME_TEXT_MAX + 1], peer[FRAME_TEXT_MAX + 1];
+	char service[FRAME_TEXT_MAX + 1], peer[FRAME_TEXT_MAX + 1], dest[FRAME_TEXT_MAX + 1];
 	struct frame rst;
 
 	if ((f->stream % 2 == 0) != (l->params.server == 0) || l->ops->open == NULL) {
@@ -308,7 +312,9 @@ link_on_open(struct link *l, const struct frame *f)
 	service[f->text_len] = '\0';
 	memcpy(peer, f->peer, f->peer_len);
 	peer[f->peer_len] = '\0';
-	l->ops->open(l, f->stream, service, peer);
+	memcpy(dest, f->dest, f->dest_len);
+	dest[f->dest_len] = '\0';
+	l->ops->open(l, f->stream, service, peer, dest);
 }
 
 static void
@@ -352,6 +358,17 @@ link_on_goaway(struct link *l, const struct frame *f)
 	    *reason ? reason : "peer sent GOAWAY");
 }
 
+static uint64_t now_ns(void);
+
+static void
+link_on_pong(struct link *l, const struct frame *f)
+{
+	uint64_t now = now_ns();
+
+	if (l->rtt != NULL && f->value <= now)
+		*l->rtt = (double)(now - f->value) / 1e9;
+}
+
 static void
 link_dispatch(struct link *l, const struct frame *f)
 {
@@ -365,6 +382,7 @@ link_dispatch(struct link *l, const struct frame *f)
 		link_send_frame(l, &pong);
 		return;
 	case FRAME_PONG:
+		link_on_pong(l, f);
 		return;
 	case FRAME_GOAWAY:
 		link_on_goaway(l, f);

@@ -43,10 +43,19 @@ struct stream;
 struct link_ops {
 	/* A CONTROL message arrived; the callee frees it with control_free(). */
 	void (*control)(struct link *l, Rtun__Control *msg);
-	/* The peer opened stream id for service (agent side only). */
-	void (*open)(struct link *l, uint32_t id, const char *service, const char *peer);
+	/* The peer opened stream id for service from user peer to public address dest. */
+	void (*open)(struct link *l, uint32_t id, const char *service, const char *peer,
+	    const char *dest);
 	/* The link is gone (reason says why); the owner forgets it. Freed afterwards. */
 	void (*closed)(struct link *l, const char *reason);
+};
+
+/* Metric slots every link of a daemon updates (see metrics.h); all valid for its life. */
+struct link_counters {
+	double *streams_open;
+	uint64_t *streams_total;
+	uint64_t *protocol_errors;
+	uint64_t *open_timeouts;
 };
 
 /* Settings a link takes from the config. */
@@ -56,6 +65,7 @@ struct link_params {
 	uint32_t stream_window;  /* what we grant the peer per stream */
 	uint32_t max_streams;
 	int server;              /* 1 on rtund: opens even stream ids */
+	const struct link_counters *counters;
 };
 
 struct link {
@@ -72,6 +82,7 @@ struct link {
 	int close_after_flush;
 	int write_blocked;       /* waiting for EV_WRITE */
 	uint32_t goaway_code;    /* code of the peer's GOAWAY, if one came */
+	double *rtt;             /* heartbeat round-trip gauge, set by the owner, or NULL */
 
 	ev_io rio, wio;
 	ev_prepare flush_w;

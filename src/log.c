@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -16,20 +17,35 @@
 
 static const char *log_progname = "rtun";
 static enum log_level log_max = LOG_LEVEL_INFO;
+static int log_forced;
+static int log_to_syslog;
 
 static const char *const log_names[] = { "error", "warn", "info", "debug" };
+static const int log_priorities[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
 
 void
-log_init(const char *progname, enum log_level level)
+log_init(const char *progname, enum log_level level, int debug)
 {
 	log_progname = progname;
-	log_max = level;
+	log_forced = debug;
+	log_max = debug ? LOG_LEVEL_DEBUG : level;
 }
 
 void
 log_set_level(enum log_level level)
 {
-	log_max = level;
+	if (!log_forced)
+		log_max = level;
+}
+
+void
+log_set_syslog(int on)
+{
+	if (on && !log_to_syslog)
+		openlog(log_progname, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	else if (!on && log_to_syslog)
+		closelog();
+	log_to_syslog = on;
 }
 
 int
@@ -61,6 +77,13 @@ log_msg(enum log_level level, const char *fmt, ...)
 
 	if (level > log_max)
 		return;
+	if (log_to_syslog) {
+		va_start(ap, fmt);
+		vsnprintf(line, sizeof(line), fmt, ap);
+		va_end(ap);
+		syslog(log_priorities[level], "%s", line);
+		return;
+	}
 	gettimeofday(&tv, NULL);
 	gmtime_r(&tv.tv_sec, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);

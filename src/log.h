@@ -15,10 +15,12 @@ enum log_level {
 	LOG_LEVEL_DEBUG = 3,
 };
 
-/* Set the program name shown on every line and the most verbose level printed. */
-void log_init(const char *progname, enum log_level level);
-/* Change the level filter. */
+/* Set the program name and level; debug forces LOG_LEVEL_DEBUG whatever is set later. */
+void log_init(const char *progname, enum log_level level, int debug);
+/* Change the level filter (ignored while debug is forced). */
 void log_set_level(enum log_level level);
+/* Send lines to syslog (facility daemon) instead of stderr, or back. */
+void log_set_syslog(int on);
 /* True when messages of this level would be printed. */
 int log_enabled(enum log_level level);
 /* Parse "error", "warn", "info" or "debug"; -1 when unknown. */

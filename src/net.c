@@ -76,6 +76,30 @@ net_resolve(const char *host, const char *port, int passive, struct net_addr *ou
 	return 0;
 }
 
+int
+net_parse_numeric(const char *s, struct net_addr *out)
+{
+	struct addrinfo hints, *res;
+	char *host, *port;
+	const char *why;
+	int r;
+
+	if (net_split_hostport(s, &host, &port, &why) == -1)
+		return -1;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+	r = getaddrinfo(host, port, &hints, &res);
+	free(host);
+	free(port);
+	if (r != 0)
+		return -1;
+	memcpy(&out->ss, res->ai_addr, res->ai_addrlen);
+	out->len = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
 const char *
 net_addr_str(const struct sockaddr *sa, char *buf)
 {

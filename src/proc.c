@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "metrics.h"
 #include "proc.h"
 
 static void __attribute__((noreturn))
@@ -73,10 +74,50 @@ proc_config_failed(struct config_errors *errs)
 }
 
 void
-proc_setup(void)
+proc_config_ok(const char *path)
+{
+	printf("%s: configuration OK\n", path);
+	exit(0);
+}
+
+void
+proc_log_config_errors(struct config_errors *errs, const char *outcome)
+{
+	size_t i;
+
+	for (i = 0; i < errs->n; i++)
+		log_error("%s", errs->msgs[i]);
+	log_error("%s", outcome);
+	config_errors_free(errs);
+}
+
+void
+proc_apply_logging(const struct config_common *c)
+{
+	log_set_level((enum log_level)c->log_level);
+	log_set_syslog(c->log_syslog);
+}
+
+int
+proc_metrics_listen(struct metrics *m, struct ev_loop *loop, const struct config_common *c)
+{
+	if (c->metrics_listen == NULL)
+		return 0;
+	if (metrics_listen(m, loop, &c->metrics_addr) == -1) {
+		log_error("cannot serve metrics on %s: %s", c->metrics_listen, strerror(errno));
+		return -1;
+	}
+	log_info("serving metrics on http://%s/metrics", c->metrics_listen);
+	return 0;
+}
+
+void
+proc_setup(const char *progname, int debug, const struct config_common *c)
 {
 	struct rlimit rl;
 
+	log_init(progname, (enum log_level)c->log_level, debug);
+	log_set_syslog(c->log_syslog);
 	signal(SIGPIPE, SIG_IGN);
 	/* Every user connection costs a descriptor: take all the kernel allows us. */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -85,30 +126,73 @@ proc_setup(void)
 	}
 }
 
+struct proc_state {
+	const struct proc_hooks *hooks;
+	ev_signal term_w, int_w, hup_w;
+	ev_timer drain_w;
+	ev_tstamp drain_until;
+	int draining;
+};
+
+/* Poll while draining: cheap, bounded, and needs no hook into every stream's end. */
 static void
-proc_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
+proc_drain_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	*(int *)w->data = w->signum;
+	struct proc_state *ps = w->data;
+
+	if (ps->hooks->busy(ps->hooks->arg) && ev_now(loop) < ps->drain_until)
+		return;
+	if (ps->hooks->busy(ps->hooks->arg))
+		log_warn("shutdown_timeout reached; closing the remaining streams");
 	ev_break(loop, EVBREAK_ALL);
 }
 
-int
-proc_run(struct ev_loop *loop)
+static void
+proc_stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
-	ev_signal term_w, int_w;
-	int signum = 0;
+	struct proc_state *ps = w->data;
+	double timeout;
 
-	ev_signal_init(&term_w, proc_signal_cb, SIGTERM);
-	ev_signal_init(&int_w, proc_signal_cb, SIGINT);
-	term_w.data = int_w.data = &signum;
-	ev_signal_start(loop, &term_w);
-	ev_signal_start(loop, &int_w);
-	ev_unref(loop);
-	ev_unref(loop);
+	if (ps->draining) {
+		log_info("%s received again; exiting now", strsignal(w->signum));
+		ev_break(loop, EVBREAK_ALL);
+		return;
+	}
+	ps->draining = 1;
+	timeout = ps->hooks->drain_timeout(ps->hooks->arg);
+	log_info("%s received; no longer accepting, letting open streams finish for up to %.1fs",
+	    strsignal(w->signum), timeout);
+	ps->hooks->drain(ps->hooks->arg);
+	ps->drain_until = ev_now(loop) + timeout;
+	ev_timer_start(loop, &ps->drain_w);
+	ev_invoke(loop, &ps->drain_w, EV_TIMER);
+}
+
+static void
+proc_hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct proc_state *ps = w->data;
+
+	if (!ps->draining)
+		ps->hooks->reload(ps->hooks->arg);
+}
+
+void
+proc_run(struct ev_loop *loop, const struct proc_hooks *hooks)
+{
+	struct proc_state ps = { .hooks = hooks };
+
+	ev_signal_init(&ps.term_w, proc_stop_cb, SIGTERM);
+	ev_signal_init(&ps.int_w, proc_stop_cb, SIGINT);
+	ev_signal_init(&ps.hup_w, proc_hup_cb, SIGHUP);
+	ev_timer_init(&ps.drain_w, proc_drain_cb, 0.1, 0.1);
+	ps.term_w.data = ps.int_w.data = ps.hup_w.data = ps.drain_w.data = &ps;
+	ev_signal_start(loop, &ps.term_w);
+	ev_signal_start(loop, &ps.int_w);
+	ev_signal_start(loop, &ps.hup_w);
 	ev_run(loop, 0);
-	ev_ref(loop);
-	ev_ref(loop);
-	ev_signal_stop(loop, &term_w);
-	ev_signal_stop(loop, &int_w);
-	return signum;
+	ev_signal_stop(loop, &ps.term_w);
+	ev_signal_stop(loop, &ps.int_w);
+	ev_signal_stop(loop, &ps.hup_w);
+	ev_timer_stop(loop, &ps.drain_w);
 }

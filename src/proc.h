@@ -7,7 +7,9 @@
 
 #include <ev.h>
 
+struct config_common;
 struct config_errors;
+struct metrics;
 
 struct proc_opts {
 	const char *config;   /* -c */
@@ -20,9 +22,30 @@ void proc_parse_args(int argc, char **argv, const char *default_config, const ch
     struct proc_opts *opts);
 /* Print every config error and exit with CONFIG_EXIT_BAD. */
 void proc_config_failed(struct config_errors *errs) __attribute__((noreturn));
-/* Ignore SIGPIPE and raise the descriptor limit to its hard maximum. */
-void proc_setup(void);
-/* Run the loop until SIGTERM or SIGINT; returns the signal that stopped it. */
-int proc_run(struct ev_loop *loop);
+/* -t: say the config is good and exit 0. */
+void proc_config_ok(const char *path) __attribute__((noreturn));
+/* Log every config error (a refused reload), then what happens instead; frees errs. */
+void proc_log_config_errors(struct config_errors *errs, const char *outcome);
+/* Start logging, ignore SIGPIPE and raise the descriptor limit to its hard maximum. */
+void proc_setup(const char *progname, int debug, const struct config_common *c);
+/* Apply a (reloaded) config's log settings; -d stays in force. */
+void proc_apply_logging(const struct config_common *c);
+/* Serve metrics if metrics_listen is set; -1 (logged) if it cannot listen. */
+int proc_metrics_listen(struct metrics *m, struct ev_loop *loop, const struct config_common *c);
+/* What the loop driver asks of a daemon. */
+struct proc_hooks {
+	void (*drain)(void *arg);     /* SIGTERM/SIGINT: stop accepting, let streams finish */
+	int (*busy)(void *arg);       /* streams still open? */
+	void (*reload)(void *arg);    /* SIGHUP */
+	double (*drain_timeout)(void *arg);  /* current shutdown_timeout */
+	void *arg;
+};
+
+/*
+ * Run the loop. SIGHUP calls reload; the first SIGTERM or SIGINT calls drain
+ * and ends the loop once nothing is busy or the drain timeout passed; a second
+ * one ends it at once.
+ */
+void proc_run(struct ev_loop *loop, const struct proc_hooks *hooks);
 
 #endif

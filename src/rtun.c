@@ -12,35 +12,85 @@
 #include "agent.h"
 #include "config.h"
 #include "log.h"
+#include "metrics.h"
 #include "proc.h"
+#include "xmalloc.h"
+
+struct rtun {
+	const char *path;
+	struct agent_conf *conf;
+	struct agent *agent;
+};
+
+static void
+rtun_drain(void *arg)
+{
+	agent_drain(((struct rtun *)arg)->agent);
+}
+
+static int
+rtun_busy(void *arg)
+{
+	return agent_busy(((struct rtun *)arg)->agent);
+}
+
+static double
+rtun_drain_timeout(void *arg)
+{
+	return ((struct rtun *)arg)->conf->common.shutdown_timeout;
+}
+
+/* SIGHUP: load the file again; a broken one is refused and the old one stays. */
+static void
+rtun_reload(void *arg)
+{
+	struct rtun *r = arg;
+	struct agent_conf *conf = xcalloc(1, sizeof(*conf));
+	struct config_errors errs = { NULL, 0 };
+
+	if (config_load_agent(r->path, conf, &errs) == -1) {
+		proc_log_config_errors(&errs, "reload refused; keeping the running configuration");
+		free(conf);
+		return;
+	}
+	proc_apply_logging(&conf->common);
+	agent_reload(r->agent, conf);
+	config_free_agent(r->conf);
+	free(r->conf);
+	r->conf = conf;
+}
 
 int
 main(int argc, char **argv)
 {
-	struct agent_conf conf;
+	struct rtun r = { 0 };
 	struct config_errors errs = { NULL, 0 };
+	const struct proc_hooks hooks = { rtun_drain, rtun_busy, rtun_reload, rtun_drain_timeout,
+		&r };
 	struct proc_opts opts;
 	struct ev_loop *loop;
-	struct agent *agent;
-	int signum;
+	struct metrics *metrics;
 
 	proc_parse_args(argc, argv, SYSCONFDIR "/rtun/rtun.conf", "rtun", &opts);
-	if (config_load_agent(opts.config, &conf, &errs) == -1)
+	r.path = opts.config;
+	r.conf = xcalloc(1, sizeof(*r.conf));
+	if (config_load_agent(opts.config, r.conf, &errs) == -1)
 		proc_config_failed(&errs);
-	if (opts.test) {
-		printf("%s: configuration OK\n", opts.config);
-		config_free_agent(&conf);
-		return 0;
-	}
-	log_init("rtun", opts.debug ? LOG_LEVEL_DEBUG : (enum log_level)conf.common.log_level);
-	proc_setup();
+	if (opts.test)
+		proc_config_ok(opts.config);
+	proc_setup("rtun", opts.debug, &r.conf->common);
 	loop = EV_DEFAULT;
-	agent = agent_new(loop, &conf);
-	signum = proc_run(loop);
-	log_info("%s received; shutting down", strsignal(signum));
-	agent_free(agent);
+	metrics = metrics_new();
+	if (proc_metrics_listen(metrics, loop, &r.conf->common) == -1)
+		return 1;
+	r.agent = agent_new(loop, r.conf, metrics);
+	proc_run(loop, &hooks);
+	agent_free(r.agent);
 	ev_run(loop, EVRUN_NOWAIT);
-	config_free_agent(&conf);
+	metrics_free(metrics);
+	config_free_agent(r.conf);
+	free(r.conf);
 	ev_loop_destroy(loop);
+	log_info("exiting");
 	return 0;
 }

@@ -3,6 +3,7 @@
  */
 #include "rtun-build.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,40 +12,87 @@
 
 #include "config.h"
 #include "log.h"
+#include "metrics.h"
 #include "proc.h"
 #include "server.h"
+#include "xmalloc.h"
+
+struct rtund {
+	const char *path;
+	struct server_conf *conf;
+	struct server *srv;
+};
+
+static void
+rtund_drain(void *arg)
+{
+	server_drain(((struct rtund *)arg)->srv);
+}
+
+static int
+rtund_busy(void *arg)
+{
+	return server_busy(((struct rtund *)arg)->srv);
+}
+
+static double
+rtund_drain_timeout(void *arg)
+{
+	return ((struct rtund *)arg)->conf->common.shutdown_timeout;
+}
+
+/* SIGHUP: load the file again; a broken one is refused and the old one stays. */
+static void
+rtund_reload(void *arg)
+{
+	struct rtund *d = arg;
+	struct server_conf *conf = xcalloc(1, sizeof(*conf));
+	struct config_errors errs = { NULL, 0 };
+
+	if (config_load_server(d->path, conf, &errs) == -1) {
+		proc_log_config_errors(&errs, "reload refused; keeping the running configuration");
+		free(conf);
+		return;
+	}
+	proc_apply_logging(&conf->common);
+	server_reload(d->srv, conf);
+	config_free_server(d->conf);
+	free(d->conf);
+	d->conf = conf;
+}
 
 int
 main(int argc, char **argv)
 {
-	struct server_conf conf;
+	struct rtund d = { 0 };
 	struct config_errors errs = { NULL, 0 };
+	const struct proc_hooks hooks = { rtund_drain, rtund_busy, rtund_reload,
+		rtund_drain_timeout, &d };
 	struct proc_opts opts;
 	struct ev_loop *loop;
-	struct server *srv;
-	int signum;
+	struct metrics *metrics;
 
 	proc_parse_args(argc, argv, SYSCONFDIR "/rtun/rtund.conf", "rtund", &opts);
-	if (config_load_server(opts.config, &conf, &errs) == -1)
+	d.path = opts.config;
+	d.conf = xcalloc(1, sizeof(*d.conf));
+	if (config_load_server(opts.config, d.conf, &errs) == -1)
 		proc_config_failed(&errs);
-	if (opts.test) {
-		printf("%s: configuration OK\n", opts.config);
-		config_free_server(&conf);
-		return 0;
-	}
-	log_init("rtund", opts.debug ? LOG_LEVEL_DEBUG : (enum log_level)conf.common.log_level);
-	proc_setup();
+	if (opts.test)
+		proc_config_ok(opts.config);
+	proc_setup("rtund", opts.debug, &d.conf->common);
 	loop = EV_DEFAULT;
-	if ((srv = server_new(loop, &conf)) == NULL) {
-		config_free_server(&conf);
+	metrics = metrics_new();
+	if (proc_metrics_listen(metrics, loop, &d.conf->common) == -1 ||
+	    (d.srv = server_new(loop, d.conf, metrics)) == NULL)
 		return 1;
-	}
-	signum = proc_run(loop);
-	log_info("%s received; shutting down", strsignal(signum));
-	server_free(srv);
+	proc_run(loop, &hooks);
+	server_free(d.srv);
 	/* One more turn runs the deferred frees. */
 	ev_run(loop, EVRUN_NOWAIT);
-	config_free_server(&conf);
+	metrics_free(metrics);
+	config_free_server(d.conf);
+	free(d.conf);
 	ev_loop_destroy(loop);
+	log_info("exiting");
 	return 0;
 }

@@ -17,6 +17,7 @@
 #include "link.h"
 #include "listener.h"
 #include "log.h"
+#include "metrics.h"
 #include "server.h"
 #include "stream.h"
 #include "xmalloc.h"
@@ -46,20 +47,38 @@ struct port {
 	char service[CONFIG_NAME_MAX + 1];
 	struct peer *owner;
 	struct listener *listener;
+	struct stream_counters ctr;
 	int stale;    /* not (yet) in the owner's latest declaration */
 	LIST_ENTRY(port) entry;
 };
+
+/* Why a declared port was refused, as the rtund_ports_refused_total label. */
+static const char *const refusal_names[] = {
+	[RTUN__SERVICE_STATUS__SERVICE_NOT_ALLOWED] = "not_allowed",
+	[RTUN__SERVICE_STATUS__SERVICE_IN_USE] = "in_use",
+	[RTUN__SERVICE_STATUS__SERVICE_BIND_ERROR] = "bind_error",
+	[RTUN__SERVICE_STATUS__SERVICE_INVALID] = "invalid",
+};
+#define REFUSAL_COUNT (sizeof(refusal_names) / sizeof(refusal_names[0]))
 
 struct server {
 	struct ev_loop *loop;
 	const struct server_conf *conf;
 	struct listener *listener;
+	struct metrics *metrics;
+	struct link_counters lc;
+	double *links_up;
+	uint64_t *auth_ok;
+	uint64_t *auth_failures;
+	uint64_t *refused[REFUSAL_COUNT];
 	LIST_HEAD(, peer) peers;
 	LIST_HEAD(, port) ports;
 };
 
 static void server_link_control(struct link *l, Rtun__Control *msg);
 static void server_link_closed(struct link *l, const char *reason);
+static const char *agent_labels(const struct peer *pe, const char *service, char *out,
+    size_t outlen);
 
 static const struct link_ops server_link_ops = {
 	.control = server_link_control,
@@ -87,6 +106,8 @@ port_find(struct server *srv, uint16_t number)
 	return NULL;
 }
 
+static void peer_log_result(struct peer *pe, const Rtun__ServiceResult *res);
+
 /* Release every port a peer holds. */
 static void
 peer_release_ports(struct peer *pe)
@@ -108,9 +129,10 @@ server_link_closed(struct link *l, const char *reason)
 {
 	struct peer *pe = l->owner;
 
-	if (pe->state == PEER_UP)
+	if (pe->state == PEER_UP) {
 		log_info("%s: link closed: %s", l->label, reason);
-	else
+		(*pe->srv->links_up)--;
+	} else
 		log_info("%s: connection closed during handshake: %s", l->label, reason);
 	peer_release_ports(pe);
 	ev_timer_stop(pe->srv->loop, &pe->handshake_w);
@@ -167,6 +189,7 @@ peer_auth_failed(struct peer *pe)
 	struct frame f;
 
 	log_warn("%s: authentication failed for agent '%s'", pe->link->peer, pe->name);
+	(*pe->srv->auth_failures)++;
 	ar.ok = 0;
 	ar.message = "authentication failed";
 	msg.msg_case = RTUN__CONTROL__MSG_AUTH_RESULT;
@@ -205,6 +228,7 @@ peer_on_auth(struct peer *pe, const Rtun__Auth *a)
 	Rtun__AuthResult ar = RTUN__AUTH_RESULT__INIT;
 	const struct server_conf *conf = pe->srv->conf;
 	uint8_t mac[AUTH_MAC_LEN], smac[AUTH_MAC_LEN];
+	char labels[512];
 
 	auth_mac(AUTH_AGENT, conf->token, pe->server_nonce, pe->client_nonce, pe->name, mac);
 	if (!auth_verify(mac, a->mac.data, a->mac.len)) {
@@ -229,6 +253,41 @@ peer_on_auth(struct peer *pe, const Rtun__Auth *a)
 	msg.auth_result = &ar;
 	link_send_control(pe->link, &msg);
 	log_info("%s: authenticated", pe->link->label);
+	(*pe->srv->links_up)++;
+	(*pe->srv->auth_ok)++;
+	pe->link->rtt = metrics_gauge(pe->srv->metrics, "rtund_heartbeat_rtt_seconds",
+	    "Round-trip time of the last heartbeat, per agent.",
+	    agent_labels(pe, NULL, labels, sizeof(labels)));
+}
+
+/* Metric labels `agent="NAME"`, plus `,service="S"` when service is given. */
+static const char *
+agent_labels(const struct peer *pe, const char *service, char *out, size_t outlen)
+{
+	char a[4 * CONFIG_NAME_MAX + 1], v[4 * CONFIG_NAME_MAX + 1];
+
+	metrics_label_value(pe->name, a, sizeof(a));
+	if (service == NULL) {
+		snprintf(out, outlen, "agent=\"%s\"", a);
+		return out;
+	}
+	metrics_label_value(service, v, sizeof(v));
+	snprintf(out, outlen, "agent=\"%s\",service=\"%s\"", a, v);
+	return out;
+}
+
+/* Point a port's byte counters at its agent's and service's slots. */
+static void
+port_set_counters(struct port *p)
+{
+	struct metrics *m = p->srv->metrics;
+	char labels[1024];
+
+	agent_labels(p->owner, p->service, labels, sizeof(labels));
+	p->ctr.local_read = metrics_counter(m, "rtund_service_bytes_in_total",
+	    "Bytes from users to the service.", labels);
+	p->ctr.local_written = metrics_counter(m, "rtund_service_bytes_out_total",
+	    "Bytes from the service to users.", labels);
 }
 
 static void
@@ -246,7 +305,7 @@ port_accept_cb(struct listener *li, int fd, const struct net_addr *from)
 		return;
 	}
 	log_debug("%s: service %s: user %s connected", l->label, p->service, addr);
-	stream_new_user(l, fd, p->service, addr, p->srv->conf->open_timeout);
+	stream_new_user(l, fd, p->service, addr, &p->ctr, p->srv->conf->open_timeout);
 }
 
 /* Bind one declared service; fills status and reason. */
@@ -274,6 +333,7 @@ peer_bind_service(struct peer *pe, const Rtun__Service *svc, Rtun__ServiceResult
 		/* Ours already (a re-declaration): keep the socket, maybe rename. */
 		p->stale = 0;
 		snprintf(p->service, sizeof(p->service), "%s", svc->name);
+		port_set_counters(p);
 		return;
 	}
 	snprintf(portstr, sizeof(portstr), "%u", svc->remote_port);
@@ -294,6 +354,7 @@ peer_bind_service(struct peer *pe, const Rtun__Service *svc, Rtun__ServiceResult
 		free(p);
 		return;
 	}
+	port_set_counters(p);
 	LIST_INSERT_HEAD(&srv->ports, p, entry);
 }
 
@@ -325,12 +386,15 @@ service_valid(const Rtun__Declare *d, size_t i, char *reason, size_t rlen)
 static void
 peer_log_result(struct peer *pe, const Rtun__ServiceResult *res)
 {
-	if (res->status == RTUN__SERVICE_STATUS__SERVICE_OK)
+	if (res->status == RTUN__SERVICE_STATUS__SERVICE_OK) {
 		log_info("%s: service %s on port %u", pe->link->label, res->name,
 		    res->remote_port);
-	else
-		log_warn("%s: service %s port %u refused: %s", pe->link->label, res->name,
-		    res->remote_port, res->reason);
+		return;
+	}
+	log_warn("%s: service %s port %u refused: %s", pe->link->label, res->name,
+	    res->remote_port, res->reason);
+	if ((size_t)res->status < REFUSAL_COUNT && pe->srv->refused[res->status] != NULL)
+		(*pe->srv->refused[res->status])++;
 }
 
 static void
@@ -428,6 +492,7 @@ server_accept_cb(struct listener *li, int fd, const struct net_addr *from)
 		.stream_window = c->stream_window,
 		.max_streams = c->max_streams,
 		.server = 1,
+		.counters = &srv->lc,
 	};
 	struct peer *pe;
 
@@ -444,14 +509,44 @@ server_accept_cb(struct listener *li, int fd, const struct net_addr *from)
 	log_debug("%s: agent connection", pe->link->peer);
 }
 
+static void
+server_register_metrics(struct server *srv)
+{
+	struct metrics *m = srv->metrics;
+	char labels[64];
+	size_t i;
+
+	srv->links_up = metrics_gauge(m, "rtund_links_up", "Authenticated agent links.", "");
+	srv->auth_ok = metrics_counter(m, "rtund_agent_auth_total",
+	    "Successful agent authentications (first connects and reconnects).", "");
+	srv->auth_failures = metrics_counter(m, "rtund_auth_failures_total",
+	    "Failed agent authentications.", "");
+	srv->lc.streams_open = metrics_gauge(m, "rtund_streams_open", "Open streams.", "");
+	srv->lc.streams_total = metrics_counter(m, "rtund_streams_total",
+	    "Streams opened since start.", "");
+	for (i = 0; i < REFUSAL_COUNT; i++) {
+		if (refusal_names[i] == NULL)
+			continue;
+		snprintf(labels, sizeof(labels), "reason=\"%s\"", refusal_names[i]);
+		srv->refused[i] = metrics_counter(m, "rtund_ports_refused_total",
+		    "Declared service ports refused, by reason.", labels);
+	}
+	srv->lc.open_timeouts = metrics_counter(m, "rtund_open_timeouts_total",
+	    "User connections closed because the agent did not answer OPEN in time.", "");
+	srv->lc.protocol_errors = metrics_counter(m, "rtund_protocol_errors_total",
+	    "Links dropped for breaking the protocol.", "");
+}
+
 struct server *
-server_new(struct ev_loop *loop, const struct server_conf *conf)
+server_new(struct ev_loop *loop, const struct server_conf *conf, struct metrics *metrics)
 {
 	struct server *srv;
 
 	srv = xcalloc(1, sizeof(*srv));
 	srv->loop = loop;
 	srv->conf = conf;
+	srv->metrics = metrics;
+	server_register_metrics(srv);
 	LIST_INIT(&srv->peers);
 	LIST_INIT(&srv->ports);
 	srv->listener = listener_new(loop, &conf->listen_addr, server_accept_cb, srv);
@@ -463,6 +558,74 @@ server_new(struct ev_loop *loop, const struct server_conf *conf)
 	log_info("listening for agents on %s; allow_ports %s", conf->listen,
 	    conf->allow_ports_str);
 	return srv;
+}
+
+void
+server_drain(struct server *srv)
+{
+	struct port *p;
+
+	listener_free(srv->listener);
+	srv->listener = NULL;
+	LIST_FOREACH(p, &srv->ports, entry) {
+		listener_free(p->listener);
+		p->listener = NULL;
+	}
+}
+
+int
+server_busy(const struct server *srv)
+{
+	const struct peer *pe;
+
+	LIST_FOREACH(pe, &srv->peers, entry) {
+		if (pe->link->nstreams > 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Tell a port's agent that its service was withdrawn by the server. */
+static void
+port_revoke(struct port *p, const char *reason)
+{
+	Rtun__Control msg = RTUN__CONTROL__INIT;
+	Rtun__DeclareResult dr = RTUN__DECLARE_RESULT__INIT;
+	Rtun__ServiceResult res = RTUN__SERVICE_RESULT__INIT, *ptr = &res;
+
+	res.name = p->service;
+	res.remote_port = p->number;
+	res.status = RTUN__SERVICE_STATUS__SERVICE_NOT_ALLOWED;
+	res.reason = (char *)reason;
+	dr.n_results = 1;
+	dr.results = &ptr;
+	msg.msg_case = RTUN__CONTROL__MSG_DECLARE_RESULT;
+	msg.declare_result = &dr;
+	link_send_control(p->owner->link, &msg);
+	peer_log_result(p->owner, &res);
+	port_free(p);
+}
+
+void
+server_reload(struct server *srv, const struct server_conf *conf)
+{
+	const struct server_conf *old = srv->conf;
+	struct port *p, *next;
+	char reason[256];
+
+	if (strcmp(old->listen, conf->listen) != 0 || strcmp(old->bind_addr, conf->bind_addr) != 0)
+		log_warn("reload: listen and bind_addr changes take effect after a restart");
+	srv->conf = conf;
+	for (p = LIST_FIRST(&srv->ports); p != NULL; p = next) {
+		next = LIST_NEXT(p, entry);
+		if (portset_contains(&conf->allow_ports, p->number))
+			continue;
+		snprintf(reason, sizeof(reason), "not allowed: port %u is no longer in allow_ports (%s)",
+		    p->number, conf->allow_ports_str);
+		port_revoke(p, reason);
+	}
+	log_info("configuration reloaded from %s; allow_ports %s", conf->path,
+	    conf->allow_ports_str);
 }
 
 void

@@ -10,10 +10,22 @@
 
 #include "config.h"
 
+struct metrics;
 struct server;
 
 /* Start listening for agents; NULL (logged) if the listen address cannot be bound. */
-struct server *server_new(struct ev_loop *loop, const struct server_conf *conf);
+struct server *server_new(struct ev_loop *loop, const struct server_conf *conf,
+    struct metrics *metrics);
+/* Stop accepting agents and users; open streams carry on. */
+void server_drain(struct server *srv);
+/* True while any link still has open streams. */
+int server_busy(const struct server *srv);
+/*
+ * Switch to a reloaded config (the caller frees the old one afterwards): new
+ * tokens apply to the next authentication, ports no longer in allow_ports are
+ * released and their agents told; links and their streams are untouched.
+ */
+void server_reload(struct server *srv, const struct server_conf *conf);
 /* Drop every link, release every port, free. */
 void server_free(struct server *srv);
 

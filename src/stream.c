@@ -19,6 +19,7 @@
 
 #include "link.h"
 #include "log.h"
+#include "proxyproto.h"
 #include "stream.h"
 #include "xmalloc.h"
 
@@ -27,11 +28,13 @@ static void stream_write_cb(struct ev_loop *loop, ev_io *w, int revents);
 static void stream_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents);
 
 static struct stream *
-stream_alloc(struct link *l, uint32_t id, int fd, const char *service, const char *peer)
+stream_alloc(struct link *l, uint32_t id, int fd, const char *service, const char *peer,
+    const struct stream_counters *ctr)
 {
 	struct stream *s;
 
 	s = xcalloc(1, sizeof(*s));
+	s->ctr = *ctr;
 	s->link = l;
 	s->id = id;
 	s->fd = fd;
@@ -78,23 +81,37 @@ stream_send(struct stream *s, enum frame_type type, uint64_t value, const char *
 	f.value = value;
 	f.text = text;
 	f.text_len = text ? strlen(text) : 0;
-	if (type == FRAME_OPEN) {
-		f.peer = s->peer;
-		f.peer_len = strlen(s->peer);
-	}
 	link_send_frame(s->link, &f);
 }
 
 struct stream *
 stream_new_user(struct link *l, int fd, const char *service, const char *peer,
-    double open_timeout)
+    const struct stream_counters *ctr, double open_timeout)
 {
 	struct stream *s;
 
-	s = stream_alloc(l, link_next_stream_id(l), fd, service, peer);
+	struct net_addr local;
+	char dest[NET_ADDRSTRLEN];
+	struct frame f;
+
+	s = stream_alloc(l, link_next_stream_id(l), fd, service, peer, ctr);
 	s->state = STREAM_OPENING;
 	net_set_nodelay(fd);
-	stream_send(s, FRAME_OPEN, 0, service);
+	local.len = sizeof(local.ss);
+	if (getsockname(fd, (struct sockaddr *)&local.ss, &local.len) == -1)
+		snprintf(dest, sizeof(dest), "unknown");
+	else
+		net_addr_str((const struct sockaddr *)&local.ss, dest);
+	memset(&f, 0, sizeof(f));
+	f.type = FRAME_OPEN;
+	f.stream = s->id;
+	f.text = service;
+	f.text_len = strlen(service);
+	f.peer = peer;
+	f.peer_len = strlen(peer);
+	f.dest = dest;
+	f.dest_len = strlen(dest);
+	link_send_frame(l, &f);
 	ev_timer_set(&s->open_w, open_timeout, 0.0);
 	ev_timer_start(l->loop, &s->open_w);
 	/* The user may speak first: its bytes go out right behind OPEN. */
@@ -102,9 +119,26 @@ stream_new_user(struct link *l, int fd, const char *service, const char *peer,
 	return s;
 }
 
+/* Queue a PROXY protocol header as the first bytes the target will read. */
+static void
+stream_proxy_header(struct stream *s, enum proxyproto_version v, const char *peer,
+    const char *dest)
+{
+	struct net_addr src, dst;
+	uint8_t hdr[PROXYPROTO_MAX];
+	size_t n;
+
+	if (net_parse_numeric(peer, &src) == -1 || net_parse_numeric(dest, &dst) == -1)
+		src.ss.ss_family = dst.ss.ss_family = AF_UNSPEC;
+	n = proxyproto_encode(v, (struct sockaddr *)&src.ss, (struct sockaddr *)&dst.ss, hdr);
+	buf_append(&s->out, hdr, n);
+	s->uncounted = (uint32_t)n;
+}
+
 struct stream *
 stream_new_target(struct link *l, uint32_t id, const char *service, const char *peer,
-    const struct net_addr *target, double connect_timeout)
+    const char *dest, const struct net_addr *target, enum proxyproto_version proxy,
+    const struct stream_counters *ctr, double connect_timeout)
 {
 	struct stream *s;
 	char addr[NET_ADDRSTRLEN], why[FRAME_TEXT_MAX];
@@ -122,10 +156,13 @@ stream_new_target(struct link *l, uint32_t id, const char *service, const char *
 		f.text = why;
 		f.text_len = strlen(why);
 		link_send_frame(l, &f);
+		(*ctr->connect_failed)++;
 		return NULL;
 	}
-	s = stream_alloc(l, id, fd, service, peer);
+	s = stream_alloc(l, id, fd, service, peer, ctr);
 	s->state = STREAM_CONNECTING;
+	if (proxy != PROXYPROTO_NONE)
+		stream_proxy_header(s, proxy, peer, dest);
 	ev_timer_set(&s->open_w, connect_timeout, 0.0);
 	ev_timer_start(l->loop, &s->open_w);
 	stream_update_events(s);
@@ -182,7 +219,11 @@ stream_maybe_finish(struct stream *s)
 static void
 stream_consumed(struct stream *s, size_t n)
 {
-	s->recv_done += (uint32_t)n;
+	size_t ours = n < s->uncounted ? n : s->uncounted;
+
+	s->uncounted -= (uint32_t)ours;
+	*s->ctr.local_written += n - ours;
+	s->recv_done += (uint32_t)(n - ours);
 	if (s->recv_done < s->link->params.stream_window / 2)
 		return;
 	stream_send(s, FRAME_WINDOW, s->recv_done, NULL);
@@ -352,6 +393,7 @@ stream_produce(struct stream *s, struct buf *out)
 		frame_encode_header(p, &f);
 		buf_commit(out, hlen + (size_t)n);
 		s->credit -= (uint32_t)n;
+		*s->ctr.local_read += (uint64_t)n;
 		s->bulk = (size_t)n == want;
 		if (s->bulk && s->credit > 0)
 			return 1;
@@ -395,6 +437,7 @@ stream_connected(struct stream *s)
 	if (err != 0) {
 		snprintf(why, sizeof(why), "connect failed: %s", strerror(err));
 		log_warn("%s: service %s: %s", s->link->label, s->service, why);
+		(*s->ctr.connect_failed)++;
 		stream_send(s, FRAME_RESET, FRAME_CODE_CONNECT, why);
 		stream_destroy(s);
 		return;
@@ -429,6 +472,7 @@ stream_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		snprintf(why, sizeof(why), "the agent did not answer OPEN within open_timeout");
 	log_warn("%s: service %s: stream %u from %s: %s", s->link->label, s->service, s->id,
 	    s->peer, why);
+	(*s->link->params.counters->open_timeouts)++;
 	stream_send(s, FRAME_RESET, FRAME_CODE_TIMEOUT, why);
 	stream_abort_local(s);
 }

@@ -17,8 +17,16 @@
 #include "buf.h"
 #include "frame.h"
 #include "net.h"
+#include "proxyproto.h"
 
 struct link;
+
+/* Byte counter slots of the stream's service (see metrics.h). */
+struct stream_counters {
+	uint64_t *local_read;     /* bytes read from the local socket */
+	uint64_t *local_written;  /* bytes written to the local socket */
+	uint64_t *connect_failed; /* agent: connects to the local target that failed, or NULL */
+};
 
 enum stream_state {
 	STREAM_CONNECTING,   /* agent: connecting to the local target */
@@ -46,7 +54,9 @@ struct stream {
 	uint32_t credit;         /* bytes we may still send */
 	uint32_t recv_left;      /* bytes the peer may still send */
 	uint32_t recv_done;      /* bytes consumed since the last WINDOW */
+	uint32_t uncounted;      /* leading bytes of out that are ours (PROXY header), not credit */
 
+	struct stream_counters ctr;
 	TAILQ_ENTRY(stream) ready_entry;
 	char peer[NET_ADDRSTRLEN];
 	char service[65];
@@ -54,10 +64,15 @@ struct stream {
 
 /* Server: a user connected to service's port; send OPEN and start the open timer. */
 struct stream *stream_new_user(struct link *l, int fd, const char *service, const char *peer,
-    double open_timeout);
-/* Agent: the server opened id for service; connect to target without blocking. */
+    const struct stream_counters *ctr, double open_timeout);
+/*
+ * Agent: the server opened id for service (user peer, public address dest);
+ * connect to target without blocking, and if proxy is set, send the target a
+ * PROXY protocol header first. NULL (RESET sent) if the connect fails at once.
+ */
 struct stream *stream_new_target(struct link *l, uint32_t id, const char *service,
-    const char *peer, const struct net_addr *target, double connect_timeout);
+    const char *peer, const char *dest, const struct net_addr *target,
+    enum proxyproto_version proxy, const struct stream_counters *ctr, double connect_timeout);
 /* Dispatch a frame for this stream (DATA, WINDOW, OPEN_OK, CLOSE, RESET). */
 void stream_input(struct stream *s, const struct frame *f);
 /*

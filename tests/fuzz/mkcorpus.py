@@ -54,7 +54,8 @@ CONTROL = {
 FRAMES = {
     "data": frame(b"\x92\x00\x02", b"abc"),
     "window": frame(b"\x93\x01\x02\xcd\x40\x00"),
-    "open": frame(b"\x94\x02\x02" + mp_str(b"ssh") + mp_str(b"[::1]:5678")),
+    "open": frame(b"\x95\x02\x02" + mp_str(b"ssh") + mp_str(b"[::1]:5678")
+                  + mp_str(b"127.0.0.1:6022")),
     "open_ok": frame(b"\x92\x03\x02"),
     "close": frame(b"\x92\x04\x02"),
     "reset": frame(b"\x94\x05\x02\x02" + mp_str(b"connection refused")),

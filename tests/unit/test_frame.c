@@ -67,6 +67,7 @@ assert_frame_eq(const struct frame *got, const struct frame *want)
 	ck_assert_uint_eq(got->value, want->value);
 	assert_mem_eq(got->text, got->text_len, want->text, want->text_len);
 	assert_mem_eq(got->peer, got->peer_len, want->peer, want->peer_len);
+	assert_mem_eq(got->dest, got->dest_len, want->dest, want->dest_len);
 	assert_mem_eq(got->payload, got->payload_len, want->payload, want->payload_len);
 }
 
@@ -77,7 +78,7 @@ static const struct frame samples[] = {
 	{ .type = FRAME_DATA, .stream = 2, .payload = (const uint8_t *)"abc", .payload_len = 3 },
 	{ .type = FRAME_WINDOW, .stream = 0xffffffff, .value = 0x7fffffff },
 	{ .type = FRAME_OPEN, .stream = 4, .text = "ssh", .text_len = 3,
-	    .peer = "[::1]:5678", .peer_len = 10 },
+	    .peer = "[::1]:5678", .peer_len = 10, .dest = "127.0.0.1:6022", .dest_len = 14 },
 	{ .type = FRAME_OPEN_OK, .stream = 5 },
 	{ .type = FRAME_CLOSE, .stream = 300 },
 	{ .type = FRAME_RESET, .stream = 70000, .value = FRAME_CODE_FLOW, .text = "window",
@@ -142,9 +143,10 @@ START_TEST(test_decode_wide_encodings)
 	static const char hdr[] = "\x92"                   /* fixarray of 2 */
 				  "\xcf\0\0\0\0\0\0\0\0"   /* type 0 as uint64 */
 				  "\xce\0\0\0\x02";        /* stream 2 as uint32 */
-	static const char open[] = "\x94\xcc\x02\xcd\x00\x04"
+	static const char open[] = "\x95\xcc\x02\xcd\x00\x04"
 				   "\xda\0\x03ssh"         /* str16 */
-				   "\xd9\x0a[::1]:5678";   /* str8 */
+				   "\xd9\x0a[::1]:5678"    /* str8 */
+				   "\xae" "127.0.0.1:6022";
 	struct frame f;
 
 	ck_assert_int_eq(decode_built(hdr, sizeof(hdr) - 1, 3, &f), FRAME_OK);
@@ -269,7 +271,8 @@ static const struct bad_case bad_cases[] = {
 	BAD("WINDOW with 2", "\x92\x01\x01", 0, FRAME_ERR_FIELD),
 	BAD("WINDOW with 4", "\x94\x01\x01\x01\x01", 0, FRAME_ERR_FIELD),
 	BAD("OPEN with 3", "\x93\x02\x02\xa1s", 0, FRAME_ERR_FIELD),
-	BAD("OPEN with 5", "\x95\x02\x02\xa1s\xa1p\xa1x", 0, FRAME_ERR_FIELD),
+	BAD("OPEN with 4", "\x94\x02\x02\xa1s\xa1p", 0, FRAME_ERR_FIELD),
+	BAD("OPEN with 6", "\x96\x02\x02\xa1s\xa1p\xa1" "d\xa1x", 0, FRAME_ERR_FIELD),
 	BAD("OPEN_OK with 3", "\x93\x03\x01\x00", 0, FRAME_ERR_FIELD),
 	BAD("CLOSE with 3", "\x93\x04\x01\x00", 0, FRAME_ERR_FIELD),
 	BAD("RESET with 3", "\x93\x05\x01\x01", 0, FRAME_ERR_FIELD),
@@ -290,7 +293,7 @@ static const struct bad_case bad_cases[] = {
 	/* Stream 0 where a stream is needed, and the reverse. */
 	BAD("DATA on stream 0", "\x92\x00\x00", 1, FRAME_ERR_STREAM),
 	BAD("WINDOW on stream 0", "\x93\x01\x00\x01", 0, FRAME_ERR_STREAM),
-	BAD("OPEN on stream 0", "\x94\x02\x00\xa1s\xa1p", 0, FRAME_ERR_STREAM),
+	BAD("OPEN on stream 0", "\x95\x02\x00\xa1s\xa1p\xa1" "d", 0, FRAME_ERR_STREAM),
 	BAD("OPEN_OK on stream 0", "\x92\x03\x00", 0, FRAME_ERR_STREAM),
 	BAD("CLOSE on stream 0", "\x92\x04\x00", 0, FRAME_ERR_STREAM),
 	BAD("RESET on stream 0", "\x94\x05\x00\x01\xa0", 0, FRAME_ERR_STREAM),
@@ -305,14 +308,15 @@ static const struct bad_case bad_cases[] = {
 	BAD("negative WINDOW", "\x93\x01\x01\xff", 0, FRAME_ERR_FIELD),
 	BAD("PING of nil", "\x93\x06\x00\xc0", 0, FRAME_ERR_FIELD),
 	BAD("PING of -1", "\x93\x06\x00\xff", 0, FRAME_ERR_FIELD),
-	BAD("OPEN service as bin", "\x94\x02\x02\xc4\x01s\xa1p", 0, FRAME_ERR_FIELD),
-	BAD("OPEN peer as int", "\x94\x02\x02\xa1s\x01", 0, FRAME_ERR_FIELD),
+	BAD("OPEN service as bin", "\x95\x02\x02\xc4\x01s\xa1p\xa1" "d", 0, FRAME_ERR_FIELD),
+	BAD("OPEN peer as int", "\x95\x02\x02\xa1s\x01\xa1" "d", 0, FRAME_ERR_FIELD),
+	BAD("OPEN dest as int", "\x95\x02\x02\xa1s\xa1p\x01", 0, FRAME_ERR_FIELD),
 	BAD("RESET code as str", "\x94\x05\x01\xa1" "1\xa0", 0, FRAME_ERR_FIELD),
 	BAD("RESET reason as nil", "\x94\x05\x01\x01\xc0", 0, FRAME_ERR_FIELD),
 	BAD("GOAWAY code -1", "\x94\x08\x00\xff\xa0", 0, FRAME_ERR_FIELD),
 	/* Payload where none belongs, and none where one is required. */
 	BAD("WINDOW with payload", "\x93\x01\x01\x01", 1, FRAME_ERR_PAYLOAD),
-	BAD("OPEN with payload", "\x94\x02\x02\xa1s\xa1p", 1, FRAME_ERR_PAYLOAD),
+	BAD("OPEN with payload", "\x95\x02\x02\xa1s\xa1p\xa1" "d", 1, FRAME_ERR_PAYLOAD),
 	BAD("OPEN_OK with payload", "\x92\x03\x01", 1, FRAME_ERR_PAYLOAD),
 	BAD("CLOSE with payload", "\x92\x04\x01", 1, FRAME_ERR_PAYLOAD),
 	BAD("RESET with payload", "\x94\x05\x01\x01\xa0", 1, FRAME_ERR_PAYLOAD),
@@ -343,7 +347,7 @@ text_header(uint8_t *out, int type, size_t n)
 {
 	size_t off = 0;
 
-	out[off++] = 0x94;
+	out[off++] = type == FRAME_OPEN ? 0x95 : 0x94;
 	out[off++] = (uint8_t)type;
 	out[off++] = type == FRAME_GOAWAY ? 0 : 1;
 	if (type != FRAME_OPEN)
@@ -353,8 +357,8 @@ text_header(uint8_t *out, int type, size_t n)
 	memset(out + off, 's', n);
 	off += n;
 	if (type == FRAME_OPEN) {
-		out[off++] = 0xa1;
-		out[off++] = 'p';
+		memcpy(out + off, "\xa1p\xa1" "d", 4);
+		off += 4;
 	}
 	return off;
 }
@@ -372,10 +376,11 @@ START_TEST(test_text_limit)
 		ck_assert_int_eq(decode_built(hdr, n, 0, &f), FRAME_OK);
 		ck_assert_uint_eq(f.text_len, FRAME_TEXT_MAX);
 	}
-	/* OPEN ["s", <256 bytes>]: the peer string over the limit. */
-	memcpy(hdr, "\x94\x02\x02\xa1s\xda\x01\x00", 8);
+	/* OPEN ["s", <256 bytes>, "d"]: the peer string over the limit. */
+	memcpy(hdr, "\x95\x02\x02\xa1s\xda\x01\x00", 8);
 	memset(hdr + 8, 'p', 256);
-	ck_assert_int_eq(decode_built(hdr, 8 + 256, 0, &f), FRAME_ERR_FIELD);
+	memcpy(hdr + 8 + 256, "\xa1" "d", 2);
+	ck_assert_int_eq(decode_built(hdr, 8 + 256 + 2, 0, &f), FRAME_ERR_FIELD);
 	/* RESET [5, 1, 1, <256 bytes>]. */
 	memcpy(hdr, "\x94\x05\x01\x01\xda\x01\x00", 7);
 	memset(hdr + 7, 'r', 256);
