@@ -578,8 +578,6 @@ metrics_accept_cb(struct listener *l, int fd, const struct net_addr *peer)
 int
 metrics_listen(struct metrics *m, struct ev_loop *loop, const struct net_addr *addr)
 {
-	char buf[NET_ADDRSTRLEN];
-
 	if (m->listener != NULL) {
 		errno = EALREADY;
 		return -1;
@@ -587,7 +585,5 @@ metrics_listen(struct metrics *m, struct ev_loop *loop, const struct net_addr *a
 	m->loop = loop;
 	if ((m->listener = listener_new(loop, addr, metrics_accept_cb, m)) == NULL)
 		return -1;
-	log_info("metrics: serving http://%s/metrics",
-	    net_addr_str((const struct sockaddr *)&addr->ss, buf));
 	return 0;
 }

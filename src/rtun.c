@@ -81,16 +81,18 @@ main(int argc, char **argv)
 	proc_setup("rtun", opts.debug, &r.conf->common);
 	loop = EV_DEFAULT;
 	metrics = metrics_new();
-	if (proc_metrics_listen(metrics, loop, &r.conf->common) == -1)
-		return 1;
-	r.agent = agent_new(loop, r.conf, metrics);
-	proc_run(loop, &hooks);
-	agent_free(r.agent);
+	if (proc_metrics_listen(metrics, loop, &r.conf->common) == 0) {
+		r.agent = agent_new(loop, r.conf, metrics);
+		proc_run(loop, &hooks);
+		agent_free(r.agent);
+	}
 	ev_run(loop, EVRUN_NOWAIT);
 	metrics_free(metrics);
 	config_free_agent(r.conf);
 	free(r.conf);
 	ev_loop_destroy(loop);
+	if (r.agent == NULL)
+		return 1;
 	log_info("exiting");
 	return 0;
 }

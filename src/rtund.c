@@ -82,17 +82,19 @@ main(int argc, char **argv)
 	proc_setup("rtund", opts.debug, &d.conf->common);
 	loop = EV_DEFAULT;
 	metrics = metrics_new();
-	if (proc_metrics_listen(metrics, loop, &d.conf->common) == -1 ||
-	    (d.srv = server_new(loop, d.conf, metrics)) == NULL)
-		return 1;
-	proc_run(loop, &hooks);
-	server_free(d.srv);
+	if (proc_metrics_listen(metrics, loop, &d.conf->common) == 0 &&
+	    (d.srv = server_new(loop, d.conf, metrics)) != NULL) {
+		proc_run(loop, &hooks);
+		server_free(d.srv);
+	}
 	/* One more turn runs the deferred frees. */
 	ev_run(loop, EVRUN_NOWAIT);
 	metrics_free(metrics);
 	config_free_server(d.conf);
 	free(d.conf);
 	ev_loop_destroy(loop);
+	if (d.srv == NULL)
+		return 1;
 	log_info("exiting");
 	return 0;
 }

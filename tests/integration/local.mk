@@ -1,0 +1,27 @@
+# tests/integration: shell scripts that drive the real rtund and rtun on loopback, with the
+# peers in tests/tools.  Each script is a test of its own (exit 0 pass, 77 skip, 99 hard
+# error); they use separate addresses and ports, so `make -j check` runs them in parallel.
+# Run one: make check TESTS=tests/integration/t01-bulk.sh (IT_KEEP=1 keeps its files).
+INTEGRATION_TESTS = \
+	tests/integration/t01-bulk.sh \
+	tests/integration/t02-concurrent.sh \
+	tests/integration/t03-halfclose.sh \
+	tests/integration/t04-noread.sh \
+	tests/integration/t05-refused.sh \
+	tests/integration/t06-agent-death.sh \
+	tests/integration/t07-auth-ports.sh \
+	tests/integration/t08-bad-frames.sh \
+	tests/integration/t09-config.sh \
+	tests/integration/t10-reconnect.sh \
+	tests/integration/t12-metrics.sh \
+	tests/integration/t13-proxy-protocol.sh \
+	tests/integration/t15-signals.sh
+
+TESTS += $(INTEGRATION_TESTS)
+EXTRA_DIST += tests/integration/lib.sh $(INTEGRATION_TESTS)
+
+# The environment every test in TESTS sees.  Other local.mk files append with +=.
+AM_TESTS_ENVIRONMENT = \
+	RTUND='$(abs_top_builddir)/rtund'; RTUN='$(abs_top_builddir)/rtun'; \
+	TOOLS='$(abs_top_srcdir)/tests/tools'; \
+	export RTUND RTUN TOOLS;
