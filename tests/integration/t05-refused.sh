@@ -1,0 +1,31 @@
+#!/bin/bash
+# A service whose local target refuses connections: the user's connection is closed
+# within 1 s, every time, and the service keeps working for the next user.
+IT_NUM=5
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+closed=$IT_ADDR:$(port 2)
+wait_port_closed "$closed" 2 || hard_error "$closed is open; it should be closed"
+start_tool echo echo-server --listen "$IT_ADDR:$(port 1)"
+server_conf "$IT_DIR/rtund.conf"
+start_rtund rtund "$IT_DIR/rtund.conf"
+agent_conf "$IT_DIR/rtun.conf" "svc:dead=$closed,$(port 10)" \
+	"svc:echo=$IT_ADDR:$(port 1),$(port 11)"
+start_rtun rtun "$IT_DIR/rtun.conf"
+wait_for_log rtun "service dead: remote port $(port 10) ready" 10 || fail "service never ready"
+wait_for_log rtun "service echo: remote port $(port 11) ready" 10 || fail "service never ready"
+
+tcptool wait-close --connect "$IT_ADDR:$(port 10)" --within 1 --count 5 --timeout 30 \
+	>"$IT_DIR/client.out" 2>"$IT_DIR/client.err"
+st=$?
+cat "$IT_DIR/client.out"
+[ "$st" = 0 ] || fail "user connections to a refusing target were not closed within 1 s: $(cat "$IT_DIR/client.err")"
+
+# Other streams on the link are unaffected.
+tcptool echo-client --connect "$IT_ADDR:$(port 11)" --conns 4 --timeout 10 >/dev/null ||
+	fail "the echo service failed after the refused streams"
+expect_alive rtund
+expect_alive rtun
+[ "$(log_count rtun "link lost")" = 0 ] || fail "the link dropped"
+exit 0

@@ -1,0 +1,184 @@
+#!/bin/bash
+# Configuration checking: a bad config exits 78 with "file:line: message" on stderr, for
+# rtund and rtun alike; -t on a good config exits 0.
+IT_NUM=9
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+A=$IT_ADDR
+P0=$(port 0)
+
+# check BIN NAME STATUS LINE [FLAGS]: runs BIN FLAGS -c NAME.conf (the config on stdin),
+# expects exit STATUS and, for 78, "NAME.conf:LINE:" on stderr (LINE "any": some line).
+check() {
+	local bin=$1 name=$2 want=$3 line=$4 flags=${5:--t} conf=$IT_DIR/$2.conf st
+	cat >"$conf"
+	timeout 10 "$bin" "$flags" -c "$conf" >"$IT_DIR/$name.out" 2>"$IT_DIR/$name.log"
+	st=$?
+	[ "$st" = "$want" ] || fail "$name: ${bin##*/} $flags exited $st, want $want; stderr: $(head -c 600 "$IT_DIR/$name.log")"
+	if [ "$want" = 78 ]; then
+		if [ "$line" = any ]; then
+			grep -q -E "$conf:[0-9]+: ." "$IT_DIR/$name.log" ||
+				fail "$name: no '$conf:LINE: message' on stderr: $(head -c 600 "$IT_DIR/$name.log")"
+		else
+			grep -q -F "$conf:$line: " "$IT_DIR/$name.log" ||
+				fail "$name: no '$conf:$line: message' on stderr: $(head -c 600 "$IT_DIR/$name.log")"
+		fi
+	fi
+	note "$name: exit $st: $(head -n 1 "$IT_DIR/$name.log")"
+}
+
+# Good configurations, as the documentation writes them (inline comments included).
+check "$RTUND" good-rtund 0 - <<EOF2
+[server]
+listen = $A:$P0        ; agents connect here (default 0.0.0.0:7000)
+token = change-me              ; required
+allow_ports = 22,$(port 10)-$(port 49) ; required; list and ranges
+bind_addr = $A          ; where service ports listen (default 0.0.0.0)
+heartbeat_interval = 10s       ; default 10s
+heartbeat_timeout = 30s        ; default 30s
+handshake_timeout = 10s
+open_timeout = 10s             ; agent must answer a new stream within this
+stream_window = 256K
+max_streams = 4096
+log_level = info               ; error|warn|info|debug
+EOF2
+check "$RTUN" good-rtun 0 - <<EOF2
+[agent]
+server = $A:$P0        ; required
+token = change-me              ; required
+name = office-nas              ; default: host name
+heartbeat_interval = 10s
+heartbeat_timeout = 30s
+connect_timeout = 10s
+reconnect_min = 1s             ; reconnect backoff
+reconnect_max = 30s
+stream_window = 256K
+max_streams = 4096
+log_level = info
+
+[service ssh]                  ; any number of [service NAME] sections
+local = 127.0.0.1:22
+remote_port = $(port 22)
+
+[service web]
+local = 127.0.0.1:8080
+remote_port = $(port 23)
+EOF2
+check "$RTUN" minimal-rtun 0 - <<EOF2
+[agent]
+server = $A:$P0
+token = t
+EOF2
+
+# rtund
+check "$RTUND" d-unknown-key 78 5 <<EOF2
+[server]
+listen = $A:$P0
+token = t
+allow_ports = $(port 10)-$(port 49)
+bogus_key = 1
+EOF2
+check "$RTUND" d-bad-port 78 2 <<EOF2
+[server]
+listen = $A:99999
+token = t
+allow_ports = $(port 10)-$(port 49)
+EOF2
+check "$RTUND" d-missing-token 78 any <<EOF2
+[server]
+listen = $A:$P0
+allow_ports = $(port 10)-$(port 49)
+EOF2
+check "$RTUND" d-missing-allow 78 any <<EOF2
+[server]
+listen = $A:$P0
+token = t
+EOF2
+check "$RTUND" d-bad-allow 78 4 <<EOF2
+[server]
+listen = $A:$P0
+token = t
+allow_ports = 6000-lots
+EOF2
+check "$RTUND" d-bad-duration 78 5 <<EOF2
+[server]
+listen = $A:$P0
+token = t
+allow_ports = $(port 10)-$(port 49)
+heartbeat_interval = soon
+EOF2
+# Without -t, a bad config stops the daemon at once with the same status.
+check "$RTUND" d-unknown-key-run 78 6 -d <<EOF2
+[server]
+listen = $A:$P0
+token = t
+allow_ports = $(port 10)-$(port 49)
+
+bogus_key = 1
+EOF2
+
+# rtun
+check "$RTUN" a-unknown-key 78 4 <<EOF2
+[agent]
+server = $A:$P0
+token = t
+bogus_key = 1
+EOF2
+check "$RTUN" a-bad-remote-port 78 7 <<EOF2
+[agent]
+server = $A:$P0
+token = t
+
+[service ssh]
+local = 127.0.0.1:22
+remote_port = 70000
+EOF2
+check "$RTUN" a-bad-server-port 78 2 <<EOF2
+[agent]
+server = $A:0x
+token = t
+EOF2
+check "$RTUN" a-missing-server 78 any <<EOF2
+[agent]
+token = t
+EOF2
+check "$RTUN" a-missing-token 78 any <<EOF2
+[agent]
+server = $A:$P0
+EOF2
+check "$RTUN" a-missing-local 78 any <<EOF2
+[agent]
+server = $A:$P0
+token = t
+
+[service ssh]
+remote_port = $(port 22)
+EOF2
+check "$RTUN" a-bad-local 78 6 <<EOF2
+[agent]
+server = $A:$P0
+token = t
+
+[service ssh]
+local = nowhere
+remote_port = $(port 22)
+EOF2
+check "$RTUN" a-unknown-service-key 78 7 <<EOF2
+[agent]
+server = $A:$P0
+token = t
+
+[service ssh]
+local = 127.0.0.1:22
+colour = blue
+remote_port = $(port 22)
+EOF2
+
+# -V prints a version and exits 0.
+for bin in "$RTUND" "$RTUN"; do
+	out=$(timeout 10 "$bin" -V 2>&1) || fail "${bin##*/} -V exited $?"
+	[ -n "$out" ] || fail "${bin##*/} -V printed nothing"
+	note "${bin##*/} -V: $out"
+done
+exit 0
