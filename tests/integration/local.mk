@@ -15,7 +15,8 @@ INTEGRATION_TESTS = \
 	tests/integration/t10-reconnect.sh \
 	tests/integration/t12-metrics.sh \
 	tests/integration/t13-proxy-protocol.sh \
-	tests/integration/t15-signals.sh
+	tests/integration/t15-signals.sh \
+	tests/integration/t16-reload.sh
 
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/lib.sh $(INTEGRATION_TESTS)
