@@ -33,7 +33,7 @@
 /* How long a closing connection may keep sending before it is dropped. */
 #define METRICS_LINGER 2.0
 /* Largest request (line and headers) read; a scraper sends a few hundred bytes. */
-#define METRICS_REQUEST_MAX (8 * 1024)
+#define METRICS_REQUEST_MAX (8U * 1024)
 /* Concurrent connections; more are closed at once. */
 #define METRICS_CONNS_MAX 64
 /* Longest request target kept; longer ones cannot be "/metrics" anyway. */
@@ -450,7 +450,7 @@ on_url(http_parser *p, const char *at, size_t len)
 	struct conn *c = p->data;
 	size_t room = sizeof(c->url) - 1 - c->urllen;
 
-	/* A longer target is cut short; it fails to match "/metrics" either way. */
+	/* Only the start of the target decides the route; the rest of a long one is dropped. */
 	if (len > room)
 		len = room;
 	memcpy(c->url + c->urllen, at, len);
@@ -504,7 +504,7 @@ conn_parse(struct conn *c, const char *data, size_t n)
 		log_warn("metrics: %s: bad request: %s", c->peer, http_errno_name(err));
 		c->status = 400;
 	} else if (c->status == 0 && c->nread > METRICS_REQUEST_MAX) {
-		log_warn("metrics: %s: request over %d bytes", c->peer, METRICS_REQUEST_MAX);
+		log_warn("metrics: %s: request over %u bytes", c->peer, METRICS_REQUEST_MAX);
 		c->status = 431;
 	}
 	if (c->status != 0)

@@ -21,9 +21,10 @@ enum proxyproto_version {
 
 /*
  * Encode a PROXY header for a TCP connection from src to dst into out
- * (PROXYPROTO_MAX bytes). Both addresses must be of one family (AF_INET or
- * AF_INET6); otherwise an "UNKNOWN" (v1) or LOCAL (v2) header is written.
- * Returns the header length.
+ * (PROXYPROTO_MAX bytes). When one address is IPv4 and the other IPv6, the
+ * IPv4 one is mapped into IPv6 so the user's address is never lost; when
+ * either is not an internet address, an "UNKNOWN" (v1) or LOCAL (v2) header is
+ * written. Returns the header length.
  */
 size_t proxyproto_encode(enum proxyproto_version v, const struct sockaddr *src,
     const struct sockaddr *dst, uint8_t *out);
