@@ -16,17 +16,21 @@
 #include "agent.h"
 #include "auth.h"
 #include "control.h"
+#include "handshake.h"
 #include "link.h"
 #include "log.h"
 #include "metrics.h"
 #include "resolve.h"
 #include "stream.h"
+#include "transport-tls.h"
+#include "transport-ws.h"
 #include "xmalloc.h"
 
 enum agent_state {
 	AGENT_WAITING,      /* retry timer running */
 	AGENT_RESOLVING,
 	AGENT_CONNECTING,
+	AGENT_HANDSHAKE,    /* TLS / WebSocket handshake */
 	AGENT_HELLO,        /* ClientHello sent */
 	AGENT_AUTH,         /* Auth sent */
 	AGENT_UP,
@@ -40,6 +44,8 @@ struct agent {
 	struct resolve *resolve;
 	struct net_addr addr;
 	int fd;                         /* while connecting */
+	struct handshake *hs;           /* while the transport handshake runs */
+	SSL_CTX *tls;                   /* for transport tls and wss */
 	ev_io connect_w;
 	ev_timer timeout_w;             /* connect and handshake deadline */
 	ev_timer retry_w;
@@ -62,6 +68,13 @@ static void agent_link_open(struct link *l, uint32_t id, const char *service, co
     const char *dest);
 static void agent_link_closed(struct link *l, const char *reason);
 static void agent_connect(struct agent *a);
+
+static const char *const transport_names[] = {
+	[CONFIG_TRANSPORT_TCP] = "tcp",
+	[CONFIG_TRANSPORT_TLS] = "tls",
+	[CONFIG_TRANSPORT_WS] = "ws",
+	[CONFIG_TRANSPORT_WSS] = "wss",
+};
 
 static const struct link_ops agent_link_ops = {
 	.control = agent_link_control,
@@ -106,8 +119,9 @@ agent_send_hello(struct agent *a)
 	a->state = AGENT_HELLO;
 }
 
+/* The link is up over an established transport: start the rtun handshake. */
 static void
-agent_connected(struct agent *a)
+agent_link_up(struct agent *a, struct transport *t)
 {
 	const struct config_common *c = &a->conf->common;
 	struct link_params params = {
@@ -119,17 +133,90 @@ agent_connected(struct agent *a)
 		.counters = &a->lc,
 	};
 
-	ev_io_stop(a->loop, &a->connect_w);
-	a->link = link_new(a->loop, a->fd, &a->addr, &params, &agent_link_ops, a);
-	a->fd = -1;
+	a->link = link_new(a->loop, t, &a->addr, &params, &agent_link_ops, a);
 	a->link->rtt = a->rtt;
 	link_set_label(a->link, "server %s", a->conf->server);
-	log_info("connected to %s (%s)", a->conf->server, a->link->peer);
+	log_info("connected to %s (%s) over %s", a->conf->server, a->link->peer,
+	    transport_names[a->conf->transport]);
 	agent_send_hello(a);
 	/* The handshake must finish within connect_timeout too. */
 	ev_timer_stop(a->loop, &a->timeout_w);
 	ev_timer_set(&a->timeout_w, a->conf->connect_timeout, 0.0);
 	ev_timer_start(a->loop, &a->timeout_w);
+}
+
+static void
+agent_handshake_cb(void *arg, struct transport *t, const char *error)
+{
+	struct agent *a = arg;
+	char why[512];
+
+	a->hs = NULL;
+	if (t == NULL) {
+		snprintf(why, sizeof(why), "%s handshake with %s failed: %s",
+		    transport_names[a->conf->transport], a->conf->server, error);
+		agent_retry(a, why);
+		return;
+	}
+	agent_link_up(a, t);
+}
+
+/* TLS client options from the config; fp receives the pinned fingerprint, if any. */
+static void
+agent_tls_opts(const struct agent_conf *c, uint8_t *fp, struct tls_client_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->server_name = c->server_name;
+	o->ca_file = c->ca_file;
+	if (c->fingerprint != NULL && tls_fingerprint_parse(c->fingerprint, fp) == 0)
+		o->fingerprint = fp;
+	o->insecure = c->insecure;
+	o->alpn = c->transport == CONFIG_TRANSPORT_WSS ? TLS_ALPN_HTTP : TLS_ALPN_RTUN;
+}
+
+/* The transport stack `transport` asks for, over the connected socket fd. */
+static struct transport *
+agent_transport(struct agent *a, int fd)
+{
+	const struct agent_conf *c = a->conf;
+	uint8_t fp[TLS_FINGERPRINT_LEN];
+	struct tls_client_opts tls;
+	struct ws_client_opts ws = {
+		.host = c->ws_host,
+		.path = c->ws_path,
+		.headers = (const char *const *)c->ws_headers,
+		.nheaders = c->nws_headers,
+	};
+	struct transport *t;
+
+	if (c->transport == CONFIG_TRANSPORT_TCP)
+		return transport_tcp_new(fd);
+	if (c->transport == CONFIG_TRANSPORT_WS)
+		return transport_ws_client(transport_tcp_new(fd), &ws);
+	if (c->insecure)
+		log_warn("insecure = yes: the server's certificate is NOT verified; anyone on the "
+		    "path can impersonate %s", c->server);
+	agent_tls_opts(c, fp, &tls);
+	t = transport_tls_client(a->tls, fd, &tls);
+	return c->transport == CONFIG_TRANSPORT_WSS ? transport_ws_client(t, &ws) : t;
+}
+
+/* TCP is connected: establish the configured layers over it. */
+static void
+agent_connected(struct agent *a)
+{
+	struct transport *t;
+	int fd = a->fd;
+
+	ev_io_stop(a->loop, &a->connect_w);
+	a->fd = -1;
+	t = agent_transport(a, fd);
+	if (a->conf->transport == CONFIG_TRANSPORT_TCP) {
+		agent_link_up(a, t);
+		return;
+	}
+	a->state = AGENT_HANDSHAKE;
+	a->hs = handshake_start(a->loop, t, a->conf->connect_timeout, agent_handshake_cb, a);
 }
 
 static void
@@ -198,6 +285,10 @@ agent_abort_attempt(struct agent *a)
 	if (a->resolve != NULL) {
 		resolve_cancel(a->resolve);
 		a->resolve = NULL;
+	}
+	if (a->hs != NULL) {
+		handshake_cancel(a->hs);
+		a->hs = NULL;
 	}
 	if (a->fd != -1) {
 		ev_io_stop(a->loop, &a->connect_w);
@@ -424,14 +515,38 @@ agent_register_metrics(struct agent *a)
 	    "Links dropped for breaking the protocol.", "");
 }
 
+/* A TLS context for conf (when its transport needs one) in *ctx; -1 (logged) on failure. */
+static int
+agent_tls_context(const struct agent_conf *conf, SSL_CTX **ctx)
+{
+	uint8_t fp[TLS_FINGERPRINT_LEN];
+	struct tls_client_opts o;
+	char err[256];
+
+	*ctx = NULL;
+	if (conf->transport != CONFIG_TRANSPORT_TLS && conf->transport != CONFIG_TRANSPORT_WSS)
+		return 0;
+	agent_tls_opts(conf, fp, &o);
+	if ((*ctx = tls_client_ctx_new(&o, err, sizeof(err))) == NULL) {
+		log_error("TLS: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
 struct agent *
 agent_new(struct ev_loop *loop, const struct agent_conf *conf, struct metrics *metrics)
 {
+	SSL_CTX *tls;
+
+	if (agent_tls_context(conf, &tls) == -1)
+		return NULL;
 	struct agent *a;
 
 	a = xcalloc(1, sizeof(*a));
 	a->loop = loop;
 	a->conf = conf;
+	a->tls = tls;
 	a->metrics = metrics;
 	agent_register_metrics(a);
 	a->fd = -1;
@@ -469,6 +584,12 @@ agent_busy(const struct agent *a)
 	return a->link != NULL && a->link->nstreams > 0;
 }
 
+static int
+streq_null(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
 static const struct service_conf *
 service_find(const struct agent_conf *conf, const char *name)
 {
@@ -504,24 +625,42 @@ agent_log_changes(const struct agent_conf *old, const struct agent_conf *new)
 	}
 }
 
-void
+/* True when conf changes how the agent reaches or proves itself to the server. */
+static int
+agent_needs_relink(const struct agent_conf *old, const struct agent_conf *conf)
+{
+	return strcmp(old->server, conf->server) != 0 || strcmp(old->name, conf->name) != 0 ||
+	    strcmp(old->token, conf->token) != 0 || old->transport != conf->transport ||
+	    !streq_null(old->server_name, conf->server_name) ||
+	    !streq_null(old->ca_file, conf->ca_file) ||
+	    !streq_null(old->fingerprint, conf->fingerprint) || old->insecure != conf->insecure ||
+	    !streq_null(old->ws_path, conf->ws_path) || !streq_null(old->ws_host, conf->ws_host);
+}
+
+int
 agent_reload(struct agent *a, const struct agent_conf *conf)
 {
 	const struct agent_conf *old = a->conf;
-	int relink = strcmp(old->server, conf->server) != 0 || strcmp(old->name, conf->name) != 0 ||
-	    strcmp(old->token, conf->token) != 0;
+	int relink = agent_needs_relink(old, conf);
+	SSL_CTX *tls;
+
+	if (agent_tls_context(conf, &tls) == -1)
+		return -1;
+	SSL_CTX_free(a->tls);
+	a->tls = tls;
 
 	agent_log_changes(old, conf);
 	a->conf = conf;
 	log_info("configuration reloaded from %s", conf->path);
 	if (relink && a->link != NULL) {
-		log_info("reload: server, name or token changed; connecting again");
+		log_info("reload: the server, name, token or transport changed; connecting again");
 		a->backoff = conf->reconnect_min;
 		link_close(a->link, FRAME_CODE_NONE, "configuration changed");
-		return;
+		return 0;
 	}
 	if (a->link != NULL && a->state == AGENT_UP)
 		agent_declare(a);
+	return 0;
 }
 
 void
@@ -533,5 +672,6 @@ agent_free(struct agent *a)
 	a->stopping = 1;
 	if (a->link != NULL)
 		link_close(a->link, FRAME_CODE_NONE, "agent shutting down");
+	SSL_CTX_free(a->tls);
 	free(a);
 }

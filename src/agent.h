@@ -24,9 +24,10 @@ int agent_busy(const struct agent *a);
  * Switch to a reloaded config (the caller frees the old one afterwards). A new
  * server, name or token means a new link; otherwise the services are declared
  * again and the server adds, moves and withdraws ports to match, leaving the
- * link and the streams of unchanged services alone.
+ * link and the streams of unchanged services alone. -1 (logged, nothing
+ * changed) if the new TLS settings cannot be used.
  */
-void agent_reload(struct agent *a, const struct agent_conf *conf);
+int agent_reload(struct agent *a, const struct agent_conf *conf);
 /* Close the link and free. */
 void agent_free(struct agent *a);
 

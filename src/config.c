@@ -25,6 +25,7 @@
 #include "config.h"
 #include "log.h"
 #include "net.h"
+#include "transport-tls.h"
 #include "xmalloc.h"
 
 #define KEYS_MAX 32
@@ -49,6 +50,7 @@ struct key {
 	size_t off;
 	int required;
 	int optional;                            /* no default: left unset when absent */
+	int multi;                               /* may repeat; each value is appended */
 	const char *dflt;                        /* default text, parsed like a value */
 	double ndflt;                            /* numeric default, when dflt is NULL */
 	const char *(*dflt_fn)(char *, size_t);  /* computed default text */
@@ -410,6 +412,109 @@ set_proxy_protocol(struct loader *ld, const struct key *k, const char *val, void
 	return key_error(ld, k, "\"%s\" is not a PROXY protocol version (none, v1, v2)", val);
 }
 
+static const char *const transport_names[] = { "tcp", "tls", "ws", "wss" };
+
+/* "tcp" -> CONFIG_TRANSPORT_TCP ...; 0 if unknown. */
+static int
+transport_bit(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < NELEM(transport_names); i++) {
+		if (strlen(transport_names[i]) == len && strncmp(s, transport_names[i], len) == 0)
+			return 1 << i;
+	}
+	return 0;
+}
+
+static int
+set_transport(struct loader *ld, const struct key *k, const char *val, void *field)
+{
+	if ((*(int *)field = transport_bit(val, strlen(val))) == 0)
+		return key_error(ld, k, "\"%s\" is not a transport (tcp, tls, ws, wss)", val);
+	return 0;
+}
+
+/* A list such as "tcp, tls, wss" into a bit set. */
+static int
+set_transports(struct loader *ld, const struct key *k, const char *val, void *field)
+{
+	const char *p = val;
+	size_t len;
+	int bits = 0, bit;
+
+	while (*p != '\0') {
+		p += strspn(p, " \t,");
+		if ((len = strcspn(p, " \t,")) == 0)
+			break;
+		if ((bit = transport_bit(p, len)) == 0)
+			return key_error(ld, k, "\"%.*s\" is not a transport (tcp, tls, ws, wss)",
+			    (int)len, p);
+		bits |= bit;
+		p += len;
+	}
+	if (bits == 0)
+		return key_error(ld, k, "no transport listed");
+	*(int *)field = bits;
+	return 0;
+}
+
+static int
+set_bool(struct loader *ld, const struct key *k, const char *val, void *field)
+{
+	if (strcmp(val, "yes") == 0 || strcmp(val, "true") == 0 || strcmp(val, "1") == 0)
+		*(int *)field = 1;
+	else if (strcmp(val, "no") == 0 || strcmp(val, "false") == 0 || strcmp(val, "0") == 0)
+		*(int *)field = 0;
+	else
+		return key_error(ld, k, "\"%s\" is not yes or no", val);
+	return 0;
+}
+
+static int
+set_file(struct loader *ld, const struct key *k, const char *val, void *field)
+{
+	if (access(val, R_OK) == -1)
+		return key_error(ld, k, "\"%s\": %s", val, strerror(errno));
+	*(char **)field = xstrdup(val);
+	return 0;
+}
+
+static int
+set_ws_path(struct loader *ld, const struct key *k, const char *val, void *field)
+{
+	if (val[0] != '/' || strpbrk(val, " \t\r\n") != NULL)
+		return key_error(ld, k, "\"%s\" is not a path (it starts with /, no spaces)", val);
+	*(char **)field = xstrdup(val);
+	return 0;
+}
+
+static int
+set_fingerprint(struct loader *ld, const struct key *k, const char *val, void *field)
+{
+	uint8_t fp[TLS_FINGERPRINT_LEN];
+
+	if (tls_fingerprint_parse(val, fp) == -1)
+		return key_error(ld, k, "\"%s\" is not sha256:<64 hex digits>", val);
+	*(char **)field = xstrdup(val);
+	return 0;
+}
+
+static int
+set_ws_header(struct loader *ld, const struct key *k, const char *val, void *field)
+{
+	struct agent_conf *ac = ld->base;
+	const char *colon = strchr(val, ':');
+
+	if (colon == NULL || colon == val || strpbrk(val, "\r\n") != NULL ||
+	    strcspn(val, " \t:") != (size_t)(colon - val))
+		return key_error(ld, k, "\"%s\" is not a header line \"Name: value\"", val);
+	ac->ws_headers = xreallocarray(ac->ws_headers, ac->nws_headers + 1,
+	    sizeof(*ac->ws_headers));
+	ac->ws_headers[ac->nws_headers++] = xstrdup(val);
+	return 0;
+}
+
 static int
 set_name(struct loader *ld, const struct key *k, const char *val, void *field)
 {
@@ -543,6 +648,10 @@ static const struct key server_keys[] = {
 	    .ndflt = CONFIG_DEFAULT_HANDSHAKE_TIMEOUT },
 	{ "open_timeout", set_duration, SERVER(open_timeout),
 	    .ndflt = CONFIG_DEFAULT_OPEN_TIMEOUT },
+	{ "tls_cert", set_file, SERVER(tls_cert), .optional = 1 },
+	{ "tls_key", set_file, SERVER(tls_key), .optional = 1 },
+	{ "ws_path", set_ws_path, SERVER(ws_path), .dflt = CONFIG_DEFAULT_WS_PATH },
+	{ "transports", set_transports, SERVER(transports), .optional = 1 },
 	COMMON_KEYS(struct server_conf),
 };
 
@@ -557,6 +666,14 @@ static const struct key agent_keys[] = {
 	    .ndflt = CONFIG_DEFAULT_RECONNECT_MIN },
 	{ "reconnect_max", set_duration, AGENT(reconnect_max),
 	    .ndflt = CONFIG_DEFAULT_RECONNECT_MAX },
+	{ "transport", set_transport, AGENT(transport), .dflt = "tcp" },
+	{ "server_name", set_string, AGENT(server_name), .optional = 1 },
+	{ "ca_file", set_file, AGENT(ca_file), .optional = 1 },
+	{ "fingerprint", set_fingerprint, AGENT(fingerprint), .optional = 1 },
+	{ "insecure", set_bool, AGENT(insecure), .dflt = "no" },
+	{ "ws_path", set_ws_path, AGENT(ws_path), .dflt = CONFIG_DEFAULT_WS_PATH },
+	{ "ws_host", set_string, AGENT(ws_host), .optional = 1 },
+	{ "ws_header", set_ws_header, 0, .optional = 1, .multi = 1 },
 	COMMON_KEYS(struct agent_conf),
 };
 
@@ -607,12 +724,30 @@ main_open(struct loader *ld, const char *arg)
 	return ld->conf;
 }
 
+/* TLS needs a certificate and key together; transports default to all that can work. */
+static void
+server_tls_check(struct loader *ld, struct server_conf *sc)
+{
+	int tls_bits = CONFIG_TRANSPORT_TLS | CONFIG_TRANSPORT_WSS;
+
+	if ((sc->tls_cert == NULL) != (sc->tls_key == NULL)) {
+		loader_error(ld, ld->sec_line, "tls_cert and tls_key go together: set both or neither");
+		return;
+	}
+	if (sc->transports == 0)
+		sc->transports = CONFIG_TRANSPORT_TCP | CONFIG_TRANSPORT_WS |
+		    (sc->tls_cert != NULL ? tls_bits : 0);
+	else if ((sc->transports & tls_bits) != 0 && sc->tls_cert == NULL)
+		loader_error(ld, ld->sec_line, "transports lists tls or wss but no tls_cert is set");
+}
+
 static void
 server_close(struct loader *ld)
 {
 	struct server_conf *sc = ld->conf;
 
 	common_check(ld, &sc->common);
+	server_tls_check(ld, sc);
 }
 
 static void
@@ -621,6 +756,10 @@ agent_close(struct loader *ld)
 	struct agent_conf *ac = ld->conf;
 
 	common_check(ld, &ac->common);
+	if (ac->server_name == NULL && ac->server_host != NULL)
+		ac->server_name = xstrdup(ac->server_host);
+	if (ac->ws_host == NULL && ac->server != NULL)
+		ac->ws_host = xstrdup(ac->server);
 	if (ac->reconnect_max >= ac->reconnect_min)
 		return;
 	loader_error(ld, later_line(ld, "reconnect_min", "reconnect_max"),
@@ -889,7 +1028,7 @@ on_value(void *user, const char *section, const char *name, const char *value)
 		return 1;
 	}
 	i = (size_t)(k - ld->cur->keys);
-	if (ld->seen[i] != 0) {
+	if (ld->seen[i] != 0 && !k->multi) {
 		loader_error(ld, ld->line, "duplicate key \"%s\" in [%s] (first set on line %d)",
 		    name, ld->title, ld->seen[i]);
 		return 1;
@@ -983,6 +1122,9 @@ config_free_server(struct server_conf *conf)
 	free(conf->allow_ports_str);
 	portset_free(&conf->allow_ports);
 	free(conf->bind_addr);
+	free(conf->tls_cert);
+	free(conf->tls_key);
+	free(conf->ws_path);
 	free(conf->common.metrics_listen);
 	memset(conf, 0, sizeof(*conf));
 }
@@ -1003,6 +1145,14 @@ config_free_agent(struct agent_conf *conf)
 		free(conf->services[i].local);
 	}
 	free(conf->services);
+	free(conf->server_name);
+	free(conf->ca_file);
+	free(conf->fingerprint);
+	free(conf->ws_path);
+	free(conf->ws_host);
+	for (i = 0; i < conf->nws_headers; i++)
+		free(conf->ws_headers[i]);
+	free(conf->ws_headers);
 	free(conf->common.metrics_listen);
 	memset(conf, 0, sizeof(*conf));
 }

@@ -28,6 +28,15 @@
 #define CONFIG_DEFAULT_STREAM_WINDOW (256 * 1024)
 #define CONFIG_DEFAULT_MAX_STREAMS 4096
 #define CONFIG_DEFAULT_SHUTDOWN_TIMEOUT 10.0
+#define CONFIG_DEFAULT_WS_PATH "/rtun"
+
+/* Transports, as a bit set for rtund's `transports` and a value for rtun's `transport`. */
+enum config_transport {
+	CONFIG_TRANSPORT_TCP = 1,
+	CONFIG_TRANSPORT_TLS = 2,
+	CONFIG_TRANSPORT_WS = 4,
+	CONFIG_TRANSPORT_WSS = 8,
+};
 #define CONFIG_WINDOW_MIN (16 * 1024)
 #define CONFIG_WINDOW_MAX (16 * 1024 * 1024)
 #define CONFIG_NAME_MAX 64
@@ -69,6 +78,10 @@ struct server_conf {
 	char *bind_addr;            /* numeric address service ports listen on */
 	double handshake_timeout;   /* agent must authenticate within this */
 	double open_timeout;        /* agent must answer OPEN within this */
+	char *tls_cert;             /* PEM certificate chain, or NULL */
+	char *tls_key;              /* PEM private key, or NULL */
+	char *ws_path;              /* WebSocket request path */
+	int transports;             /* enum config_transport bits accepted on listen */
 	struct config_common common;
 };
 
@@ -91,6 +104,15 @@ struct agent_conf {
 	double connect_timeout;     /* dialling the server and local targets */
 	double reconnect_min;       /* first reconnect delay */
 	double reconnect_max;       /* reconnect delay cap */
+	int transport;              /* one enum config_transport value */
+	char *server_name;          /* TLS SNI and verification name */
+	char *ca_file;              /* PEM CA bundle, or NULL for the system store */
+	char *fingerprint;          /* "sha256:HEX" pin, or NULL */
+	int insecure;               /* skip TLS verification (warned about) */
+	char *ws_path;
+	char *ws_host;              /* Host header, default: the server value */
+	char **ws_headers;          /* extra "Name: value" request headers */
+	size_t nws_headers;
 	struct config_common common;
 	struct service_conf *services;
 	size_t nservices;

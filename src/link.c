@@ -26,21 +26,20 @@
 #include "stream.h"
 #include "xmalloc.h"
 
-static void link_read_cb(struct ev_loop *loop, ev_io *w, int revents);
-static void link_write_cb(struct ev_loop *loop, ev_io *w, int revents);
+static void link_io_cb(struct ev_loop *loop, ev_io *w, int revents);
 static void link_flush_cb(struct ev_loop *loop, ev_prepare *w, int revents);
 static void link_heartbeat_cb(struct ev_loop *loop, ev_timer *w, int revents);
 static void link_free_cb(struct ev_loop *loop, ev_check *w, int revents);
 
 struct link *
-link_new(struct ev_loop *loop, int fd, const struct net_addr *peer,
+link_new(struct ev_loop *loop, struct transport *t, const struct net_addr *peer,
     const struct link_params *params, const struct link_ops *ops, void *owner)
 {
 	struct link *l;
 
 	l = xcalloc(1, sizeof(*l));
 	l->loop = loop;
-	l->fd = fd;
+	l->t = t;
 	l->ops = ops;
 	l->owner = owner;
 	l->params = *params;
@@ -53,18 +52,21 @@ link_new(struct ev_loop *loop, int fd, const struct net_addr *peer,
 	idmap_init(&l->streams);
 	l->next_id = params->server ? 2 : 1;
 	l->last_rx = ev_now(loop);
-	net_set_nodelay(fd);
-	net_set_notsent_lowat(fd, LINK_NOTSENT_LOWAT);
+	net_set_nodelay(t->fd);
+	net_set_notsent_lowat(t->fd, LINK_NOTSENT_LOWAT);
 
-	ev_io_init(&l->rio, link_read_cb, fd, EV_READ);
-	ev_io_init(&l->wio, link_write_cb, fd, EV_WRITE);
+	ev_io_init(&l->io, link_io_cb, t->fd, EV_READ);
+	l->read_events = EV_READ;
 	ev_prepare_init(&l->flush_w, link_flush_cb);
 	ev_timer_init(&l->hb_w, link_heartbeat_cb, params->heartbeat_interval,
 	    params->heartbeat_interval);
 	ev_check_init(&l->free_w, link_free_cb);
-	l->rio.data = l->wio.data = l->flush_w.data = l->hb_w.data = l->free_w.data = l;
-	ev_io_start(loop, &l->rio);
+	l->io.data = l->flush_w.data = l->hb_w.data = l->free_w.data = l;
+	ev_io_start(loop, &l->io);
 	ev_timer_start(loop, &l->hb_w);
+	/* Sniffing may have pulled the first bytes into TLS or WebSocket buffers already. */
+	if (transport_pending(t) > 0)
+		ev_feed_event(loop, &l->io, EV_READ);
 	return l;
 }
 
@@ -89,16 +91,18 @@ link_set_authed(struct link *l, uint32_t peer_window)
 static void
 link_update_events(struct link *l)
 {
-	int want_read = !l->dead && !l->close_after_flush && buf_len(&l->out) < LINK_CTL_HIGH;
+	int reading = !l->close_after_flush && buf_len(&l->out) < LINK_CTL_HIGH;
+	int events = (reading ? l->read_events : 0) | (l->write_blocked ? l->write_events : 0);
 
-	if (want_read && !ev_is_active(&l->rio))
-		ev_io_start(l->loop, &l->rio);
-	else if (!want_read && ev_is_active(&l->rio))
-		ev_io_stop(l->loop, &l->rio);
-	if (l->write_blocked && !l->dead && !ev_is_active(&l->wio))
-		ev_io_start(l->loop, &l->wio);
-	else if ((!l->write_blocked || l->dead) && ev_is_active(&l->wio))
-		ev_io_stop(l->loop, &l->wio);
+	if (l->dead)
+		events = 0;
+	if (events == (ev_is_active(&l->io) ? (l->io.events & (EV_READ | EV_WRITE)) : 0))
+		return;
+	ev_io_stop(l->loop, &l->io);
+	if (events == 0)
+		return;
+	ev_io_set(&l->io, l->t->fd, events);
+	ev_io_start(l->loop, &l->io);
 }
 
 void
@@ -187,30 +191,53 @@ link_flush_budget(const struct link *l)
 {
 	int notsent = 0;
 
-	if (ioctl(l->fd, SIOCOUTQNSD, &notsent) == -1 || notsent < 0)
+	if (ioctl(l->t->fd, SIOCOUTQNSD, &notsent) == -1 || notsent < 0)
 		notsent = 0;
 	if ((size_t)notsent >= LINK_NOTSENT_TARGET)
 		return 0;
 	return LINK_NOTSENT_TARGET - (size_t)notsent;
 }
 
-/* Write what `out` holds; returns -1 if the link died. */
+/* Fail the link for an I/O error, with the transport's own reason when it has one. */
+static void
+link_io_failed(struct link *l, const char *what)
+{
+	char why[sizeof(l->t->error) + 64];
+
+	snprintf(why, sizeof(why), "%s: %s", what, l->t->error[0] ? l->t->error : strerror(errno));
+	link_close(l, FRAME_CODE_NONE, why);
+}
+
+/*
+ * Write what `out` holds, after whatever the transport still buffers; returns
+ * 1 if the transport would block, 0 if not, -1 if the link died.
+ */
 static int
 link_write(struct link *l)
 {
 	ssize_t n;
+	int r;
 
-	if (buf_len(&l->out) == 0)
-		return 0;
-	n = write(l->fd, buf_ptr(&l->out), buf_len(&l->out));
+	if ((r = transport_flush(l->t)) == -1) {
+		link_io_failed(l, "write");
+		return -1;
+	}
+	if (r == 1 || buf_len(&l->out) == 0) {
+		l->write_events = r == 1 ? transport_want(l->t) : EV_WRITE;
+		return r;
+	}
+	n = transport_write(l->t, buf_ptr(&l->out), buf_len(&l->out));
 	if (n > 0) {
 		buf_consume(&l->out, (size_t)n);
 		l->tx_bytes += (uint64_t)n;
+		l->write_events = EV_WRITE;
 		return 0;
 	}
-	if (n == -1 && (errno == EAGAIN || errno == EINTR))
-		return 0;
-	link_close(l, FRAME_CODE_NONE, n == 0 ? "write returned 0" : strerror(errno));
+	if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
+		l->write_events = transport_want(l->t);
+		return 1;
+	}
+	link_io_failed(l, "write");
 	return -1;
 }
 
@@ -220,6 +247,7 @@ link_flush(struct link *l)
 {
 	struct stream *s;
 	size_t budget = link_flush_budget(l);
+	int r;
 
 	while (buf_len(&l->out) < budget && (s = TAILQ_FIRST(&l->ready)) != NULL) {
 		TAILQ_REMOVE(&l->ready, s, ready_entry);
@@ -232,9 +260,9 @@ link_flush(struct link *l)
 		if (l->dead)
 			return;
 	}
-	if (link_write(l) == -1)
+	if ((r = link_write(l)) == -1)
 		return;
-	l->write_blocked = buf_len(&l->out) > 0 || !TAILQ_EMPTY(&l->ready);
+	l->write_blocked = r == 1 || buf_len(&l->out) > 0 || !TAILQ_EMPTY(&l->ready);
 	if (!l->write_blocked && l->close_after_flush) {
 		link_close(l, FRAME_CODE_NONE, "closed after flush");
 		return;
@@ -252,11 +280,6 @@ link_flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 		link_flush(l);
 }
 
-static void
-link_write_cb(struct ev_loop *loop, ev_io *w, int revents)
-{
-	link_flush(w->data);
-}
 
 void
 link_protocol_error(struct link *l, const char *fmt, ...)
@@ -438,27 +461,49 @@ link_parse(struct link *l)
 	l->in_len -= off;
 }
 
-static void
-link_read_cb(struct ev_loop *loop, ev_io *w, int revents)
+/* Read once and parse; returns 1 if the transport holds more input right now. */
+static int
+link_read(struct link *l)
 {
-	struct link *l = w->data;
 	ssize_t n;
 
-	n = read(l->fd, l->in + l->in_len, LINK_IN_SIZE - l->in_len);
+	n = transport_read(l->t, l->in + l->in_len, LINK_IN_SIZE - l->in_len);
 	if (n == 0) {
 		link_close(l, FRAME_CODE_NONE, "connection closed by peer");
-		return;
+		return 0;
 	}
 	if (n == -1) {
-		if (errno != EAGAIN && errno != EINTR)
-			link_close(l, FRAME_CODE_NONE, strerror(errno));
-		return;
+		if (errno == EAGAIN || errno == EINTR)
+			l->read_events = transport_want(l->t);
+		else
+			link_io_failed(l, "read");
+		return 0;
 	}
+	l->read_events = EV_READ;
 	l->in_len += (size_t)n;
 	l->rx_bytes += (uint64_t)n;
-	l->last_rx = ev_now(loop);
+	l->last_rx = ev_now(l->loop);
 	link_parse(l);
-	if (!l->dead)
+	return !l->dead && !l->close_after_flush && transport_pending(l->t) > 0 &&
+	    buf_len(&l->out) < LINK_CTL_HIGH;
+}
+
+static void
+link_io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct link *l = w->data;
+	int i;
+
+	if ((revents & l->read_events) != 0) {
+		/* TLS and WebSocket may hold decoded input the socket no longer signals. */
+		for (i = 0; i < 64 && link_read(l); i++)
+			;
+		if (l->dead)
+			return;
+	}
+	if (l->write_blocked && (revents & l->write_events) != 0)
+		link_flush(l);
+	else
 		link_update_events(l);
 }
 
@@ -549,16 +594,15 @@ link_close(struct link *l, enum frame_code code, const char *reason)
 		f.text = reason;
 		f.text_len = strlen(reason);
 		frame_append(&l->out, &f);
-		(void)!write(l->fd, buf_ptr(&l->out), buf_len(&l->out));
+		(void)transport_write(l->t, buf_ptr(&l->out), buf_len(&l->out));
 	}
 	l->dead = 1;
 	link_destroy_streams(l);
-	ev_io_stop(l->loop, &l->rio);
-	ev_io_stop(l->loop, &l->wio);
+	ev_io_stop(l->loop, &l->io);
 	ev_prepare_stop(l->loop, &l->flush_w);
 	ev_timer_stop(l->loop, &l->hb_w);
-	close(l->fd);
-	l->fd = -1;
+	transport_free(l->t);
+	l->t = NULL;
 	l->ops->closed(l, reason);
 	/* Free after the current callback chain has unwound. */
 	ev_check_start(l->loop, &l->free_w);

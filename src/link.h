@@ -20,6 +20,7 @@
 #include "idmap.h"
 #include "net.h"
 #include "rtun.pb-c.h"
+#include "transport.h"
 
 struct link;
 struct stream;
@@ -70,7 +71,7 @@ struct link_params {
 
 struct link {
 	struct ev_loop *loop;
-	int fd;
+	struct transport *t;     /* the layers below: TCP, TLS, WebSocket */
 	char peer[NET_ADDRSTRLEN];
 	char label[NET_ADDRSTRLEN + 80];  /* "agent NAME (ADDR)" for logs */
 	const struct link_ops *ops;
@@ -84,7 +85,9 @@ struct link {
 	uint32_t goaway_code;    /* code of the peer's GOAWAY, if one came */
 	double *rtt;             /* heartbeat round-trip gauge, set by the owner, or NULL */
 
-	ev_io rio, wio;
+	ev_io io;
+	int read_events;         /* what reading waits for (EV_READ, or what TLS asks) */
+	int write_events;        /* what a blocked write waits for */
 	ev_prepare flush_w;
 	ev_timer hb_w;
 	ev_check free_w;
@@ -106,8 +109,8 @@ struct link {
 	uint64_t rx_bytes, tx_bytes;
 };
 
-/* Wrap a connected socket in a link; it starts reading at once. */
-struct link *link_new(struct ev_loop *loop, int fd, const struct net_addr *peer,
+/* Run a link over an established transport (which it now owns); it starts reading at once. */
+struct link *link_new(struct ev_loop *loop, struct transport *t, const struct net_addr *peer,
     const struct link_params *params, const struct link_ops *ops, void *owner);
 /* Set the "agent NAME (ADDR)" prefix used in log lines. */
 void link_set_label(struct link *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -53,8 +53,13 @@ rtun_reload(void *arg)
 		free(conf);
 		return;
 	}
+	if (agent_reload(r->agent, conf) == -1) {
+		log_error("reload refused; keeping the running configuration");
+		config_free_agent(conf);
+		free(conf);
+		return;
+	}
 	proc_apply_logging(&conf->common);
-	agent_reload(r->agent, conf);
 	config_free_agent(r->conf);
 	free(r->conf);
 	r->conf = conf;
@@ -81,8 +86,8 @@ main(int argc, char **argv)
 	proc_setup("rtun", opts.debug, &r.conf->common);
 	loop = EV_DEFAULT;
 	metrics = metrics_new();
-	if (proc_metrics_listen(metrics, loop, &r.conf->common) == 0) {
-		r.agent = agent_new(loop, r.conf, metrics);
+	if (proc_metrics_listen(metrics, loop, &r.conf->common) == 0 &&
+	    (r.agent = agent_new(loop, r.conf, metrics)) != NULL) {
 		proc_run(loop, &hooks);
 		agent_free(r.agent);
 	}

@@ -12,6 +12,7 @@
 #include <sys/queue.h>
 #include <unistd.h>
 
+#include "acceptor.h"
 #include "auth.h"
 #include "control.h"
 #include "link.h"
@@ -20,6 +21,7 @@
 #include "metrics.h"
 #include "server.h"
 #include "stream.h"
+#include "transport-tls.h"
 #include "xmalloc.h"
 
 enum peer_state {
@@ -65,6 +67,8 @@ struct server {
 	struct ev_loop *loop;
 	const struct server_conf *conf;
 	struct listener *listener;
+	struct acceptor_conf accept_conf;
+	struct acceptor_set acceptors;
 	struct metrics *metrics;
 	struct link_counters lc;
 	double *links_up;
@@ -481,10 +485,12 @@ peer_handshake_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	link_close(pe->link, FRAME_CODE_NONE, "handshake timeout");
 }
 
+/* An agent connection whose transport is established: start the rtun handshake on it. */
 static void
-server_accept_cb(struct listener *li, int fd, const struct net_addr *from)
+server_transport_cb(void *arg, struct transport *t, const struct net_addr *from,
+    const char *stack)
 {
-	struct server *srv = li->data;
+	struct server *srv = arg;
 	const struct config_common *c = &srv->conf->common;
 	struct link_params params = {
 		.heartbeat_interval = c->heartbeat_interval,
@@ -499,14 +505,43 @@ server_accept_cb(struct listener *li, int fd, const struct net_addr *from)
 	pe = xcalloc(1, sizeof(*pe));
 	pe->srv = srv;
 	pe->state = PEER_HELLO;
-	pe->link = link_new(srv->loop, fd, from, &params, &server_link_ops, pe);
+	pe->link = link_new(srv->loop, t, from, &params, &server_link_ops, pe);
 	pe->link->expect_preface = 1;
 	ev_timer_init(&pe->handshake_w, peer_handshake_timeout_cb,
 	    srv->conf->handshake_timeout, 0.0);
 	pe->handshake_w.data = pe;
 	ev_timer_start(srv->loop, &pe->handshake_w);
 	LIST_INSERT_HEAD(&srv->peers, pe, entry);
-	log_debug("%s: agent connection", pe->link->peer);
+	log_debug("%s: agent connection over %s", pe->link->peer, stack);
+}
+
+static void
+server_accept_cb(struct listener *li, int fd, const struct net_addr *from)
+{
+	struct server *srv = li->data;
+
+	acceptor_start(&srv->acceptors, srv->loop, fd, from, &srv->accept_conf,
+	    server_transport_cb, srv);
+}
+
+/* What the agent port accepts: TLS only with a certificate, the rest as configured. */
+static int
+server_accept_setup(struct server *srv)
+{
+	const struct server_conf *conf = srv->conf;
+	char err[256];
+
+	srv->accept_conf.ws_path = conf->ws_path;
+	srv->accept_conf.transports = conf->transports;
+	srv->accept_conf.timeout = conf->handshake_timeout;
+	if (conf->tls_cert == NULL)
+		return 0;
+	srv->accept_conf.tls = tls_server_ctx_new(conf->tls_cert, conf->tls_key, err, sizeof(err));
+	if (srv->accept_conf.tls == NULL) {
+		log_error("TLS: %s", err);
+		return -1;
+	}
+	return 0;
 }
 
 static void
@@ -549,9 +584,15 @@ server_new(struct ev_loop *loop, const struct server_conf *conf, struct metrics 
 	server_register_metrics(srv);
 	LIST_INIT(&srv->peers);
 	LIST_INIT(&srv->ports);
+	acceptor_set_init(&srv->acceptors);
+	if (server_accept_setup(srv) == -1) {
+		free(srv);
+		return NULL;
+	}
 	srv->listener = listener_new(loop, &conf->listen_addr, server_accept_cb, srv);
 	if (srv->listener == NULL) {
 		log_error("cannot listen on %s: %s", conf->listen, strerror(errno));
+		SSL_CTX_free(srv->accept_conf.tls);
 		free(srv);
 		return NULL;
 	}
@@ -567,6 +608,7 @@ server_drain(struct server *srv)
 
 	listener_free(srv->listener);
 	srv->listener = NULL;
+	acceptor_set_clear(&srv->acceptors);
 	LIST_FOREACH(p, &srv->ports, entry) {
 		listener_free(p->listener);
 		p->listener = NULL;
@@ -613,9 +655,13 @@ server_reload(struct server *srv, const struct server_conf *conf)
 	struct port *p, *next;
 	char reason[256];
 
-	if (strcmp(old->listen, conf->listen) != 0 || strcmp(old->bind_addr, conf->bind_addr) != 0)
-		log_warn("reload: listen and bind_addr changes take effect after a restart");
+	if (strcmp(old->listen, conf->listen) != 0 || strcmp(old->bind_addr, conf->bind_addr) != 0 ||
+	    old->transports != conf->transports || (old->tls_cert == NULL) != (conf->tls_cert == NULL))
+		log_warn("reload: listen, bind_addr, transports and TLS changes take effect after "
+		    "a restart");
 	srv->conf = conf;
+	srv->accept_conf.ws_path = conf->ws_path;
+	srv->accept_conf.timeout = conf->handshake_timeout;
 	for (p = LIST_FIRST(&srv->ports); p != NULL; p = next) {
 		next = LIST_NEXT(p, entry);
 		if (portset_contains(&conf->allow_ports, p->number))
@@ -634,7 +680,9 @@ server_free(struct server *srv)
 	struct peer *pe;
 
 	listener_free(srv->listener);
+	acceptor_set_clear(&srv->acceptors);
 	while ((pe = LIST_FIRST(&srv->peers)) != NULL)
 		link_close(pe->link, FRAME_CODE_NONE, "server shutting down");
+	SSL_CTX_free(srv->accept_conf.tls);
 	free(srv);
 }

@@ -13,10 +13,13 @@ INTEGRATION_TESTS = \
 	tests/integration/t08-bad-frames.sh \
 	tests/integration/t09-config.sh \
 	tests/integration/t10-reconnect.sh \
+	tests/integration/t11-supervisord.sh \
 	tests/integration/t12-metrics.sh \
 	tests/integration/t13-proxy-protocol.sh \
+	tests/integration/t14-install.sh \
 	tests/integration/t15-signals.sh \
-	tests/integration/t16-reload.sh
+	tests/integration/t16-reload.sh \
+	tests/integration/t20-tls.sh
 
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/lib.sh $(INTEGRATION_TESTS)

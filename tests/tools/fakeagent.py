@@ -8,7 +8,8 @@ are tiny, and a second implementation that shares no code with src/ catches more
     fakeagent.py --connect H:P --mode MODE [--token T] [--name N] [--timeout S]
 
 Modes that misbehave and then expect rtund to close the link within --timeout:
-    bad-preface     send "GET / HTTP/1.1" instead of the preface
+    bad-preface     send an SSH banner instead of the preface (an HTTP request would be
+                    a WebSocket attempt, answered with 400/404: see t21-ws.sh)
     silent          send the preface, then nothing (rtund's handshake_timeout)
     garbage         preface, then random bytes
     oversize        preface, then a length prefix above FRAME_LEN_MAX (--length to pick)
@@ -451,7 +452,7 @@ def run(args):
     mode = args.mode
     rng = random.Random(args.seed)
     if mode == "bad-preface":
-        link.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        link.send(b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n")
     elif mode == "silent":
         link.send(PREFACE)
     elif mode == "garbage":

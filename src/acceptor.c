@@ -1,0 +1,266 @@
+/*
+ * Acceptors: sniff, then build the transport stack the client speaks.
+ *
+ *   0x16 ...   -> TLS; after its handshake, sniff again inside it:
+ *                   preface -> rtun over TLS ("tls"), "GET " -> WebSocket ("wss")
+ *   "GET " ... -> WebSocket over TCP ("ws")
+ *   preface    -> raw rtun ("tcp")
+ *
+ * A stack the listener's `transports` does not list is refused and logged.
+ */
+#include "rtun-build.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "acceptor.h"
+#include "config.h"
+#include "frame.h"
+#include "handshake.h"
+#include "log.h"
+#include "sniff.h"
+#include "transport-tls.h"
+#include "transport-ws.h"
+#include "xmalloc.h"
+
+struct acceptor {
+	struct acceptor_set *set;
+	struct ev_loop *loop;
+	const struct acceptor_conf *conf;
+	struct net_addr peer;
+	char addr[NET_ADDRSTRLEN];
+	int fd;                        /* while sniffing the raw socket */
+	struct transport *t;           /* while sniffing inside TLS */
+	struct handshake *hs;          /* while a handshake runs */
+	int in_tls;
+	ev_io io;
+	ev_timer poll;                 /* re-peek while only a prefix has arrived */
+	ev_timer deadline;
+	acceptor_cb cb;
+	void *arg;
+	LIST_ENTRY(acceptor) entry;
+};
+
+static void acceptor_sniff(struct acceptor *a);
+
+static void
+acceptor_free(struct acceptor *a)
+{
+	ev_io_stop(a->loop, &a->io);
+	ev_timer_stop(a->loop, &a->poll);
+	ev_timer_stop(a->loop, &a->deadline);
+	if (a->hs != NULL)
+		handshake_cancel(a->hs);
+	if (a->t != NULL)
+		transport_free(a->t);
+	else if (a->fd != -1)
+		close(a->fd);
+	LIST_REMOVE(a, entry);
+	free(a);
+}
+
+static void
+acceptor_fail(struct acceptor *a, const char *why)
+{
+	log_info("%s: dropping connection: %s", a->addr, why);
+	acceptor_free(a);
+}
+
+static void
+acceptor_done(struct acceptor *a, struct transport *t, const char *stack)
+{
+	acceptor_cb cb = a->cb;
+	void *arg = a->arg;
+	struct net_addr peer = a->peer;
+
+	log_debug("%s: agent connection over %s", a->addr, stack);
+	a->t = NULL;
+	a->fd = -1;
+	acceptor_free(a);
+	cb(arg, t, &peer, stack);
+}
+
+static double
+acceptor_remaining(const struct acceptor *a)
+{
+	double left = ev_timer_remaining(a->loop, (ev_timer *)&a->deadline);
+
+	return left > 0.01 ? left : 0.01;
+}
+
+static int
+acceptor_allows(struct acceptor *a, int bit, const char *name)
+{
+	char why[96];
+
+	if ((a->conf->transports & bit) != 0)
+		return 1;
+	snprintf(why, sizeof(why), "transport %s not accepted on this listener", name);
+	acceptor_fail(a, why);
+	return 0;
+}
+
+static void
+acceptor_ws_done(void *arg, struct transport *t, const char *error)
+{
+	struct acceptor *a = arg;
+
+	a->hs = NULL;
+	if (t == NULL) {
+		acceptor_fail(a, error);
+		return;
+	}
+	acceptor_done(a, t, a->in_tls ? "wss" : "ws");
+}
+
+static void
+acceptor_start_ws(struct acceptor *a, struct transport *inner)
+{
+	struct transport *t = transport_ws_server(inner, a->conf->ws_path);
+
+	a->t = NULL;
+	a->fd = -1;
+	a->hs = handshake_start(a->loop, t, acceptor_remaining(a), acceptor_ws_done, a);
+}
+
+static void
+acceptor_tls_done(void *arg, struct transport *t, const char *error)
+{
+	struct acceptor *a = arg;
+
+	a->hs = NULL;
+	if (t == NULL) {
+		acceptor_fail(a, error);
+		return;
+	}
+	a->t = t;
+	a->in_tls = 1;
+	acceptor_sniff(a);
+}
+
+/* Act on what the first bytes said. */
+static void
+acceptor_dispatch(struct acceptor *a, enum sniff_result r)
+{
+	struct transport *t;
+
+	switch (r) {
+	case SNIFF_RTUN:
+		if (!acceptor_allows(a, a->in_tls ? CONFIG_TRANSPORT_TLS : CONFIG_TRANSPORT_TCP,
+		    a->in_tls ? "tls" : "tcp"))
+			return;
+		t = a->t != NULL ? a->t : transport_tcp_new(a->fd);
+		acceptor_done(a, t, a->in_tls ? "tls" : "tcp");
+		return;
+	case SNIFF_HTTP:
+		if (!acceptor_allows(a, a->in_tls ? CONFIG_TRANSPORT_WSS : CONFIG_TRANSPORT_WS,
+		    a->in_tls ? "wss" : "ws"))
+			return;
+		acceptor_start_ws(a, a->t != NULL ? a->t : transport_tcp_new(a->fd));
+		return;
+	case SNIFF_TLS:
+		if (a->in_tls || a->conf->tls == NULL) {
+			acceptor_fail(a, a->in_tls ? "TLS inside TLS" :
+			    "TLS client, but rtund has no tls_cert");
+			return;
+		}
+		t = transport_tls_server(a->conf->tls, a->fd);
+		a->fd = -1;
+		a->hs = handshake_start(a->loop, t, acceptor_remaining(a), acceptor_tls_done, a);
+		return;
+	default:
+		acceptor_fail(a, "not an rtun agent (unknown protocol)");
+		return;
+	}
+}
+
+/* Peek at the first bytes, on the raw socket or inside TLS. */
+static void
+acceptor_sniff(struct acceptor *a)
+{
+	uint8_t buf[FRAME_PREFACE_LEN];
+	enum sniff_result r;
+	ssize_t n;
+
+	if (a->t != NULL)
+		n = transport_peek(a->t, buf, sizeof(buf));
+	else
+		n = recv(a->fd, buf, sizeof(buf), MSG_PEEK);
+	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
+		acceptor_fail(a, n == 0 ? "closed before saying anything" : strerror(errno));
+		return;
+	}
+	r = n > 0 ? sniff_classify(buf, (size_t)n) : SNIFF_NEED_MORE;
+	ev_io_stop(a->loop, &a->io);
+	ev_timer_stop(a->loop, &a->poll);
+	if (r != SNIFF_NEED_MORE) {
+		acceptor_dispatch(a, r);
+		return;
+	}
+	if (n > 0) {
+		/* A socket holding a prefix stays readable: poll gently until more arrives. */
+		ev_timer_start(a->loop, &a->poll);
+		return;
+	}
+	ev_io_set(&a->io, a->t != NULL ? a->t->fd : a->fd,
+	    a->t != NULL ? transport_want(a->t) : EV_READ);
+	ev_io_start(a->loop, &a->io);
+}
+
+static void
+acceptor_poll_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	acceptor_sniff(w->data);
+}
+
+static void
+acceptor_io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	acceptor_sniff(w->data);
+}
+
+static void
+acceptor_deadline_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	acceptor_fail(w->data, "handshake timed out");
+}
+
+void
+acceptor_set_init(struct acceptor_set *set)
+{
+	LIST_INIT(&set->list);
+}
+
+void
+acceptor_set_clear(struct acceptor_set *set)
+{
+	while (!LIST_EMPTY(&set->list))
+		acceptor_free(LIST_FIRST(&set->list));
+}
+
+void
+acceptor_start(struct acceptor_set *set, struct ev_loop *loop, int fd,
+    const struct net_addr *peer, const struct acceptor_conf *conf, acceptor_cb cb, void *arg)
+{
+	struct acceptor *a = xcalloc(1, sizeof(*a));
+
+	a->set = set;
+	a->loop = loop;
+	a->conf = conf;
+	a->peer = *peer;
+	a->fd = fd;
+	a->cb = cb;
+	a->arg = arg;
+	net_addr_str((const struct sockaddr *)&peer->ss, a->addr);
+	ev_io_init(&a->io, acceptor_io_cb, fd, EV_READ);
+	ev_timer_init(&a->poll, acceptor_poll_cb, 0.02, 0.0);
+	ev_timer_init(&a->deadline, acceptor_deadline_cb, conf->timeout, 0.0);
+	a->io.data = a->poll.data = a->deadline.data = a;
+	LIST_INSERT_HEAD(&set->list, a, entry);
+	ev_timer_start(loop, &a->deadline);
+	ev_io_start(loop, &a->io);
+}

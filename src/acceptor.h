@@ -1,0 +1,45 @@
+/*
+ * rtund's one listening port serves raw rtun, TLS, WebSocket and WebSocket
+ * over TLS. An acceptor takes a freshly accepted socket, tells the layers
+ * apart from the first bytes (sniff.h), runs the TLS and WebSocket handshakes
+ * within handshake_timeout, and hands the established transport to rtund.
+ */
+#ifndef RTUN_ACCEPTOR_H
+#define RTUN_ACCEPTOR_H
+
+#include <sys/queue.h>
+
+#include <ev.h>
+#include <openssl/ssl.h>
+
+#include "net.h"
+#include "transport.h"
+
+struct acceptor;
+
+/* Called with an established transport (owned by the callee) and its stack's name. */
+typedef void (*acceptor_cb)(void *arg, struct transport *t, const struct net_addr *peer,
+    const char *stack);
+
+/* What the port accepts; the caller keeps it alive while acceptors run. */
+struct acceptor_conf {
+	SSL_CTX *tls;            /* NULL: no TLS */
+	const char *ws_path;
+	int transports;          /* enum config_transport bits */
+	double timeout;          /* for sniffing and every handshake together */
+};
+
+/* The acceptors under way, so shutdown can cancel them. */
+struct acceptor_set {
+	LIST_HEAD(, acceptor) list;
+};
+
+/* An empty set. */
+void acceptor_set_init(struct acceptor_set *set);
+/* Cancel every acceptor under way (their sockets are closed). */
+void acceptor_set_clear(struct acceptor_set *set);
+/* Start on an accepted socket (owned from now on); cb runs once it is established. */
+void acceptor_start(struct acceptor_set *set, struct ev_loop *loop, int fd,
+    const struct net_addr *peer, const struct acceptor_conf *conf, acceptor_cb cb, void *arg);
+
+#endif

@@ -1,0 +1,60 @@
+/*
+ * First-bytes classification for rtund's shared listening port. Each kind of
+ * client announces itself in its first few bytes, so a table of magic prefixes
+ * is enough: as long as what arrived is a prefix of some magic we wait, once a
+ * whole magic matches we know, and anything else is not ours.
+ */
+#include "rtun-build.h"
+
+#include <string.h>
+
+#include "frame.h"
+#include "sniff.h"
+
+static const struct sniff_magic {
+	const char *bytes;
+	size_t len;
+	enum sniff_result kind;
+} sniff_magics[] = {
+	{ FRAME_PREFACE, FRAME_PREFACE_LEN, SNIFF_RTUN },
+	/* A TLS handshake record: content type 22, then major version 3. */
+	{ "\x16\x03", 2, SNIFF_TLS },
+	{ "GET ", 4, SNIFF_HTTP },
+};
+
+enum sniff_result
+sniff_classify(const uint8_t *p, size_t len)
+{
+	const struct sniff_magic *m;
+	int maybe = 0;
+	size_t i;
+
+	if (len == 0)
+		return SNIFF_NEED_MORE;
+	for (i = 0; i < sizeof(sniff_magics) / sizeof(sniff_magics[0]); i++) {
+		m = &sniff_magics[i];
+		if (memcmp(p, m->bytes, len < m->len ? len : m->len) != 0)
+			continue;
+		if (len >= m->len)
+			return m->kind;
+		maybe = 1;
+	}
+	return maybe ? SNIFF_NEED_MORE : SNIFF_UNKNOWN;
+}
+
+const char *
+sniff_name(enum sniff_result r)
+{
+	switch (r) {
+	case SNIFF_NEED_MORE:
+		return "incomplete";
+	case SNIFF_RTUN:
+		return "rtun";
+	case SNIFF_TLS:
+		return "tls";
+	case SNIFF_HTTP:
+		return "http";
+	default:
+		return "unknown";
+	}
+}

@@ -1,0 +1,549 @@
+/*
+ * TLS as a transport: OpenSSL driven non-blocking straight over the socket,
+ * so a TLS link is a link whose bytes pass through SSL_read_ex/SSL_write_ex.
+ * Each SSL_* call starts with a clean error queue and its outcome is mapped
+ * once, in tls_outcome(), onto the transport conventions (EAGAIN with want(),
+ * 0 for EOF, -1 with errno and a reason in t->error). The client trusts a
+ * server by CA and name, or by a pinned SHA-256 of its certificate, which
+ * replaces the CA check; the server picks ALPN "rtun/1" or "http/1.1".
+ *
+ * OpenSSL requires a write() refused with EAGAIN to be retried with the same
+ * bytes at the start of the buffer (it may move: ACCEPT_MOVING_WRITE_BUFFER);
+ * a link that writes from the head of its output queue does that naturally.
+ */
+#include "rtun-build.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <ev.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "transport-tls.h"
+#include "xmalloc.h"
+
+#define TLS_MODES                                                                                  \
+	(SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |                     \
+	    SSL_MODE_RELEASE_BUFFERS)
+
+struct tls_transport {
+	struct transport t;
+	SSL *ssl;
+	int want;
+	int established;
+	int fatal; /* OpenSSL forbids SSL_shutdown after a fatal error */
+	int eof;   /* the failure was the peer closing the connection */
+	int pinned;
+	uint8_t pin[TLS_FINGERPRINT_LEN];
+	char alpn[256];
+};
+
+/* The first queued OpenSSL error as text (or fallback), and an empty queue. */
+static const char *
+tls_err_text(char *buf, size_t len, const char *fallback)
+{
+	unsigned long e = ERR_peek_error();
+
+	if (e == 0)
+		snprintf(buf, len, "%s", fallback);
+	else
+		ERR_error_string_n(e, buf, len);
+	ERR_clear_error();
+	return buf;
+}
+
+/* Set err to "what: <first OpenSSL error>"; returns NULL for the caller's convenience. */
+static SSL_CTX *
+ctx_fail(SSL_CTX *ctx, char *err, size_t errlen, const char *what)
+{
+	char text[256];
+
+	snprintf(err, errlen, "%s: %s", what, tls_err_text(text, sizeof(text), "unknown error"));
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+/* A context with the settings both sides share. */
+static SSL_CTX *
+ctx_new(const SSL_METHOD *method, char *err, size_t errlen)
+{
+	SSL_CTX *ctx;
+
+	ERR_clear_error();
+	if ((ctx = SSL_CTX_new(method)) == NULL)
+		return ctx_fail(NULL, err, errlen, "SSL_CTX_new");
+	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1)
+		return ctx_fail(ctx, err, errlen, "TLS 1.2 minimum");
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+	SSL_CTX_set_mode(ctx, TLS_MODES);
+	return ctx;
+}
+
+/* How the client checks the server: a pin or insecure skip the CA check. */
+static SSL_CTX *
+client_ctx_verify(SSL_CTX *ctx, const struct tls_client_opts *o, char *err, size_t errlen)
+{
+	if (o->insecure || o->fingerprint != NULL) {
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+		return ctx;
+	}
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	if (o->ca_file == NULL) {
+		if (SSL_CTX_set_default_verify_paths(ctx) != 1)
+			return ctx_fail(ctx, err, errlen, "system CA store");
+		return ctx;
+	}
+	if (SSL_CTX_load_verify_locations(ctx, o->ca_file, NULL) != 1) {
+		char what[320];
+
+		snprintf(what, sizeof(what), "ca_file %s", o->ca_file);
+		return ctx_fail(ctx, err, errlen, what);
+	}
+	return ctx;
+}
+
+SSL_CTX *
+tls_client_ctx_new(const struct tls_client_opts *o, char *err, size_t errlen)
+{
+	unsigned char wire[256];
+	size_t n = o->alpn != NULL ? strlen(o->alpn) : 0;
+	SSL_CTX *ctx;
+
+	if (n >= sizeof(wire)) {
+		snprintf(err, errlen, "ALPN protocol name too long");
+		return NULL;
+	}
+	if ((ctx = ctx_new(TLS_client_method(), err, errlen)) == NULL)
+		return NULL;
+	if (n > 0) {
+		wire[0] = (unsigned char)n;
+		memcpy(wire + 1, o->alpn, n);
+		/* Unlike most of OpenSSL, this one returns 0 on success. */
+		if (SSL_CTX_set_alpn_protos(ctx, wire, (unsigned int)n + 1) != 0)
+			return ctx_fail(ctx, err, errlen, "ALPN");
+	}
+	return client_ctx_verify(ctx, o, err, errlen);
+}
+
+/* Whether the ALPN protocol p (n bytes) is one we serve; never "h2". */
+static int
+alpn_known(const unsigned char *p, unsigned int n)
+{
+	return (n == strlen(TLS_ALPN_RTUN) && memcmp(p, TLS_ALPN_RTUN, n) == 0) ||
+	       (n == strlen(TLS_ALPN_HTTP) && memcmp(p, TLS_ALPN_HTTP, n) == 0);
+}
+
+/* Pick the first protocol in the client's list that we serve, or go on without ALPN. */
+static int
+alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen, const unsigned char *in,
+    unsigned int inlen, void *arg)
+{
+	unsigned int i, n;
+
+	for (i = 0; i < inlen; i += 1 + n) {
+		n = in[i];
+		if (n == 0 || n > inlen - i - 1)
+			break;
+		if (alpn_known(in + i + 1, n)) {
+			*out = in + i + 1;
+			*outlen = (unsigned char)n;
+			return SSL_TLSEXT_ERR_OK;
+		}
+	}
+	return SSL_TLSEXT_ERR_NOACK;
+}
+
+SSL_CTX *
+tls_server_ctx_new(const char *cert_file, const char *key_file, char *err, size_t errlen)
+{
+	char what[320];
+	SSL_CTX *ctx;
+
+	if ((ctx = ctx_new(TLS_server_method(), err, errlen)) == NULL)
+		return NULL;
+	snprintf(what, sizeof(what), "tls_cert %s", cert_file);
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1)
+		return ctx_fail(ctx, err, errlen, what);
+	/* This also checks that the key is the certificate's ("key values mismatch"). */
+	snprintf(what, sizeof(what), "tls_key %s", key_file);
+	if (SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1)
+		return ctx_fail(ctx, err, errlen, what);
+	SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
+	/* Agents never resume sessions: no tickets to send, no cache to keep. */
+	SSL_CTX_set_num_tickets(ctx, 0);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	return ctx;
+}
+
+/* Record a failure: errno and t->error; returns -1. */
+static int __attribute__((format(printf, 3, 4)))
+tls_fail(struct tls_transport *tt, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(tt->t.error, sizeof(tt->t.error), fmt, ap);
+	va_end(ap);
+	tt->fatal = 1;
+	errno = err;
+	return -1;
+}
+
+/* Record the first queued OpenSSL error as the failure; returns -1. */
+static int
+tls_fail_ssl(struct tls_transport *tt)
+{
+	tls_err_text(tt->t.error, sizeof(tt->t.error), "TLS error");
+	tt->fatal = 1;
+	errno = EPROTO;
+	return -1;
+}
+
+/*
+ * What an SSL_* call that returned r means, given the errno it left: 1 try
+ * again (errno EAGAIN, want set), 0 clean EOF (close_notify), -1 failed.
+ */
+static int
+tls_outcome(struct tls_transport *tt, int r, int saved_errno)
+{
+	switch (SSL_get_error(tt->ssl, r)) {
+	case SSL_ERROR_WANT_READ:
+		tt->want = EV_READ;
+		errno = EAGAIN;
+		return 1;
+	case SSL_ERROR_WANT_WRITE:
+		tt->want = EV_WRITE;
+		errno = EAGAIN;
+		return 1;
+	case SSL_ERROR_ZERO_RETURN:
+		tt->eof = 1;
+		return 0;
+	case SSL_ERROR_SYSCALL:
+		ERR_clear_error();
+		if (saved_errno != 0)
+			return tls_fail(tt, saved_errno, "%s", strerror(saved_errno));
+		break;
+	default:
+		if (ERR_GET_REASON(ERR_peek_error()) != SSL_R_UNEXPECTED_EOF_WHILE_READING)
+			return tls_fail_ssl(tt);
+		ERR_clear_error();
+		break;
+	}
+	tt->eof = 1;
+	return tls_fail(tt, ECONNRESET, "connection closed without a TLS close_notify");
+}
+
+/* The SHA-256 of the peer's certificate (DER); -1 if it sent none. */
+static int
+tls_peer_digest(SSL *ssl, uint8_t md[TLS_FINGERPRINT_LEN])
+{
+	X509 *cert = SSL_get0_peer_certificate(ssl);
+	unsigned int n = 0;
+
+	if (cert == NULL || X509_digest(cert, EVP_sha256(), md, &n) != 1 ||
+	    n != TLS_FINGERPRINT_LEN)
+		return -1;
+	return 0;
+}
+
+/* Compare the server certificate with the pin; -1 with the reason when it differs. */
+static int
+tls_check_pin(struct tls_transport *tt)
+{
+	uint8_t md[TLS_FINGERPRINT_LEN];
+	char hex[2 * TLS_FINGERPRINT_LEN + 1];
+	size_t i;
+
+	if (tls_peer_digest(tt->ssl, md) == -1)
+		return tls_fail(tt, EPROTO, "fingerprint mismatch: server sent no certificate");
+	if (CRYPTO_memcmp(md, tt->pin, sizeof(md)) == 0)
+		return 0;
+	for (i = 0; i < sizeof(md); i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	return tls_fail(tt, EPROTO, "fingerprint mismatch: server sent sha256:%s", hex);
+}
+
+/* The handshake is done: check the pin and note the ALPN outcome. */
+static int
+tls_established(struct tls_transport *tt)
+{
+	const unsigned char *p = NULL;
+	unsigned int n = 0;
+
+	if (tt->pinned && tls_check_pin(tt) == -1)
+		return -1;
+	SSL_get0_alpn_selected(tt->ssl, &p, &n);
+	if (p != NULL && n < sizeof(tt->alpn))
+		memcpy(tt->alpn, p, n);
+	tt->alpn[n < sizeof(tt->alpn) ? n : 0] = '\0';
+	tt->established = 1;
+	tt->want = EV_READ;
+	return 0;
+}
+
+/* Rewrite t->error after a failed handshake into a cause a human can act on. */
+static void
+tls_handshake_reason(struct tls_transport *tt)
+{
+	long v = SSL_get_verify_result(tt->ssl);
+	char cause[sizeof(tt->t.error)];
+
+	if (!SSL_is_server(tt->ssl) && v != X509_V_OK && SSL_get_verify_mode(tt->ssl) != 0) {
+		snprintf(tt->t.error, sizeof(tt->t.error), "certificate verify failed: %s",
+		    X509_verify_cert_error_string(v));
+	} else if (tt->eof) {
+		snprintf(
+		    tt->t.error, sizeof(tt->t.error), "connection closed during the TLS handshake");
+	} else {
+		memcpy(cause, tt->t.error, sizeof(cause));
+		snprintf(tt->t.error, sizeof(tt->t.error), "TLS handshake failed: %.200s", cause);
+	}
+}
+
+static int
+tls_handshake(struct transport *t)
+{
+	struct tls_transport *tt = (struct tls_transport *)t;
+	int r, saved_errno;
+
+	if (tt->established)
+		return 0;
+	if (tt->fatal)
+		return -1;
+	ERR_clear_error();
+	errno = 0;
+	r = SSL_do_handshake(tt->ssl);
+	saved_errno = errno;
+	if (r == 1)
+		return tls_established(tt);
+	if (tls_outcome(tt, r, saved_errno) == 1)
+		return 1;
+	tls_handshake_reason(tt);
+	tt->fatal = 1;
+	errno = EPROTO;
+	return -1;
+}
+
+/* The result of SSL_read_ex, SSL_peek_ex or SSL_write_ex as transport I/O. */
+static ssize_t
+tls_io_result(struct tls_transport *tt, int r, size_t n, int saved_errno, int want)
+{
+	int rc;
+
+	if (r == 1) {
+		tt->want = want;
+		return (ssize_t)n;
+	}
+	rc = tls_outcome(tt, r, saved_errno);
+	return rc == 1 ? -1 : rc;
+}
+
+/* SSL_read_ex or SSL_peek_ex, which share a signature and every outcome. */
+static ssize_t
+tls_recv(struct transport *t, int (*fn)(SSL *, void *, size_t, size_t *), void *buf, size_t len)
+{
+	struct tls_transport *tt = (struct tls_transport *)t;
+	size_t n = 0;
+	int r;
+
+	ERR_clear_error();
+	errno = 0;
+	r = fn(tt->ssl, buf, len, &n);
+	return tls_io_result(tt, r, n, errno, EV_READ);
+}
+
+static ssize_t
+tls_read(struct transport *t, void *buf, size_t len)
+{
+	return tls_recv(t, SSL_read_ex, buf, len);
+}
+
+static ssize_t
+tls_peek(struct transport *t, void *buf, size_t len)
+{
+	return tls_recv(t, SSL_peek_ex, buf, len);
+}
+
+static ssize_t
+tls_write(struct transport *t, const void *buf, size_t len)
+{
+	struct tls_transport *tt = (struct tls_transport *)t;
+	size_t n = 0;
+	ssize_t rc;
+	int r;
+
+	if (len == 0)
+		return 0;
+	ERR_clear_error();
+	errno = 0;
+	r = SSL_write_ex(tt->ssl, buf, len, &n);
+	rc = tls_io_result(tt, r, n, errno, EV_WRITE);
+	/* The peer's close_notify ends our sending too. */
+	if (rc == 0)
+		return tls_fail(tt, EPIPE, "peer closed the TLS session");
+	return rc;
+}
+
+static int
+tls_flush(struct transport *t)
+{
+	return 0;
+}
+
+static int
+tls_want(const struct transport *t)
+{
+	return ((const struct tls_transport *)t)->want;
+}
+
+static size_t
+tls_pending(const struct transport *t)
+{
+	int n = SSL_pending(((const struct tls_transport *)t)->ssl);
+
+	return n > 0 ? (size_t)n : 0;
+}
+
+static void
+tls_free(struct transport *t)
+{
+	struct tls_transport *tt = (struct tls_transport *)t;
+
+	/* One non-blocking close_notify, best effort; nobody waits for the answer. */
+	if (tt->established && !tt->fatal) {
+		ERR_clear_error();
+		(void)SSL_shutdown(tt->ssl);
+	}
+	ERR_clear_error();
+	SSL_free(tt->ssl);
+	close(t->fd);
+	free(tt);
+}
+
+static const struct transport_ops tls_ops = {
+	.name = "tls",
+	.handshake = tls_handshake,
+	.read = tls_read,
+	.write = tls_write,
+	.flush = tls_flush,
+	.want = tls_want,
+	.pending = tls_pending,
+	.peek = tls_peek,
+	.free = tls_free,
+};
+
+/* A TLS layer over fd; an SSL object that cannot be had is out of memory, which is fatal. */
+static struct tls_transport *
+tls_new(SSL_CTX *ctx, int fd)
+{
+	struct tls_transport *tt = xcalloc(1, sizeof(*tt));
+
+	tt->t.ops = &tls_ops;
+	tt->t.fd = fd;
+	tt->want = EV_READ;
+	ERR_clear_error();
+	if ((tt->ssl = SSL_new(ctx)) == NULL || SSL_set_fd(tt->ssl, fd) != 1) {
+		fprintf(stderr, "fatal: SSL_new: %s\n",
+		    tls_err_text(tt->t.error, sizeof(tt->t.error), "out of memory"));
+		abort();
+	}
+	return tt;
+}
+
+/* Name the server must carry: an IP address SAN or a DNS name (which is also the SNI). */
+static int
+tls_set_peer_name(struct tls_transport *tt, const char *name, int verify)
+{
+	unsigned char addr[sizeof(struct in6_addr)];
+	int ip = inet_pton(AF_INET, name, addr) == 1 || inet_pton(AF_INET6, name, addr) == 1;
+
+	ERR_clear_error();
+	if (!ip && SSL_set_tlsext_host_name(tt->ssl, name) != 1)
+		return tls_fail(tt, EINVAL, "server_name %.200s: not usable as SNI", name);
+	if (!verify)
+		return 0;
+	SSL_set_hostflags(tt->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+	if (ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(tt->ssl), name) != 1
+	       : SSL_set1_host(tt->ssl, name) != 1)
+		return tls_fail(tt, EINVAL, "server_name %.200s: not usable", name);
+	return 0;
+}
+
+struct transport *
+transport_tls_client(SSL_CTX *ctx, int fd, const struct tls_client_opts *o)
+{
+	struct tls_transport *tt = tls_new(ctx, fd);
+
+	SSL_set_connect_state(tt->ssl);
+	if (o->fingerprint != NULL) {
+		memcpy(tt->pin, o->fingerprint, sizeof(tt->pin));
+		tt->pinned = 1;
+	}
+	/* A failure here is reported by the first handshake() call. */
+	if (o->server_name != NULL && o->server_name[0] != '\0')
+		(void)tls_set_peer_name(tt, o->server_name, !o->insecure && !tt->pinned);
+	ERR_clear_error();
+	return &tt->t;
+}
+
+struct transport *
+transport_tls_server(SSL_CTX *ctx, int fd)
+{
+	struct tls_transport *tt = tls_new(ctx, fd);
+
+	SSL_set_accept_state(tt->ssl);
+	return &tt->t;
+}
+
+const char *
+transport_tls_alpn(const struct transport *t)
+{
+	return ((const struct tls_transport *)t)->alpn;
+}
+
+static int
+hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+tls_fingerprint_parse(const char *s, uint8_t out[TLS_FINGERPRINT_LEN])
+{
+	uint8_t md[TLS_FINGERPRINT_LEN];
+	size_t i;
+
+	if (strncasecmp(s, "sha256:", 7) != 0)
+		return -1;
+	s += 7;
+	for (i = 0; i < sizeof(md); i++) {
+		int hi, lo;
+
+		if (i > 0 && *s == ':')
+			s++;
+		if ((hi = hex_digit(s[0])) < 0 || (lo = hex_digit(s[1])) < 0)
+			return -1;
+		md[i] = (uint8_t)(hi << 4 | lo);
+		s += 2;
+	}
+	if (*s != '\0')
+		return -1;
+	memcpy(out, md, sizeof(md));
+	return 0;
+}

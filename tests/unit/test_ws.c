@@ -1,0 +1,455 @@
+/*
+ * Unit tests of src/transport-ws.c and src/sniff.c: the RFC 6455 accept key,
+ * the upgrade request parser on good and refused requests (whole and one byte
+ * at a time), real client/server pairs over a socketpair (handshake, data both
+ * ways, a 1 MiB write, close), a scripted server that answers with proxy
+ * errors, a bad accept key or frames glued to the 101, and the sniffer's
+ * table of first bytes.
+ */
+#include "rtun-build.h"
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "frame.h"
+#include "sniff.h"
+#include "transport-ws.h"
+
+#define KEY "dGhlIHNhbXBsZSBub25jZQ=="
+#define GOOD_START "GET /rtun HTTP/1.1\r\nHost: example.com\r\n"
+#define GOOD_HEADERS "Upgrade: websocket\r\nConnection: Upgrade\r\n" \
+	"Sec-WebSocket-Key: " KEY "\r\nSec-WebSocket-Version: 13\r\n"
+/* Iterations a local exchange may take; far more than a socketpair needs. */
+#define SPINS 200000
+
+START_TEST(test_accept_key)
+{
+	char out[29];
+
+	ck_assert_int_eq(ws_accept_key(KEY, out), 0);
+	ck_assert_str_eq(out, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+}
+END_TEST
+
+static const char *const good[] = {
+	GOOD_START GOOD_HEADERS "\r\n",
+	"GET /rtun?x=1 HTTP/1.1\r\nhost: a\r\nupgrade: WebSocket\r\nconnection: keep-alive, "
+	"upgrade\r\nsec-websocket-key: " KEY "\r\nsec-websocket-version: 13\r\n\r\n",
+	"GET /rtun HTTP/1.1\r\nX-Forwarded-For: 10.0.0.1\r\nUPGRADE: websocket\r\n"
+	"CONNECTION: Upgrade\r\nUser-Agent: curl\r\nSEC-WEBSOCKET-KEY:   " KEY "  \r\n"
+	"SEC-WEBSOCKET-VERSION: 13\r\nX-Real-IP: 10.0.0.1\r\nCookie: a=b\r\n\r\n",
+};
+
+START_TEST(test_parse_good)
+{
+	const char *r = good[_i];
+	size_t len = strlen(r), i;
+	struct ws_request req;
+
+	ck_assert_int_eq(ws_parse_request(r, len, "/rtun", &req), 0);
+	ck_assert_int_eq(req.complete, 1);
+	ck_assert_int_eq(req.status, 101);
+	ck_assert_uint_eq(req.header_len, len);
+	ck_assert_str_eq(req.key, KEY);
+	for (i = 0; i < len; i++)
+		ck_assert_int_eq(ws_parse_request(r, i, "/rtun", &req), 1);
+}
+END_TEST
+
+START_TEST(test_parse_trailing)
+{
+	const char r[] = GOOD_START GOOD_HEADERS "\r\n\x82\x03" "abc";
+	struct ws_request req;
+
+	ck_assert_int_eq(ws_parse_request(r, sizeof(r) - 1, "/rtun", &req), 0);
+	ck_assert_int_eq(req.status, 101);
+	ck_assert_uint_eq(req.header_len, sizeof(r) - 1 - 5);
+}
+END_TEST
+
+static const struct refusal {
+	const char *req;
+	int ret, status;
+	const char *reason;
+} refusals[] = {
+	{ "POST /rtun HTTP/1.1\r\n" GOOD_HEADERS "\r\n", 0, 400, "GET" },
+	{ "GET /rtun HTTP/1.0\r\n" GOOD_HEADERS "\r\n", 0, 400, "HTTP/1.1" },
+	{ "GET /wrong HTTP/1.1\r\n" GOOD_HEADERS "\r\n", 0, 404, "path" },
+	{ "GET /rtun/ HTTP/1.1\r\n" GOOD_HEADERS "\r\n", 0, 404, "path" },
+	{ GOOD_START "Connection: Upgrade\r\nSec-WebSocket-Key: " KEY
+	  "\r\nSec-WebSocket-Version: 13\r\n\r\n", 0, 400, "Upgrade: websocket" },
+	{ GOOD_START "Upgrade: h2c\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " KEY
+	  "\r\nSec-WebSocket-Version: 13\r\n\r\n", 0, 400, "Upgrade: websocket" },
+	{ GOOD_START "Upgrade: websocket\r\nConnection: keep-alive\r\nSec-WebSocket-Key: " KEY
+	  "\r\nSec-WebSocket-Version: 13\r\n\r\n", 0, 400, "Connection: upgrade" },
+	{ GOOD_START "Upgrade: websocket\r\nSec-WebSocket-Key: " KEY
+	  "\r\nSec-WebSocket-Version: 13\r\n\r\n", 0, 400, "Connection: upgrade" },
+	{ GOOD_START "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " KEY
+	  "\r\nSec-WebSocket-Version: 8\r\n\r\n", 0, 400, "Version" },
+	{ GOOD_START "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " KEY
+	  "\r\n\r\n", 0, 400, "Version" },
+	{ GOOD_START "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+	  "Sec-WebSocket-Version: 13\r\n\r\n", 0, 400, "Key" },
+	{ GOOD_START "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: abc\r\n"
+	  "Sec-WebSocket-Version: 13\r\n\r\n", 0, 400, "Key" },
+	{ GOOD_START "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+	  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25j!Q==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+	  0, 400, "Key" },
+	{ GOOD_START "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+	  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=A\r\nSec-WebSocket-Version: 13\r\n\r\n",
+	  0, 400, "Key" },
+	{ GOOD_START GOOD_HEADERS "Sec-WebSocket-Key: " KEY "\r\n\r\n", 0, 400, "Key" },
+	{ "GET /rtun HTTP/1.1\r\nHost\x01: x\r\n\r\n", -1, 400, "header" },
+	{ "BREW /rtun HTTP/1.1\r\n\r\n", -1, 400, "method" },
+	{ "\x16\x03\x01\x02\x00\x01", -1, 400, "" },
+};
+
+START_TEST(test_parse_refusal)
+{
+	const struct refusal *c = &refusals[_i];
+	struct ws_request req;
+
+	ck_assert_int_eq(ws_parse_request(c->req, strlen(c->req), "/rtun", &req), c->ret);
+	ck_assert_int_eq(req.status, c->status);
+	ck_assert_ptr_nonnull(req.reason);
+	ck_assert_msg(strstr(req.reason, c->reason) != NULL, "case %d: reason '%s' lacks '%s'",
+	    _i, req.reason, c->reason);
+}
+END_TEST
+
+START_TEST(test_parse_oversize)
+{
+	char *r = malloc(WS_HTTP_MAX + 100);
+	struct ws_request req;
+	size_t n = strlen(GOOD_START);
+
+	memcpy(r, GOOD_START, n);
+	while (n < WS_HTTP_MAX + 100 - 16)
+		n += (size_t)sprintf(r + n, "X-Pad: %06zu\r\n", n);
+	ck_assert_int_eq(ws_parse_request(r, WS_HTTP_MAX - 1, "/rtun", &req), 1);
+	ck_assert_int_eq(ws_parse_request(r, WS_HTTP_MAX, "/rtun", &req), -1);
+	ck_assert_int_eq(ws_parse_request(r, n, "/rtun", &req), -1);
+	ck_assert_int_eq(req.status, 400);
+	ck_assert_ptr_nonnull(strstr(req.reason, "too long"));
+	free(r);
+}
+END_TEST
+
+/* A connected non-blocking socketpair. */
+static void
+pair(int fd[2])
+{
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, fd), 0);
+	ck_assert_int_eq(fcntl(fd[0], F_SETFL, O_NONBLOCK), 0);
+	ck_assert_int_eq(fcntl(fd[1], F_SETFL, O_NONBLOCK), 0);
+}
+
+static struct transport *
+client_new(int fd, const char *path)
+{
+	static const char *const headers[] = { "X-Test: 1" };
+	struct ws_client_opts o = { "example.com", path, headers, 1 };
+
+	return transport_ws_client(transport_tcp_new(fd), &o);
+}
+
+/* Wait a little for what either transport wants, so the loops do not spin. */
+static void
+wait_io(struct transport *a, struct transport *b)
+{
+	struct pollfd p[2] = {
+		{ a->fd, (short)((transport_want(a) & EV_READ ? POLLIN : 0) |
+		    (transport_want(a) & EV_WRITE ? POLLOUT : 0)), 0 },
+		{ b->fd, (short)((transport_want(b) & EV_READ ? POLLIN : 0) |
+		    (transport_want(b) & EV_WRITE ? POLLOUT : 0)), 0 },
+	};
+
+	if (transport_pending(a) == 0 && transport_pending(b) == 0)
+		(void)poll(p, 2, 100);
+}
+
+/* Drive both handshakes until each has succeeded (0) or failed (-1). */
+static void
+handshake_both(struct transport *c, struct transport *s, int *rc, int *rs)
+{
+	int i;
+
+	*rc = *rs = 1;
+	for (i = 0; i < SPINS && (*rc == 1 || *rs == 1); i++) {
+		if (*rc == 1)
+			*rc = transport_handshake(c);
+		if (*rs == 1)
+			*rs = transport_handshake(s);
+		wait_io(c, s);
+	}
+}
+
+static void
+open_pair(struct transport **c, struct transport **s)
+{
+	int fd[2], rc, rs;
+
+	pair(fd);
+	*c = client_new(fd[0], "/rtun");
+	*s = transport_ws_server(transport_tcp_new(fd[1]), "/rtun");
+	handshake_both(*c, *s, &rc, &rs);
+	ck_assert_msg(rc == 0, "client: %s", (*c)->error);
+	ck_assert_msg(rs == 0, "server: %s", (*s)->error);
+	ck_assert_str_eq((*c)->ops->name, "ws");
+}
+
+/* Move n patterned bytes from one end to the other, in pieces as the sockets allow. */
+static void
+pump(struct transport *from, struct transport *to, size_t n, size_t piece)
+{
+	unsigned char *out = malloc(n), *in = malloc(n);
+	size_t sent = 0, got = 0, i;
+	ssize_t r;
+
+	for (i = 0; i < n; i++)
+		out[i] = (unsigned char)(i * 7 + i / 251);
+	for (i = 0; i < SPINS && got < n; i++) {
+		if (sent < n) {
+			r = transport_write(from, out + sent, n - sent < piece ? n - sent : piece);
+			ck_assert_msg(r > 0 || errno == EAGAIN, "write: %s", strerror(errno));
+			sent += r > 0 ? (size_t)r : 0;
+		} else {
+			ck_assert_int_ge(transport_flush(from), 0);
+		}
+		while ((r = transport_read(to, in + got, n - got)) > 0)
+			got += (size_t)r;
+		ck_assert_msg(r == -1 && errno == EAGAIN, "read: %zd %s", r, to->error);
+		wait_io(from, to);
+	}
+	ck_assert_uint_eq(got, n);
+	ck_assert_int_eq(memcmp(in, out, n), 0);
+	ck_assert_int_eq(transport_flush(from), 0);
+	free(out);
+	free(in);
+}
+
+START_TEST(test_pair_data)
+{
+	struct transport *c, *s;
+	char buf[16];
+	ssize_t r;
+
+	open_pair(&c, &s);
+	pump(c, s, 5, 5);
+	pump(s, c, 5, 5);
+	pump(c, s, 1024 * 1024, 100 * 1000);
+	pump(s, c, 1024 * 1024, 1024 * 1024);
+	/* Freeing one end sends a close frame: the other reads EOF. */
+	transport_free(c);
+	for (r = -1; r == -1 && errno == EAGAIN; wait_io(s, s))
+		r = transport_read(s, buf, sizeof(buf));
+	ck_assert_int_eq(r, 0);
+	transport_free(s);
+}
+END_TEST
+
+START_TEST(test_pair_wrong_path)
+{
+	struct transport *c, *s;
+	int fd[2], rc, rs;
+
+	pair(fd);
+	c = client_new(fd[0], "/wrong");
+	s = transport_ws_server(transport_tcp_new(fd[1]), "/rtun");
+	handshake_both(c, s, &rc, &rs);
+	ck_assert_int_eq(rs, -1);
+	ck_assert_msg(strstr(s->error, "404") != NULL, "server: %s", s->error);
+	ck_assert_int_eq(rc, -1);
+	ck_assert_str_eq(c->error, "HTTP status 404 from server or proxy: Not Found");
+	transport_free(c);
+	transport_free(s);
+}
+END_TEST
+
+/* Scripted servers: what a proxy or a broken server may answer. */
+static const struct scripted {
+	const char *answer;
+	size_t len;
+	const char *error;   /* client handshake error, or NULL when it succeeds */
+} scripted[] = {
+#define S(a, e) { a, sizeof(a) - 1, e }
+	S("HTTP/1.1 502 Bad Gateway\r\nContent-Length: 3\r\n\r\nbad",
+	    "HTTP status 502 from server or proxy: Bad Gateway"),
+	S("HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\n\r\n",
+	    "HTTP status 400 from server or proxy: Bad Request"),
+	S("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+	  "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n",
+	    "upgrade refused: bad Sec-WebSocket-Accept"),
+	S("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n"
+	  "Sec-WebSocket-Accept: @\r\n\r\n", "upgrade refused: 101 without Upgrade: websocket"),
+	S("SSH-2.0-OpenSSH_9.2\r\n", "malformed HTTP response from server or proxy: invalid "
+	  "constant string"),
+	S("", "connection closed during the WebSocket upgrade"),
+	/* @ is replaced by the right accept key; a binary frame "abc" follows the 101. */
+	S("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+	  "Sec-WebSocket-Accept: @\r\n\r\n\x82\x03" "abc", NULL),
+	/* A text frame after a good 101 is a protocol error on the first read. */
+	S("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+	  "Sec-WebSocket-Accept: @\r\n\r\n\x81\x02" "hi", NULL),
+#undef S
+};
+
+/* Read the client's request from fd and answer with a, the accept key put for '@'. */
+static void
+script_answer(int fd, const char *a, size_t len)
+{
+	char req[WS_HTTP_MAX], accept[29], out[512];
+	const char *k, *at = memchr(a, '@', len);
+	ssize_t n = read(fd, req, sizeof(req) - 1);
+	size_t o;
+
+	ck_assert_int_gt(n, 0);
+	req[n] = '\0';
+	ck_assert_ptr_nonnull(strstr(req, "User-Agent: rtun/" PACKAGE_VERSION "\r\n"));
+	ck_assert_ptr_nonnull(strstr(req, "\r\nX-Test: 1\r\n\r\n"));
+	ck_assert_ptr_nonnull(k = strstr(req, "Sec-WebSocket-Key: "));
+	k += strlen("Sec-WebSocket-Key: ");
+	ck_assert_ptr_nonnull(memchr(k, '\r', 25));
+	*(char *)memchr(k, '\r', 25) = '\0';
+	ck_assert_int_eq(ws_accept_key(k, accept), 0);
+	o = at != NULL ? (size_t)(at - a) : len;
+	memcpy(out, a, o);
+	if (at != NULL) {
+		memcpy(out + o, accept, 28);
+		memcpy(out + o + 28, at + 1, len - o - 1);
+		o += 28 + len - o - 1;
+	}
+	ck_assert_int_eq(write(fd, out, o), (ssize_t)o);
+	if (len == 0)
+		shutdown(fd, SHUT_WR);
+}
+
+START_TEST(test_scripted)
+{
+	const struct scripted *c = &scripted[_i];
+	struct transport *t;
+	char buf[8];
+	int fd[2], r = 1, i;
+	ssize_t n = -1;
+
+	pair(fd);
+	t = client_new(fd[0], "/rtun");
+	ck_assert_int_eq(transport_handshake(t), 1);
+	script_answer(fd[1], c->answer, c->len);
+	for (i = 0; i < SPINS && r == 1; i++)
+		r = transport_handshake(t);
+	if (c->error != NULL) {
+		ck_assert_int_eq(r, -1);
+		ck_assert_str_eq(t->error, c->error);
+	} else {
+		ck_assert_msg(r == 0, "client: %s", t->error);
+		n = transport_read(t, buf, sizeof(buf));
+	}
+	if (c->error == NULL && c->answer[c->len - 1] == 'c') {
+		ck_assert_int_eq(n, 3);
+		ck_assert_int_eq(memcmp(buf, "abc", 3), 0);
+	} else if (c->error == NULL) {
+		ck_assert_int_eq(n, -1);
+		ck_assert_int_eq(errno, EPROTO);
+		ck_assert_str_eq(t->error, "WebSocket peer sent a text message");
+	}
+	transport_free(t);
+	close(fd[1]);
+}
+END_TEST
+
+static const struct sniff_case {
+	const char *bytes;
+	size_t len;
+	enum sniff_result want;
+} sniffs[] = {
+	{ "", 0, SNIFF_NEED_MORE },
+	{ "R", 1, SNIFF_NEED_MORE },
+	{ "RTUN\r\n\x1a", 7, SNIFF_NEED_MORE },
+	{ FRAME_PREFACE, 8, SNIFF_RTUN },
+	{ FRAME_PREFACE "\0\0", 10, SNIFF_RTUN },
+	{ "\x16", 1, SNIFF_NEED_MORE },
+	{ "\x16\x03", 2, SNIFF_TLS },
+	{ "\x16\x03\x01\x02\x00", 5, SNIFF_TLS },
+	{ "\x16\x02", 2, SNIFF_UNKNOWN },
+	{ "G", 1, SNIFF_NEED_MORE },
+	{ "GET", 3, SNIFF_NEED_MORE },
+	{ "GET ", 4, SNIFF_HTTP },
+	{ "GET /rtun HTTP/1.1\r\n", 20, SNIFF_HTTP },
+	{ "GETX", 4, SNIFF_UNKNOWN },
+	{ "get ", 4, SNIFF_UNKNOWN },
+	{ "POST", 4, SNIFF_UNKNOWN },
+	{ "RTUN\r\n\x1a\x0b", 8, SNIFF_UNKNOWN },
+	{ "SSH-2.0-", 8, SNIFF_UNKNOWN },
+	{ "\0", 1, SNIFF_UNKNOWN },
+};
+
+START_TEST(test_sniff)
+{
+	const struct sniff_case *c = &sniffs[_i];
+
+	ck_assert_msg(sniff_classify((const uint8_t *)c->bytes, c->len) == c->want,
+	    "case %d: got %s, want %s", _i,
+	    sniff_name(sniff_classify((const uint8_t *)c->bytes, c->len)), sniff_name(c->want));
+}
+END_TEST
+
+START_TEST(test_sniff_prefixes)
+{
+	size_t i;
+
+	for (i = 0; i < FRAME_PREFACE_LEN; i++)
+		ck_assert_int_eq(sniff_classify((const uint8_t *)FRAME_PREFACE, i), SNIFF_NEED_MORE);
+	ck_assert_str_eq(sniff_name(SNIFF_NEED_MORE), "incomplete");
+	ck_assert_str_eq(sniff_name(SNIFF_RTUN), "rtun");
+	ck_assert_str_eq(sniff_name(SNIFF_TLS), "tls");
+	ck_assert_str_eq(sniff_name(SNIFF_HTTP), "http");
+	ck_assert_str_eq(sniff_name(SNIFF_UNKNOWN), "unknown");
+}
+END_TEST
+
+#define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+static Suite *
+ws_suite(void)
+{
+	Suite *s = suite_create("ws");
+	TCase *tc = tcase_create("ws");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_accept_key);
+	tcase_add_loop_test(tc, test_parse_good, 0, N(good));
+	tcase_add_test(tc, test_parse_trailing);
+	tcase_add_loop_test(tc, test_parse_refusal, 0, N(refusals));
+	tcase_add_test(tc, test_parse_oversize);
+	tcase_add_test(tc, test_pair_data);
+	tcase_add_test(tc, test_pair_wrong_path);
+	tcase_add_loop_test(tc, test_scripted, 0, N(scripted));
+	tcase_add_loop_test(tc, test_sniff, 0, N(sniffs));
+	tcase_add_test(tc, test_sniff_prefixes);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(ws_suite());
+	int failed;
+
+	signal(SIGPIPE, SIG_IGN);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
