@@ -203,6 +203,7 @@ acceptor_sniff(struct acceptor *a)
 	}
 	if (n > 0) {
 		/* A socket holding a prefix stays readable: poll gently until more arrives. */
+		ev_timer_set(&a->poll, 0.02, 0.0);
 		ev_timer_start(a->loop, &a->poll);
 		return;
 	}

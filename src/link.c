@@ -96,6 +96,9 @@ link_update_events(struct link *l)
 
 	if (l->dead)
 		events = 0;
+	/* Input already decoded by TLS or WebSocket will not make the socket readable. */
+	if (reading && !l->dead && transport_pending(l->t) > 0)
+		ev_feed_event(l->loop, &l->io, EV_READ);
 	if (events == (ev_is_active(&l->io) ? (l->io.events & (EV_READ | EV_WRITE)) : 0))
 		return;
 	ev_io_stop(l->loop, &l->io);

@@ -33,6 +33,8 @@ listener_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		log_warn("listener %s: accept: %s; pausing accepts for %.1fs", l->addr,
 		    strerror(errno), LISTENER_BACKOFF);
 		ev_io_stop(loop, &l->io);
+		/* An expired one-shot timer must be set again, or it fires at once. */
+		ev_timer_set(&l->backoff, LISTENER_BACKOFF, 0.0);
 		ev_timer_start(loop, &l->backoff);
 		return;
 	}

@@ -322,6 +322,11 @@ peer_bind_service(struct peer *pe, const Rtun__Service *svc, Rtun__ServiceResult
 	struct net_addr addr;
 	char portstr[8], err[128];
 
+	if (srv->listener == NULL) {
+		res->status = RTUN__SERVICE_STATUS__SERVICE_BIND_ERROR;
+		snprintf(reason, rlen, "bind error: rtund is shutting down");
+		return;
+	}
 	if (p != NULL && p->owner != pe) {
 		res->status = RTUN__SERVICE_STATUS__SERVICE_IN_USE;
 		snprintf(reason, rlen, "in use: port %u is held by another agent", svc->remote_port);

@@ -18,6 +18,9 @@
  *  - flush() pushes bytes the transport buffered itself (a WebSocket frame
  *    the socket did not take); 0 when nothing is left, 1 while some is, -1 on
  *    error. A write() may be refused with EAGAIN while anything is buffered.
+ *  - After a write() fails with EAGAIN, the next write() must offer the same
+ *    bytes first and at least as many (OpenSSL's rule); writing from the head
+ *    of a queue that only grows at its tail, as the link does, keeps it.
  */
 #ifndef RTUN_TRANSPORT_H
 #define RTUN_TRANSPORT_H

@@ -19,7 +19,10 @@ INTEGRATION_TESTS = \
 	tests/integration/t14-install.sh \
 	tests/integration/t15-signals.sh \
 	tests/integration/t16-reload.sh \
-	tests/integration/t20-tls.sh
+	tests/integration/t17-fdlimit.sh \
+	tests/integration/t20-tls.sh \
+	tests/integration/t21-ws.sh \
+	tests/integration/t22-nginx.sh
 
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/lib.sh $(INTEGRATION_TESTS)
