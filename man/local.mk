@@ -5,6 +5,7 @@
 #   $(docdir)/contrib/rtund.conf.example, rtun.conf.example
 #   $(docdir)/contrib/supervisord/rtund.conf, rtun.conf
 #   $(docdir)/contrib/systemd/rtund.service, rtun.service
+#   $(docdir)/contrib/nginx/rtun.conf
 #
 # The man pages' FILES sections name these places; tests/integration/t14-install.sh
 # checks the layout.  `make lint-man` runs mandoc's linter.
@@ -16,7 +17,8 @@ nobase_dist_doc_DATA = \
 	contrib/supervisord/rtund.conf \
 	contrib/supervisord/rtun.conf \
 	contrib/systemd/rtund.service \
-	contrib/systemd/rtun.service
+	contrib/systemd/rtun.service \
+	contrib/nginx/rtun.conf
 
 lint-man:
 	cd $(srcdir) && mandoc -T lint -W warning $(dist_man_MANS)

@@ -25,14 +25,14 @@ static const struct sniff_magic {
 enum sniff_result
 sniff_classify(const uint8_t *p, size_t len)
 {
-	const struct sniff_magic *m;
 	int maybe = 0;
 	size_t i;
 
 	if (len == 0)
 		return SNIFF_NEED_MORE;
 	for (i = 0; i < sizeof(sniff_magics) / sizeof(sniff_magics[0]); i++) {
-		m = &sniff_magics[i];
+		const struct sniff_magic *m = &sniff_magics[i];
+
 		if (memcmp(p, m->bytes, len < m->len ? len : m->len) != 0)
 			continue;
 		if (len >= m->len)

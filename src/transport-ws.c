@@ -57,19 +57,19 @@ struct span {
 struct http_scan {
 	struct span url, reason, field, value;
 	struct span key, accept, version;
-	int nkey;          /* Sec-WebSocket-Key headers seen */
-	int upgrade_ws;    /* an Upgrade header lists "websocket" */
-	int conn_upgrade;  /* a Connection header lists "upgrade" */
-	int done;          /* the blank line ending the block was seen */
+	int nkey;         /* Sec-WebSocket-Key headers seen */
+	int upgrade_ws;   /* an Upgrade header lists "websocket" */
+	int conn_upgrade; /* a Connection header lists "upgrade" */
+	int done;         /* the blank line ending the block was seen */
 };
 
 enum ws_state {
-	WS_INNER,          /* the layer below is still handshaking */
-	WS_SEND_REQUEST,   /* client: writing the upgrade request */
-	WS_READ_RESPONSE,  /* client: waiting for 101 */
-	WS_READ_REQUEST,   /* server: reading the upgrade request */
-	WS_SEND_101,       /* server: writing 101 Switching Protocols */
-	WS_SEND_REFUSAL,   /* server: writing 400 or 404, then failing */
+	WS_INNER,         /* the layer below is still handshaking */
+	WS_SEND_REQUEST,  /* client: writing the upgrade request */
+	WS_READ_RESPONSE, /* client: waiting for 101 */
+	WS_READ_REQUEST,  /* server: reading the upgrade request */
+	WS_SEND_101,      /* server: writing 101 Switching Protocols */
+	WS_SEND_REFUSAL,  /* server: writing 400 or 404, then failing */
 	WS_OPEN,
 	WS_FAILED,
 };
@@ -79,16 +79,16 @@ struct ws_transport {
 	struct transport *inner;
 	enum ws_state state;
 	int server;
-	char *path;                /* server: the one endpoint served */
-	char accept[29];           /* client: the Sec-WebSocket-Accept expected */
-	struct buf hs_out;         /* handshake bytes not yet written */
-	struct buf hs_in;          /* peer bytes read during the handshake, then its leftover */
-	int rwant, wwant;          /* inner want() when a read or write last said EAGAIN */
-	int writing;               /* the last data call was write() or flush(), not read() */
+	char *path;        /* server: the one endpoint served */
+	char accept[29];   /* client: the Sec-WebSocket-Accept expected */
+	struct buf hs_out; /* handshake bytes not yet written */
+	struct buf hs_in;  /* peer bytes read during the handshake, then its leftover */
+	int rwant, wwant;  /* inner want() when a read or write last said EAGAIN */
+	int writing;       /* the last data call was write() or flush(), not read() */
 	wslay_event_context_ptr ctx;
-	struct buf in;             /* received payload not yet read */
-	int eof;                   /* close frame or end of the inner stream */
-	int err;                   /* errno of a fatal error, 0 if none */
+	struct buf in; /* received payload not yet read */
+	int eof;       /* close frame or end of the inner stream */
+	int err;       /* errno of a fatal error, 0 if none */
 };
 
 static int
@@ -253,9 +253,9 @@ ws_accept_key(const char *key, char out[29])
 	if ((c = EVP_MD_CTX_new()) == NULL)
 		return -1;
 	ok = EVP_DigestInit_ex(c, EVP_sha1(), NULL) == 1 &&
-	    EVP_DigestUpdate(c, key, strlen(key)) == 1 &&
-	    EVP_DigestUpdate(c, WS_GUID, strlen(WS_GUID)) == 1 &&
-	    EVP_DigestFinal_ex(c, md, &mdlen) == 1 && mdlen == 20;
+	     EVP_DigestUpdate(c, key, strlen(key)) == 1 &&
+	     EVP_DigestUpdate(c, WS_GUID, strlen(WS_GUID)) == 1 &&
+	     EVP_DigestFinal_ex(c, md, &mdlen) == 1 && mdlen == 20;
 	EVP_MD_CTX_free(c);
 	if (!ok)
 		return -1;
@@ -263,16 +263,20 @@ ws_accept_key(const char *key, char out[29])
 	return 0;
 }
 
-/* True if k is base64 of exactly 16 bytes. */
+/* True if k is base64 of exactly 16 bytes: 22 digits (the last carrying 2 bits) and "==". */
 static int
 key_valid(struct span k)
 {
-	unsigned char raw[WS_KEY_LEN];
+	static const char digits[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t i;
 
-	if (k.n != WS_KEY_LEN || k.p[21] == '=' || k.p[22] != '=' || k.p[23] != '=')
+	if (k.n != WS_KEY_LEN || k.p[22] != '=' || k.p[23] != '=')
 		return 0;
-	/* EVP_DecodeBlock counts the padding as data: 24 characters give 18 bytes. */
-	return EVP_DecodeBlock(raw, (const unsigned char *)k.p, WS_KEY_LEN) == 18;
+	for (i = 0; i < WS_KEY_LEN - 2; i++)
+		if (k.p[i] == '\0' || strchr(digits, k.p[i]) == NULL)
+			return 0;
+	return 1;
 }
 
 static int
@@ -287,8 +291,8 @@ path_matches(struct span url, const char *path)
 
 /* Decide on a complete request: 101, or the status and reason of a refusal. */
 static void
-request_judge(const http_parser *p, const struct http_scan *s, const char *path,
-    struct ws_request *req)
+request_judge(
+    const http_parser *p, const struct http_scan *s, const char *path, struct ws_request *req)
 {
 	req->status = 400;
 	if (p->method != HTTP_GET)
@@ -322,8 +326,8 @@ ws_parse_request(const char *buf, size_t len, const char *path, struct ws_reques
 
 	memset(req, 0, sizeof(*req));
 	req->status = 400;
-	r = http_scan(buf, len < WS_HTTP_MAX ? len : WS_HTTP_MAX, HTTP_REQUEST, &p, &s,
-	    &req->header_len);
+	r = http_scan(
+	    buf, len < WS_HTTP_MAX ? len : WS_HTTP_MAX, HTTP_REQUEST, &p, &s, &req->header_len);
 	if (r == 1 && len < WS_HTTP_MAX)
 		return 1;
 	if (r == 1) {
@@ -473,8 +477,8 @@ ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg 
 		return;
 	snprintf(ws->t.error, sizeof(ws->t.error), "WebSocket peer sent a text message");
 	ws->err = EPROTO;
-	wslay_event_queue_close(ctx, WSLAY_CODE_UNSUPPORTED_DATA, (const uint8_t *)why,
-	    sizeof(why) - 1);
+	wslay_event_queue_close(
+	    ctx, WSLAY_CODE_UNSUPPORTED_DATA, (const uint8_t *)why, sizeof(why) - 1);
 	wslay_event_shutdown_read(ctx);
 }
 
@@ -519,10 +523,9 @@ ws_inner_handshake(struct ws_transport *ws)
 static int
 ws_send_handshake(struct ws_transport *ws)
 {
-	ssize_t n;
-
 	while (buf_len(&ws->hs_out) > 0) {
-		n = transport_write(ws->inner, buf_ptr(&ws->hs_out), buf_len(&ws->hs_out));
+		ssize_t n = transport_write(ws->inner, buf_ptr(&ws->hs_out), buf_len(&ws->hs_out));
+
 		if (n <= 0)
 			return ws_hs_io_fail(ws, n, &ws->wwant);
 		buf_consume(&ws->hs_out, (size_t)n);
@@ -534,7 +537,7 @@ ws_send_handshake(struct ws_transport *ws)
 	}
 	if (ws->state == WS_SEND_101)
 		return ws_open(ws);
-	ws->state = WS_FAILED;  /* the refusal is out; t->error says why */
+	ws->state = WS_FAILED; /* the refusal is out; t->error says why */
 	return -1;
 }
 
@@ -542,7 +545,6 @@ ws_send_handshake(struct ws_transport *ws)
 static int
 ws_read_response(struct ws_transport *ws)
 {
-	char reason[128];
 	struct http_scan s;
 	http_parser p;
 	size_t used = 0;
@@ -554,16 +556,18 @@ ws_read_response(struct ws_transport *ws)
 		r = http_scan((const char *)buf_ptr(&ws->hs_in), buf_len(&ws->hs_in), HTTP_RESPONSE,
 		    &p, &s, &used);
 		if (r == 1 && buf_len(&ws->hs_in) >= WS_HTTP_MAX)
-			return ws_fail(ws, "HTTP response from server or proxy is over %d bytes",
-			    WS_HTTP_MAX);
+			return ws_fail(
+			    ws, "HTTP response from server or proxy is over %d bytes", WS_HTTP_MAX);
 	} while (r == 1);
 	if (r == -1)
 		return ws_fail(ws, "malformed HTTP response from server or proxy: %s",
 		    http_errno_description(HTTP_PARSER_ERRNO(&p)));
 	if (p.status_code != 101) {
+		char reason[128];
+
 		log_safe(s.reason.p, s.reason.n, reason, sizeof(reason));
-		return ws_fail(ws, "HTTP status %d from server or proxy: %s", p.status_code,
-		    reason);
+		return ws_fail(
+		    ws, "HTTP status %d from server or proxy: %s", p.status_code, reason);
 	}
 	if (!s.upgrade_ws)
 		return ws_fail(ws, "upgrade refused: 101 without Upgrade: websocket");
@@ -582,14 +586,18 @@ ws_answer(struct ws_transport *ws, const struct ws_request *req)
 
 	if (req->status == 101 && ws_accept_key(req->key, accept) == 0) {
 		buf_consume(&ws->hs_in, req->header_len);
-		hs_printf(&ws->hs_out, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-		    "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", accept);
+		hs_printf(&ws->hs_out,
+		    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+		    "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
+		    accept);
 		ws->state = WS_SEND_101;
 		return 0;
 	}
-	hs_printf(&ws->hs_out, "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\n"
-	    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s\n", req->status,
-	    http_status_str((enum http_status)req->status), strlen(reason) + 1, reason);
+	hs_printf(&ws->hs_out,
+	    "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\n"
+	    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s\n",
+	    req->status, http_status_str((enum http_status)req->status), strlen(reason) + 1,
+	    reason);
 	snprintf(ws->t.error, sizeof(ws->t.error), "WebSocket upgrade refused with %d: %s",
 	    req->status, reason);
 	ws->state = WS_SEND_REFUSAL;
@@ -606,8 +614,8 @@ ws_read_request(struct ws_transport *ws)
 	do {
 		if ((r = ws_hs_read(ws)) != 0)
 			return r;
-		r = ws_parse_request((const char *)buf_ptr(&ws->hs_in), buf_len(&ws->hs_in),
-		    ws->path, &req);
+		r = ws_parse_request(
+		    (const char *)buf_ptr(&ws->hs_in), buf_len(&ws->hs_in), ws->path, &req);
 	} while (r == 1);
 	return ws_answer(ws, &req);
 }
@@ -670,8 +678,8 @@ ws_fill(struct ws_transport *ws)
 	r = wslay_event_recv(ws->ctx);
 	if (ws->eof || ws->err)
 		return;
-	if (r != 0 || (!wslay_event_get_read_enabled(ws->ctx) &&
-	    !wslay_event_get_close_received(ws->ctx))) {
+	if (r != 0 ||
+	    (!wslay_event_get_read_enabled(ws->ctx) && !wslay_event_get_close_received(ws->ctx))) {
 		ws->err = EPROTO;
 		snprintf(ws->t.error, sizeof(ws->t.error),
 		    "WebSocket protocol error (wslay %d, close code %u sent)", r,
@@ -747,7 +755,8 @@ ws_write(struct transport *t, const void *buf, size_t len)
 		m.msg = (const uint8_t *)buf + done;
 		m.msg_length = len - done < WS_MSG_SEND ? len - done : WS_MSG_SEND;
 		if (wslay_event_queue_msg(ws->ctx, &m) != 0) {
-			snprintf(ws->t.error, sizeof(ws->t.error), "WebSocket is closed for sending");
+			snprintf(
+			    ws->t.error, sizeof(ws->t.error), "WebSocket is closed for sending");
 			errno = ws->err = EPIPE;
 			return -1;
 		}
@@ -817,8 +826,8 @@ ws_free(struct transport *t)
 
 	if (ws->ctx != NULL) {
 		/* Best effort: a peer that is still there learns this was deliberate. */
-		if (!ws->err && wslay_event_queue_close(ws->ctx, WSLAY_CODE_NORMAL_CLOSURE, NULL,
-		    0) == 0)
+		if (!ws->err &&
+		    wslay_event_queue_close(ws->ctx, WSLAY_CODE_NORMAL_CLOSURE, NULL, 0) == 0)
 			(void)ws_send(ws);
 		wslay_event_context_free(ws->ctx);
 	}
@@ -872,9 +881,11 @@ transport_ws_client(struct transport *inner, const struct ws_client_opts *o)
 		ws_fail(ws, "SHA-1 unavailable for Sec-WebSocket-Accept");
 		return &ws->t;
 	}
-	hs_printf(&ws->hs_out, "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\n"
+	hs_printf(&ws->hs_out,
+	    "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\n"
 	    "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
-	    "User-Agent: rtun/%s\r\n", o->path, o->host, key, PACKAGE_VERSION);
+	    "User-Agent: rtun/%s\r\n",
+	    o->path, o->host, key, PACKAGE_VERSION);
 	for (i = 0; i < o->nheaders; i++)
 		hs_printf(&ws->hs_out, "%s\r\n", o->headers[i]);
 	hs_printf(&ws->hs_out, "\r\n");

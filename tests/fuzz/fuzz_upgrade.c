@@ -27,7 +27,7 @@ check_outcome(int r, size_t len, const struct ws_request *req)
 	if (r == -1 && (req->reason == NULL || req->complete))
 		abort();
 	if (r == 0 && (!req->complete || req->header_len == 0 || req->header_len > len ||
-	    req->header_len > WS_HTTP_MAX))
+	                  req->header_len > WS_HTTP_MAX))
 		abort();
 	if (r == 0 && req->status != 101 && req->status != 400 && req->status != 404)
 		abort();
@@ -53,8 +53,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* More bytes can only complete a request, never change what was decided. */
 	if (rp == -1 && r != -1)
 		abort();
-	if (rp == 0 && (r != 0 || part.status != whole.status ||
-	    part.header_len != whole.header_len))
+	if (rp == 0 &&
+	    (r != 0 || part.status != whole.status || part.header_len != whole.header_len))
 		abort();
 	if (r == 0 && cut < whole.header_len && rp != 1)
 		abort();

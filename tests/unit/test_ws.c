@@ -25,10 +25,14 @@
 #include "sniff.h"
 #include "transport-ws.h"
 
-#define KEY "dGhlIHNhbXBsZSBub25jZQ=="
-#define GOOD_START "GET /rtun HTTP/1.1\r\nHost: example.com\r\n"
-#define GOOD_HEADERS "Upgrade: websocket\r\nConnection: Upgrade\r\n" \
-	"Sec-WebSocket-Key: " KEY "\r\nSec-WebSocket-Version: 13\r\n"
+#define KEY          "dGhlIHNhbXBsZSBub25jZQ=="
+#define GOOD_START   "GET /rtun HTTP/1.1\r\nHost: example.com\r\n"
+#define H_UPGRADE    "Upgrade: websocket\r\n"
+#define H_CONN       "Connection: Upgrade\r\n"
+#define H_KEYV(k)    "Sec-WebSocket-Key: " k "\r\n"
+#define H_KEY        H_KEYV(KEY)
+#define H_VERSION    "Sec-WebSocket-Version: 13\r\n"
+#define GOOD_HEADERS H_UPGRADE H_CONN H_KEY H_VERSION
 /* Iterations a local exchange may take; far more than a socketpair needs. */
 #define SPINS 200000
 
@@ -68,7 +72,8 @@ END_TEST
 
 START_TEST(test_parse_trailing)
 {
-	const char r[] = GOOD_START GOOD_HEADERS "\r\n\x82\x03" "abc";
+	const char r[] = GOOD_START GOOD_HEADERS "\r\n\x82\x03"
+	                                         "abc";
 	struct ws_request req;
 
 	ck_assert_int_eq(ws_parse_request(r, sizeof(r) - 1, "/rtun", &req), 0);
@@ -76,6 +81,12 @@ START_TEST(test_parse_trailing)
 	ck_assert_uint_eq(req.header_len, sizeof(r) - 1 - 5);
 }
 END_TEST
+
+/* A request that is good but for its Sec-WebSocket-Key. */
+#define BAD_KEY(k)                                                                                 \
+	{                                                                                          \
+		GOOD_START H_UPGRADE H_CONN H_KEYV(k) H_VERSION "\r\n", 0, 400, "Key"              \
+	}
 
 static const struct refusal {
 	const char *req;
@@ -86,29 +97,22 @@ static const struct refusal {
 	{ "GET /rtun HTTP/1.0\r\n" GOOD_HEADERS "\r\n", 0, 400, "HTTP/1.1" },
 	{ "GET /wrong HTTP/1.1\r\n" GOOD_HEADERS "\r\n", 0, 404, "path" },
 	{ "GET /rtun/ HTTP/1.1\r\n" GOOD_HEADERS "\r\n", 0, 404, "path" },
-	{ GOOD_START "Connection: Upgrade\r\nSec-WebSocket-Key: " KEY
-	  "\r\nSec-WebSocket-Version: 13\r\n\r\n", 0, 400, "Upgrade: websocket" },
-	{ GOOD_START "Upgrade: h2c\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " KEY
-	  "\r\nSec-WebSocket-Version: 13\r\n\r\n", 0, 400, "Upgrade: websocket" },
-	{ GOOD_START "Upgrade: websocket\r\nConnection: keep-alive\r\nSec-WebSocket-Key: " KEY
-	  "\r\nSec-WebSocket-Version: 13\r\n\r\n", 0, 400, "Connection: upgrade" },
-	{ GOOD_START "Upgrade: websocket\r\nSec-WebSocket-Key: " KEY
-	  "\r\nSec-WebSocket-Version: 13\r\n\r\n", 0, 400, "Connection: upgrade" },
-	{ GOOD_START "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " KEY
-	  "\r\nSec-WebSocket-Version: 8\r\n\r\n", 0, 400, "Version" },
-	{ GOOD_START "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " KEY
-	  "\r\n\r\n", 0, 400, "Version" },
-	{ GOOD_START "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-	  "Sec-WebSocket-Version: 13\r\n\r\n", 0, 400, "Key" },
-	{ GOOD_START "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: abc\r\n"
-	  "Sec-WebSocket-Version: 13\r\n\r\n", 0, 400, "Key" },
-	{ GOOD_START "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-	  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25j!Q==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-	  0, 400, "Key" },
-	{ GOOD_START "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-	  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=A\r\nSec-WebSocket-Version: 13\r\n\r\n",
-	  0, 400, "Key" },
-	{ GOOD_START GOOD_HEADERS "Sec-WebSocket-Key: " KEY "\r\n\r\n", 0, 400, "Key" },
+	{ GOOD_START H_CONN H_KEY H_VERSION "\r\n", 0, 400, "Upgrade: websocket" },
+	{ GOOD_START "Upgrade: h2c\r\n" H_CONN H_KEY H_VERSION "\r\n", 0, 400,
+	    "Upgrade: websocket" },
+	{ GOOD_START H_UPGRADE "Connection: keep-alive\r\n" H_KEY H_VERSION "\r\n", 0, 400,
+	    "Connection: upgrade" },
+	{ GOOD_START H_UPGRADE H_KEY H_VERSION "\r\n", 0, 400, "Connection: upgrade" },
+	{ GOOD_START H_UPGRADE H_CONN H_KEY "Sec-WebSocket-Version: 8\r\n\r\n", 0, 400, "Version" },
+	{ GOOD_START H_UPGRADE H_CONN H_KEY "\r\n", 0, 400, "Version" },
+	{ GOOD_START H_UPGRADE H_CONN H_VERSION "\r\n", 0, 400, "Key" },
+	BAD_KEY("abc"),
+	BAD_KEY("dGhlIHNhbXBsZSBub25j!Q=="),
+	BAD_KEY("dGhlIHNhbXBsZSBub25jZQ=A"),
+	BAD_KEY("dGhlIHNhbXBsZSBub25jZQ"),
+	BAD_KEY("dGhl=HNhbXBsZSBub25jZQ=="),
+	BAD_KEY("dGhlIHNhbXBsZSBub25jZQ="),
+	{ GOOD_START GOOD_HEADERS H_KEY "\r\n", 0, 400, "Key" },
 	{ "GET /rtun HTTP/1.1\r\nHost\x01: x\r\n\r\n", -1, 400, "header" },
 	{ "BREW /rtun HTTP/1.1\r\n\r\n", -1, 400, "method" },
 	{ "\x16\x03\x01\x02\x00\x01", -1, 400, "" },
@@ -122,8 +126,8 @@ START_TEST(test_parse_refusal)
 	ck_assert_int_eq(ws_parse_request(c->req, strlen(c->req), "/rtun", &req), c->ret);
 	ck_assert_int_eq(req.status, c->status);
 	ck_assert_ptr_nonnull(req.reason);
-	ck_assert_msg(strstr(req.reason, c->reason) != NULL, "case %d: reason '%s' lacks '%s'",
-	    _i, req.reason, c->reason);
+	ck_assert_msg(strstr(req.reason, c->reason) != NULL, "case %d: reason '%s' lacks '%s'", _i,
+	    req.reason, c->reason);
 }
 END_TEST
 
@@ -163,16 +167,20 @@ client_new(int fd, const char *path)
 	return transport_ws_client(transport_tcp_new(fd), &o);
 }
 
+/* The poll() events for what t wants. */
+static short
+poll_events(const struct transport *t)
+{
+	int want = transport_want(t);
+
+	return (short)(((want & EV_READ) ? POLLIN : 0) | ((want & EV_WRITE) ? POLLOUT : 0));
+}
+
 /* Wait a little for what either transport wants, so the loops do not spin. */
 static void
 wait_io(struct transport *a, struct transport *b)
 {
-	struct pollfd p[2] = {
-		{ a->fd, (short)((transport_want(a) & EV_READ ? POLLIN : 0) |
-		    (transport_want(a) & EV_WRITE ? POLLOUT : 0)), 0 },
-		{ b->fd, (short)((transport_want(b) & EV_READ ? POLLIN : 0) |
-		    (transport_want(b) & EV_WRITE ? POLLOUT : 0)), 0 },
-	};
+	struct pollfd p[2] = { { a->fd, poll_events(a), 0 }, { b->fd, poll_events(b), 0 } };
 
 	if (transport_pending(a) == 0 && transport_pending(b) == 0)
 		(void)poll(p, 2, 100);
@@ -280,9 +288,12 @@ END_TEST
 static const struct scripted {
 	const char *answer;
 	size_t len;
-	const char *error;   /* client handshake error, or NULL when it succeeds */
+	const char *error; /* client handshake error, or NULL when it succeeds */
 } scripted[] = {
-#define S(a, e) { a, sizeof(a) - 1, e }
+#define S(a, e)                                                                                    \
+	{                                                                                          \
+		a, sizeof(a) - 1, e                                                                \
+	}
 	S("HTTP/1.1 502 Bad Gateway\r\nContent-Length: 3\r\n\r\nbad",
 	    "HTTP status 502 from server or proxy: Bad Gateway"),
 	S("HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\n\r\n",
@@ -291,16 +302,21 @@ static const struct scripted {
 	  "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n",
 	    "upgrade refused: bad Sec-WebSocket-Accept"),
 	S("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n"
-	  "Sec-WebSocket-Accept: @\r\n\r\n", "upgrade refused: 101 without Upgrade: websocket"),
+	  "Sec-WebSocket-Accept: @\r\n\r\n",
+	    "upgrade refused: 101 without Upgrade: websocket"),
 	S("SSH-2.0-OpenSSH_9.2\r\n", "malformed HTTP response from server or proxy: invalid "
-	  "constant string"),
+	                             "constant string"),
 	S("", "connection closed during the WebSocket upgrade"),
 	/* @ is replaced by the right accept key; a binary frame "abc" follows the 101. */
 	S("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-	  "Sec-WebSocket-Accept: @\r\n\r\n\x82\x03" "abc", NULL),
+	  "Sec-WebSocket-Accept: @\r\n\r\n\x82\x03"
+	  "abc",
+	    NULL),
 	/* A text frame after a good 101 is a protocol error on the first read. */
 	S("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-	  "Sec-WebSocket-Accept: @\r\n\r\n\x81\x02" "hi", NULL),
+	  "Sec-WebSocket-Accept: @\r\n\r\n\x81\x02"
+	  "hi",
+	    NULL),
 #undef S
 };
 
@@ -409,7 +425,8 @@ START_TEST(test_sniff_prefixes)
 	size_t i;
 
 	for (i = 0; i < FRAME_PREFACE_LEN; i++)
-		ck_assert_int_eq(sniff_classify((const uint8_t *)FRAME_PREFACE, i), SNIFF_NEED_MORE);
+		ck_assert_int_eq(
+		    sniff_classify((const uint8_t *)FRAME_PREFACE, i), SNIFF_NEED_MORE);
 	ck_assert_str_eq(sniff_name(SNIFF_NEED_MORE), "incomplete");
 	ck_assert_str_eq(sniff_name(SNIFF_RTUN), "rtun");
 	ck_assert_str_eq(sniff_name(SNIFF_TLS), "tls");
