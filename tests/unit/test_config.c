@@ -236,6 +236,92 @@ END_TEST
 #define SERVER_OK "[server]\ntoken = t\nallow_ports = 22\n"
 #define AGENT_OK "[agent]\nserver = h:1\ntoken = t\n"
 
+/* Transport and operations keys: defaults, values, and the checks between them. */
+START_TEST(transport_defaults)
+{
+	ck_assert_int_eq(load_agent(AGENT_OK), 0);
+	ck_assert_int_eq(aconf.transport, CONFIG_TRANSPORT_TCP);
+	ck_assert_str_eq(aconf.server_name, "h");
+	ck_assert_str_eq(aconf.ws_host, "h:1");
+	ck_assert_str_eq(aconf.ws_path, CONFIG_DEFAULT_WS_PATH);
+	ck_assert_int_eq(aconf.insecure, 0);
+	ck_assert_ptr_null(aconf.common.metrics_listen);
+	ck_assert_double_eq(aconf.common.shutdown_timeout, CONFIG_DEFAULT_SHUTDOWN_TIMEOUT);
+	ck_assert_int_eq(load_server(SERVER_OK), 0);
+	ck_assert_int_eq(sconf.transports, CONFIG_TRANSPORT_TCP | CONFIG_TRANSPORT_WS);
+	ck_assert_int_eq(sconf.common.log_syslog, 0);
+}
+END_TEST
+
+START_TEST(transport_values)
+{
+	ck_assert_int_eq(load_agent(AGENT_OK "transport = wss\nserver_name = tunnel.example\n"
+	    "insecure = yes\nws_header = X-A: 1\nws_header = X-B: two words\n"
+	    "fingerprint = sha256:" "00112233445566778899aabbccddeeff"
+	    "00112233445566778899AABBCCDDEEFF\nlog = syslog\nmetrics_listen = 127.0.0.1:9100\n"
+	    "\n[service s]\nlocal = 127.0.0.1:22\nremote_port = 6022\nproxy_protocol = v2\n"), 0);
+	ck_assert_int_eq(aconf.transport, CONFIG_TRANSPORT_WSS);
+	ck_assert_str_eq(aconf.server_name, "tunnel.example");
+	ck_assert_int_eq(aconf.insecure, 1);
+	ck_assert_uint_eq(aconf.nws_headers, 2);
+	ck_assert_str_eq(aconf.ws_headers[1], "X-B: two words");
+	ck_assert_int_eq(aconf.common.log_syslog, 1);
+	ck_assert_uint_eq(port_of(&aconf.common.metrics_addr), 9100);
+	ck_assert_int_eq(aconf.services[0].proxy_protocol, 2);
+}
+END_TEST
+
+START_TEST(transport_errors)
+{
+	agent_fails(AGENT_OK "transport = quic\n", 4,
+	    "transport: \"quic\" is not a transport (tcp, tls, ws, wss)");
+	config_errors_free(&errs);
+	agent_fails(AGENT_OK "fingerprint = sha256:abcd\n", 4,
+	    "fingerprint: \"sha256:abcd\" is not sha256:<64 hex digits>");
+	config_errors_free(&errs);
+	agent_fails(AGENT_OK "ws_header = no colon\n", 4,
+	    "ws_header: \"no colon\" is not a header line \"Name: value\"");
+	config_errors_free(&errs);
+	agent_fails(AGENT_OK "ws_path = rtun\n", 4,
+	    "ws_path: \"rtun\" is not a path (it starts with /, no spaces)");
+	config_errors_free(&errs);
+	agent_fails(AGENT_OK "insecure = maybe\n", 4, "insecure: \"maybe\" is not yes or no");
+	config_errors_free(&errs);
+	agent_fails(AGENT_OK "\n[service s]\nlocal = 127.0.0.1:22\nremote_port = 1\n"
+	    "proxy_protocol = v3\n", 8,
+	    "proxy_protocol: \"v3\" is not a PROXY protocol version (none, v1, v2)");
+}
+END_TEST
+
+START_TEST(server_tls_errors)
+{
+	server_fails(SERVER_OK "transports = tcp, tls\n", 1,
+	    "transports lists tls or wss but no tls_cert is set");
+	config_errors_free(&errs);
+	server_fails(SERVER_OK "transports = tcp, smtp\n", 4,
+	    "transports: \"smtp\" is not a transport (tcp, tls, ws, wss)");
+	config_errors_free(&errs);
+	server_fails(SERVER_OK "tls_cert = /nonexistent/cert.pem\n", 4,
+	    "tls_cert: \"/nonexistent/cert.pem\": No such file or directory");
+	config_errors_free(&errs);
+	server_fails(SERVER_OK "log = journald\n", 4,
+	    "log: \"journald\" is not a log target (stderr, syslog)");
+}
+END_TEST
+
+START_TEST(server_tls_pair)
+{
+	char *text;
+
+	/* The config file itself stands in for a readable PEM file. */
+	write_file("rtund.conf", "", 0);
+	text = xasprintf(SERVER_OK "tls_cert = %s\n", path);
+
+	server_fails(text, 1, "tls_cert and tls_key go together: set both or neither");
+	free(text);
+}
+END_TEST
+
 START_TEST(missing_file)
 {
 	snprintf(path, sizeof(path), "%s/%s", tmpdir, "nonexistent.conf");
@@ -709,6 +795,11 @@ config_suite(void)
 	tcase_add_test(good, server_all_keys);
 	tcase_add_test(good, agent_defaults);
 	tcase_add_test(good, agent_services);
+	tcase_add_test(good, transport_defaults);
+	tcase_add_test(good, transport_values);
+	tcase_add_test(bad, transport_errors);
+	tcase_add_test(bad, server_tls_errors);
+	tcase_add_test(bad, server_tls_pair);
 	tcase_add_test(bad, missing_file);
 	tcase_add_test(bad, missing_section);
 	tcase_add_test(bad, missing_required_key);
