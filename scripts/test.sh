@@ -1,7 +1,8 @@
 #!/bin/sh
 # One command for the whole test suite: install what is needed, build with
-# ASan+UBSan, run unit and integration tests (make check), lint the man pages
-# and, when clang is there, run each fuzz target briefly. Run as root on
+# ASan+UBSan, run unit and integration tests (make check), lint the man pages,
+# check the release tarball (make distcheck) and, when clang is there, run each
+# fuzz target briefly. Run as root on
 # Debian 12: scripts/test.sh
 set -eu
 
@@ -18,6 +19,14 @@ if [ -n "$(ls "$top"/man/*.[0-9] 2>/dev/null)" ]; then
 		echo "man-lint PASS" >>extra.results
 	else
 		echo "man-lint FAIL" >>extra.results; cat man-lint.log; status=1
+	fi
+fi
+# The release tarball builds, passes its own tests and installs cleanly.
+if [ "${RTUN_SKIP_DISTCHECK:-}" != 1 ]; then
+	if make distcheck >distcheck.log 2>&1; then
+		echo "distcheck PASS" >>extra.results
+	else
+		echo "distcheck FAIL" >>extra.results; tail -60 distcheck.log; status=1
 	fi
 fi
 if command -v clang >/dev/null 2>&1; then
