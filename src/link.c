@@ -12,7 +12,9 @@
 
 #include <errno.h>
 #include <linux/sockios.h>
+#include <linux/tcp.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,7 +55,9 @@ link_new(struct ev_loop *loop, struct transport *t, const struct net_addr *peer,
 	l->next_id = params->server ? 2 : 1;
 	l->last_rx = ev_now(loop);
 	net_set_nodelay(t->fd);
-	net_set_notsent_lowat(t->fd, LINK_NOTSENT_LOWAT);
+	l->notsent_target = 4 * LINK_NOTSENT_MIN;
+	l->data_max = LINK_DATA_MAX;
+	net_set_notsent_lowat(t->fd, (int)l->notsent_target / 2);
 
 	ev_io_init(&l->io, link_io_cb, t->fd, EV_READ);
 	l->read_events = EV_READ;
@@ -188,17 +192,46 @@ link_stream_ready(struct link *l, struct stream *s)
 	link_kick(l);
 }
 
+/* Follow the link's delivery rate: about LINK_NOTSENT_MS of it may wait in the kernel. */
+static void
+link_retarget(struct link *l)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+	double want;
+	size_t target;
+
+	l->notsent_at = ev_now(l->loop);
+	memset(&ti, 0, sizeof(ti));
+	if (getsockopt(l->t->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == -1 ||
+	    len < offsetof(struct tcp_info, tcpi_delivery_rate) + sizeof(ti.tcpi_delivery_rate) ||
+	    ti.tcpi_delivery_rate == 0)
+		return;
+	want = (double)ti.tcpi_delivery_rate * LINK_NOTSENT_MS / 1000.0;
+	target = want < LINK_NOTSENT_MIN ? LINK_NOTSENT_MIN :
+	    want > LINK_NOTSENT_MAX ? LINK_NOTSENT_MAX : (size_t)want;
+	/* Ignore jitter: only changes of a quarter or more reach the socket. */
+	if (target * 4 > l->notsent_target * 3 && target * 4 < l->notsent_target * 5)
+		return;
+	l->notsent_target = target;
+	l->data_max = target / 4 < LINK_DATA_MAX ? LINK_DATA_MAX :
+	    target / 4 > FRAME_PAYLOAD_MAX ? FRAME_PAYLOAD_MAX : target / 4;
+	net_set_notsent_lowat(l->t->fd, (int)target / 2);
+}
+
 /* Bytes this flush may add: what tops the kernel's unsent backlog up to the target. */
 static size_t
-link_flush_budget(const struct link *l)
+link_flush_budget(struct link *l)
 {
 	int notsent = 0;
 
+	if (ev_now(l->loop) - l->notsent_at >= LINK_NOTSENT_EVERY)
+		link_retarget(l);
 	if (ioctl(l->t->fd, SIOCOUTQNSD, &notsent) == -1 || notsent < 0)
 		notsent = 0;
-	if ((size_t)notsent >= LINK_NOTSENT_TARGET)
+	if ((size_t)notsent >= l->notsent_target)
 		return 0;
-	return LINK_NOTSENT_TARGET - (size_t)notsent;
+	return l->notsent_target - (size_t)notsent;
 }
 
 /* Fail the link for an I/O error, with the transport's own reason when it has one. */
@@ -256,7 +289,7 @@ link_flush(struct link *l)
 		TAILQ_REMOVE(&l->ready, s, ready_entry);
 		s->ready = 0;
 		/* stream_produce() may destroy s; it returns 1 only if s lives and has more. */
-		if (stream_produce(s, &l->out)) {
+		if (stream_produce(s, &l->out, budget - buf_len(&l->out))) {
 			TAILQ_INSERT_TAIL(&l->ready, s, ready_entry);
 			s->ready = 1;
 		}

@@ -25,16 +25,27 @@
 struct link;
 struct stream;
 
-/* Most DATA payload per frame: bounds how long a ping waits behind a bulk stream. */
+/*
+ * Most DATA payload per frame: bounds how long a ping waits behind a bulk
+ * stream. 16 KiB (1.3 ms at 100 Mbit/s); on a link fast enough to want more
+ * than 64 KiB unsent, up to a quarter of that target, at most 64 KiB, so a fast
+ * link spends fewer system calls per byte.
+ */
 #define LINK_DATA_MAX 16384
 /*
- * The kernel's unsent backlog on the link socket is kept near LINK_NOTSENT_TARGET:
- * a flush tops it up to that, and TCP_NOTSENT_LOWAT wakes us when it falls
- * below half. Everything beyond waits in user space, where the scheduler can
- * still put a ping first. 32 KiB is 2.6 ms at 100 Mbit/s.
+ * The kernel's unsent backlog on the link socket is kept near a target of
+ * about LINK_NOTSENT_MS of the link's delivery rate (from TCP_INFO), within
+ * [LINK_NOTSENT_MIN, LINK_NOTSENT_MAX]: a flush tops it up to the target, and
+ * TCP_NOTSENT_LOWAT wakes us when it falls below half. Everything beyond waits
+ * in user space, where the scheduler can still put a ping first. So a ping
+ * waits about a millisecond behind bulk data on a slow link, while a fast one
+ * moves a quarter megabyte per wake-up.
  */
-#define LINK_NOTSENT_TARGET 32768
-#define LINK_NOTSENT_LOWAT (LINK_NOTSENT_TARGET / 2)
+#define LINK_NOTSENT_MIN 8192
+#define LINK_NOTSENT_MAX (256 * 1024)
+#define LINK_NOTSENT_MS 1.0
+/* How often the target follows the delivery rate, seconds. */
+#define LINK_NOTSENT_EVERY 0.1
 /* Unsent control bytes above which the link stops reading its peer. */
 #define LINK_CTL_HIGH (1024 * 1024)
 /* Size of the receive buffer; a whole frame always fits. */
@@ -84,6 +95,9 @@ struct link {
 	int write_blocked;       /* waiting for EV_WRITE */
 	uint32_t goaway_code;    /* code of the peer's GOAWAY, if one came */
 	double *rtt;             /* heartbeat round-trip gauge, set by the owner, or NULL */
+	size_t notsent_target;   /* bytes of unsent backlog the kernel may hold */
+	size_t data_max;         /* DATA payload per frame, from LINK_DATA_MAX up to 64 KiB */
+	ev_tstamp notsent_at;    /* when the target was last derived */
 
 	ev_io io;
 	int read_events;         /* what reading waits for (EV_READ, or what TLS asks) */

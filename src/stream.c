@@ -17,11 +17,23 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "link.h"
 #include "log.h"
 #include "proxyproto.h"
 #include "stream.h"
 #include "xmalloc.h"
+
+/* Smallest DATA payload a flush asks for when its room is nearly used up. */
+#define STREAM_FRAME_MIN 4096
+/*
+ * Window auto-tuning: a stream whose reader keeps up and which used half its
+ * window within STREAM_GROW_WITHIN seconds gets its window doubled, up to
+ * STREAM_GROW_FACTOR times stream_window (and CONFIG_WINDOW_MAX). Only streams
+ * that are fast and drained get more memory; a slow reader never does.
+ */
+#define STREAM_GROW_WITHIN 0.01
+#define STREAM_GROW_FACTOR 16
 
 static void stream_read_cb(struct ev_loop *loop, ev_io *w, int revents);
 static void stream_write_cb(struct ev_loop *loop, ev_io *w, int revents);
@@ -39,7 +51,8 @@ stream_alloc(struct link *l, uint32_t id, int fd, const char *service, const cha
 	s->id = id;
 	s->fd = fd;
 	s->credit = l->peer_window;
-	s->recv_left = l->params.stream_window;
+	s->recv_left = s->window = l->params.stream_window;
+	s->window_at = ev_now(l->loop);
 	snprintf(s->service, sizeof(s->service), "%s", service);
 	snprintf(s->peer, sizeof(s->peer), "%s", peer);
 	buf_init(&s->out);
@@ -216,19 +229,38 @@ stream_maybe_finish(struct stream *s)
 }
 
 /* Bytes reached the local socket (or were discarded): return credit at half a window. */
+/* Grow the window when it, not the reader, is what limits the stream. */
+static int
+stream_should_grow(const struct stream *s)
+{
+	uint64_t cap = (uint64_t)s->link->params.stream_window * STREAM_GROW_FACTOR;
+
+	if (cap > CONFIG_WINDOW_MAX)
+		cap = CONFIG_WINDOW_MAX;
+	return buf_len(&s->out) == 0 && (uint64_t)s->window * 2 <= cap &&
+	    ev_now(s->link->loop) - s->window_at < STREAM_GROW_WITHIN;
+}
+
 static void
 stream_consumed(struct stream *s, size_t n)
 {
 	size_t ours = n < s->uncounted ? n : s->uncounted;
+	uint32_t inc;
 
 	s->uncounted -= (uint32_t)ours;
 	*s->ctr.local_written += n - ours;
 	s->recv_done += (uint32_t)(n - ours);
-	if (s->recv_done < s->link->params.stream_window / 2)
+	if (s->recv_done < s->window / 2)
 		return;
-	stream_send(s, FRAME_WINDOW, s->recv_done, NULL);
-	s->recv_left += s->recv_done;
+	inc = s->recv_done;
+	if (stream_should_grow(s)) {
+		inc += s->window;
+		s->window *= 2;
+	}
+	stream_send(s, FRAME_WINDOW, inc, NULL);
+	s->recv_left += inc;
 	s->recv_done = 0;
+	s->window_at = ev_now(s->link->loop);
 }
 
 /* Shut the local write side once the peer closed and everything was written. */
@@ -371,7 +403,7 @@ stream_input(struct stream *s, const struct frame *f)
 }
 
 int
-stream_produce(struct stream *s, struct buf *out)
+stream_produce(struct stream *s, struct buf *out, size_t room)
 {
 	uint8_t hdr[FRAME_ENC_MAX], *p;
 	struct frame f;
@@ -380,7 +412,12 @@ stream_produce(struct stream *s, struct buf *out)
 
 	if (!s->want_read || s->credit == 0)
 		return 0;
-	want = s->credit < LINK_DATA_MAX ? s->credit : LINK_DATA_MAX;
+	/* Fill the flush's room, but no frame so small its header dominates. */
+	want = room > STREAM_FRAME_MIN ? room : STREAM_FRAME_MIN;
+	if (want > s->link->data_max)
+		want = s->link->data_max;
+	if (want > s->credit)
+		want = s->credit;
 	memset(&f, 0, sizeof(f));
 	f.type = FRAME_DATA;
 	f.stream = s->id;

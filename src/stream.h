@@ -54,6 +54,8 @@ struct stream {
 	uint32_t credit;         /* bytes we may still send */
 	uint32_t recv_left;      /* bytes the peer may still send */
 	uint32_t recv_done;      /* bytes consumed since the last WINDOW */
+	uint32_t window;         /* the receive window granted now (grows, see stream.c) */
+	ev_tstamp window_at;     /* when the last WINDOW was sent */
 	uint32_t uncounted;      /* leading bytes of out that are ours (PROXY header), not credit */
 
 	struct stream_counters ctr;
@@ -77,10 +79,11 @@ struct stream *stream_new_target(struct link *l, uint32_t id, const char *servic
 void stream_input(struct stream *s, const struct frame *f);
 /*
  * Called by the link's flush: append at most one DATA frame (or the CLOSE) to
- * out, read straight from the local socket. Returns 1 if the stream still has
- * something to send, 0 if it should leave the ready list.
+ * out, read straight from the local socket, of about room bytes at most.
+ * Returns 1 if the stream still has something to send, 0 if it should leave
+ * the ready list.
  */
-int stream_produce(struct stream *s, struct buf *out);
+int stream_produce(struct stream *s, struct buf *out, size_t room);
 /* Abort the stream: send RESET (unless the link is gone) and destroy it. */
 void stream_reset(struct stream *s, enum frame_code code, const char *reason);
 /* Destroy without telling the peer (the link is closing). */
