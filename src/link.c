@@ -251,8 +251,8 @@ link_io_failed(struct link *l, const char *what)
 static int
 link_write(struct link *l)
 {
-	ssize_t n;
-	int r;
+	ssize_t n = 0;
+	int r, i;
 
 	if ((r = transport_flush(l->t)) == -1) {
 		link_io_failed(l, "write");
@@ -262,10 +262,14 @@ link_write(struct link *l)
 		l->write_events = r == 1 ? transport_want(l->t) : EV_WRITE;
 		return r;
 	}
-	n = transport_write(l->t, buf_ptr(&l->out), buf_len(&l->out));
-	if (n > 0) {
+	/* TLS takes one record per call: keep writing until the socket says stop. */
+	for (i = 0; i < LINK_WRITES_PER_FLUSH && buf_len(&l->out) > 0; i++) {
+		if ((n = transport_write(l->t, buf_ptr(&l->out), buf_len(&l->out))) <= 0)
+			break;
 		buf_consume(&l->out, (size_t)n);
 		l->tx_bytes += (uint64_t)n;
+	}
+	if (buf_len(&l->out) == 0 || n > 0) {
 		l->write_events = EV_WRITE;
 		return 0;
 	}
@@ -497,7 +501,10 @@ link_parse(struct link *l)
 	l->in_len -= off;
 }
 
-/* Read once and parse; returns 1 if the transport holds more input right now. */
+/*
+ * Read once and parse; returns 1 if reading again may find more right away
+ * (TLS hands out one record per call, so a readable socket can hold several).
+ */
 static int
 link_read(struct link *l)
 {
@@ -520,8 +527,7 @@ link_read(struct link *l)
 	l->rx_bytes += (uint64_t)n;
 	l->last_rx = ev_now(l->loop);
 	link_parse(l);
-	return !l->dead && !l->close_after_flush && transport_pending(l->t) > 0 &&
-	    buf_len(&l->out) < LINK_CTL_HIGH;
+	return !l->dead && !l->close_after_flush && buf_len(&l->out) < LINK_CTL_HIGH;
 }
 
 static void

@@ -48,6 +48,8 @@ struct stream;
 #define LINK_NOTSENT_EVERY 0.1
 /* Unsent control bytes above which the link stops reading its peer. */
 #define LINK_CTL_HIGH (1024 * 1024)
+/* Writes one flush may make (TLS takes a 16 KiB record per write). */
+#define LINK_WRITES_PER_FLUSH 64
 /* Size of the receive buffer; a whole frame always fits. */
 #define LINK_IN_SIZE (256 * 1024)
 

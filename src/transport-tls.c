@@ -32,9 +32,18 @@
 #include "transport-tls.h"
 #include "xmalloc.h"
 
-#define TLS_MODES                                                                                  \
-	(SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |                     \
-	    SSL_MODE_RELEASE_BUFFERS)
+/*
+ * No SSL_MODE_RELEASE_BUFFERS: a daemon holds one busy link per agent, and
+ * freeing and allocating the record buffers around every read and write costs
+ * more than the 34 KiB it saves on an idle one.
+ */
+#define TLS_MODES (SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER)
+/*
+ * TLS 1.3 suites, fastest first: AES-128-GCM where the CPU has AES
+ * instructions, ChaCha20-Poly1305 where it does not, AES-256-GCM for peers
+ * that insist. The server picks in this order.
+ */
+#define TLS_SUITES "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384"
 
 struct tls_transport {
 	struct transport t;
@@ -84,8 +93,11 @@ ctx_new(const SSL_METHOD *method, char *err, size_t errlen)
 		return ctx_fail(NULL, err, errlen, "SSL_CTX_new");
 	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1)
 		return ctx_fail(ctx, err, errlen, "TLS 1.2 minimum");
-	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
+	    SSL_OP_CIPHER_SERVER_PREFERENCE);
 	SSL_CTX_set_mode(ctx, TLS_MODES);
+	if (SSL_CTX_set_ciphersuites(ctx, TLS_SUITES) != 1)
+		return ctx_fail(ctx, err, errlen, "TLS 1.3 cipher suites");
 	return ctx;
 }
 

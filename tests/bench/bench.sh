@@ -210,16 +210,36 @@ start_targets() {
 	wait_listen "$1" "$ECHO_PORT" "$ECHO_PID" "echo-${1/#-/lo}"
 }
 
-# start_rtun SRV_NS AGT_NS LISTEN_ADDR: rtund and rtun with services iperf and echo.
+# transport_conf TRANSPORT: extra [server] and [agent] lines (SRV_EXTRA, AGT_EXTRA) for
+# a link over TRANSPORT (tcp, tls, ws, wss), with certificates made for 127.0.0.1.
+transport_conf() {
+	SRV_EXTRA="" AGT_EXTRA="transport = $1"
+	case $1 in
+	tls | wss)
+		[ -s "$TMP/certs/server.pem" ] ||
+		    "$SRCDIR/../tools/mkcerts.sh" "$TMP/certs" 127.0.0.1 >/dev/null || return 1
+		SRV_EXTRA="tls_cert = $TMP/certs/server.pem
+	tls_key = $TMP/certs/server.key"
+		AGT_EXTRA="$AGT_EXTRA
+	ca_file = $TMP/certs/ca.pem
+	server_name = 127.0.0.1"
+		;;
+	esac
+}
+
+# start_rtun SRV_NS AGT_NS LISTEN_ADDR [TRANSPORT]: rtund and rtun with services iperf
+# and echo, the link over TRANSPORT (default tcp).
 start_rtun() {
 	local tag=lo
 	[ "$1" = - ] || tag=netns
+	transport_conf "${4:-tcp}" || return 1
 	cat >"$TMP/rtund-$tag.conf" <<-EOF
 	[server]
 	listen = $3:$LINK_PORT
 	token = bench-token
 	allow_ports = $RTUN_IPERF-$RTUN_ECHO
 	bind_addr = 127.0.0.1
+	$SRV_EXTRA
 	${RTB_RTUND_EXTRA:-}
 	EOF
 	cat >"$TMP/rtun-$tag.conf" <<-EOF
@@ -227,6 +247,7 @@ start_rtun() {
 	server = $3:$LINK_PORT
 	token = bench-token
 	name = bench
+	$AGT_EXTRA
 	${RTB_RTUN_EXTRA:-}
 
 	[service iperf]
@@ -461,7 +482,7 @@ rss_kib() {
 # path_pids COL: the processes that carry COL's streams.
 path_pids() {
 	case $1 in
-	rtun) echo "$RTUND_PID $RTUN_PID" ;;
+	rtun*) echo "$RTUND_PID $RTUN_PID" ;;
 	ssh) echo "$SSH_PID $SSHD_PID $(descendants "$SSHD_PID")" ;;
 	haproxy) echo "$HAPA_PID $HAPB_PID" ;;
 	esac
@@ -495,7 +516,7 @@ m_rss() {
 alive() {
 	local p pids
 	case $1 in
-	rtun) pids="$RTUND_PID $RTUN_PID" ;;
+	rtun*) pids="$RTUND_PID $RTUN_PID" ;;
 	ssh) pids="$SSH_PID $SSHD_PID" ;;
 	haproxy) pids="$HAPA_PID $HAPB_PID" ;;
 	esac
@@ -508,7 +529,7 @@ alive() {
 lo_path() {
 	case $1 in
 	direct) echo "- 127.0.0.1 $IPERF_PORT $ECHO_PORT -" ;;
-	rtun) echo "- 127.0.0.1 $RTUN_IPERF $RTUN_ECHO -" ;;
+	rtun*) echo "- 127.0.0.1 $RTUN_IPERF $RTUN_ECHO -" ;;
 	ssh) echo "- 127.0.0.1 $SSH_IPERF $SSH_ECHO -" ;;
 	haproxy) echo "- 127.0.0.1 $HAPA_IPERF $HAPA_ECHO -" ;;
 	esac
@@ -562,6 +583,32 @@ bulk_loopback() {
 	alive "$col" || log "$col: died during the run"
 }
 
+# run_transports: rtun again over TLS and over WebSocket-over-TLS (same ports): single
+# stream throughput and idle RTT, RTB_REPS rounds each, as the rows "over TLS/WSS".
+run_transports() {
+	local t r col
+	for t in tls wss; do
+		stop "$RTUN_PID"
+		stop "$RTUND_PID"
+		log "loopback: rtun over $t"
+		start_rtun - - 127.0.0.1 "$t" || { log "rtun over $t did not start"; continue; }
+		col=rtun-$t
+		for r in $(seq "$REPS"); do
+			budget_ok || break
+			m_ping "" "$col" $(lo_path "$col") 5000
+			m_iperf tput1 "$col" $(lo_path "$col") 1
+			collect "$col" p50 tput1
+		done
+	done
+	medians
+	for t in tls wss; do
+		R[${t}tput1,rtun]=${R[tput1,rtun-$t]:-fail}
+		R[${t}tput1,ssh]=${R[tput1,ssh]:-}
+		R[${t}p50,rtun]=${R[p50,rtun-$t]:-fail}
+		R[${t}p50,ssh]=${R[p50,ssh]:-}
+	done
+}
+
 run_loopback() {
 	local on=(direct) col r p
 	log "loopback: starting targets and paths"
@@ -587,6 +634,7 @@ run_loopback() {
 	for col in "${on[@]}"; do
 		bulk_loopback "$col"
 	done
+	[[ " ${on[*]} " == *" rtun "* ]] && run_transports
 	log "loopback: stopping paths"
 	for p in "$SSH_PID" "$SSHD_PID" "$RTUN_PID" "$RTUND_PID" "$HAPA_PID" "$HAPB_PID" \
 	    "$ECHO_PID"; do
@@ -670,6 +718,8 @@ verdict() {
 		if [ "$h$s" = yesyes ]; then echo yes; elif [[ "$h$s" == *NO* ]]; then echo NO
 		else echo "?"; fi ;;
 	p50) ge "${R[p50,haproxy]:-}" "${R[p50,rtun]:-}" ;;
+	tlstput1) ge "${R[tlstput1,rtun]:-}" "${R[tput1,ssh]:-}" 1.2 ;;
+	tlsp50) ge "${R[p50,rtun]:-}" "${R[tlsp50,rtun]:-}" 0.8333333 ;;
 	bp99) ge "${R[p99,rtun]:-}" "${R[bp99,rtun]:-}" 0.3333333 ;;
 	cps) ge "${R[cps,rtun]:-}" "${R[cps,haproxy]:-}" ;;
 	rss) ge 8 "${R[rss,rtun]:-}" ;;
@@ -695,6 +745,10 @@ print_table() {
 	"gp99|RTT p99 under 1 Gbit/s bulk (us)|"
 	"cps|new connections/s ($CONN_PAR parallel)|>= haproxy"
 	"rss|RSS per idle stream (KiB, $NSTREAMS)|<= 8 KiB"
+	"tlstput1|throughput 1 stream over TLS (Gbit/s)|>= 1.2x ssh"
+	"wsstput1|throughput 1 stream over WSS (Gbit/s)|"
+	"tlsp50|RTT p50 idle over TLS (us)|<= 1.2x rtun tcp"
+	"wssp50|RTT p50 idle over WSS (us)|"
 	"np50|100M: RTT p50 idle (ms)|"
 	"np99|100M: RTT p99 idle (ms)|"
 	"nup50|100M up: RTT p50 under bulk (ms)|"
