@@ -99,17 +99,16 @@ link_update_events(struct link *l)
 	int events = (reading ? l->read_events : 0) | (l->write_blocked ? l->write_events : 0);
 
 	if (l->dead)
-		events = 0;
+		return;
+	if (events != (ev_is_active(&l->io) ? (l->io.events & (EV_READ | EV_WRITE)) : 0)) {
+		ev_io_stop(l->loop, &l->io);
+		ev_io_set(&l->io, l->t->fd, events);
+		if (events != 0)
+			ev_io_start(l->loop, &l->io);
+	}
 	/* Input already decoded by TLS or WebSocket will not make the socket readable. */
-	if (reading && !l->dead && transport_pending(l->t) > 0)
+	if (reading && transport_pending(l->t) > 0)
 		ev_feed_event(l->loop, &l->io, EV_READ);
-	if (events == (ev_is_active(&l->io) ? (l->io.events & (EV_READ | EV_WRITE)) : 0))
-		return;
-	ev_io_stop(l->loop, &l->io);
-	if (events == 0)
-		return;
-	ev_io_set(&l->io, l->t->fd, events);
-	ev_io_start(l->loop, &l->io);
 }
 
 void
