@@ -69,13 +69,6 @@ static void agent_link_open(struct link *l, uint32_t id, const char *service, co
 static void agent_link_closed(struct link *l, const char *reason);
 static void agent_connect(struct agent *a);
 
-static const char *const transport_names[] = {
-	[CONFIG_TRANSPORT_TCP] = "tcp",
-	[CONFIG_TRANSPORT_TLS] = "tls",
-	[CONFIG_TRANSPORT_WS] = "ws",
-	[CONFIG_TRANSPORT_WSS] = "wss",
-};
-
 static const struct link_ops agent_link_ops = {
 	.control = agent_link_control,
 	.open = agent_link_open,
@@ -137,7 +130,7 @@ agent_link_up(struct agent *a, struct transport *t)
 	a->link->rtt = a->rtt;
 	link_set_label(a->link, "server %s", a->conf->server);
 	log_info("connected to %s (%s) over %s", a->conf->server, a->link->peer,
-	    transport_names[a->conf->transport]);
+	    config_transport_name(a->conf->transport));
 	agent_send_hello(a);
 	/* The handshake must finish within connect_timeout too. */
 	ev_timer_stop(a->loop, &a->timeout_w);
@@ -154,7 +147,7 @@ agent_handshake_cb(void *arg, struct transport *t, const char *error)
 	a->hs = NULL;
 	if (t == NULL) {
 		snprintf(why, sizeof(why), "%s handshake with %s failed: %s",
-		    transport_names[a->conf->transport], a->conf->server, error);
+		    config_transport_name(a->conf->transport), a->conf->server, error);
 		agent_retry(a, why);
 		return;
 	}

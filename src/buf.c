@@ -3,6 +3,8 @@
  */
 #include "rtun-build.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,6 +68,24 @@ buf_append(struct buf *b, const void *p, size_t n)
 		return;
 	memcpy(buf_reserve(b, n), p, n);
 	b->len += n;
+}
+
+void
+buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n <= 0)
+		return;
+	/* vsnprintf writes a NUL after the text: reserve it, then leave it out. */
+	va_start(ap, fmt);
+	vsnprintf((char *)buf_reserve(b, (size_t)n + 1), (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	buf_commit(b, (size_t)n);
 }
 
 void

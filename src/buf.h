@@ -42,6 +42,8 @@ uint8_t *buf_reserve(struct buf *b, size_t n);
 void buf_commit(struct buf *b, size_t n);
 /* Append n bytes. */
 void buf_append(struct buf *b, const void *p, size_t n);
+/* Append printf-formatted text (no NUL is kept). */
+void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Drop n bytes from the front; frees the memory once empty. */
 void buf_consume(struct buf *b, size_t n);
 

@@ -427,6 +427,18 @@ transport_bit(const char *s, size_t len)
 	return 0;
 }
 
+const char *
+config_transport_name(int transport)
+{
+	size_t i;
+
+	for (i = 0; i < NELEM(transport_names); i++) {
+		if (transport == 1 << i)
+			return transport_names[i];
+	}
+	return "?";
+}
+
 static int
 set_transport(struct loader *ld, const struct key *k, const char *val, void *field)
 {

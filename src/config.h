@@ -129,6 +129,8 @@ void config_free_agent(struct agent_conf *conf);
 /* Free the collected error strings. */
 void config_errors_free(struct config_errors *errs);
 
+/* "tcp", "tls", "ws" or "wss" for one enum config_transport value. */
+const char *config_transport_name(int transport);
 /* Parse "22,6000-6999" into set; -1 with *why set. */
 int portset_parse(const char *s, struct portset *set, const char **why);
 /* True when port is in set. */

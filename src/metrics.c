@@ -23,6 +23,7 @@
 
 #include <http_parser.h>
 
+#include "buf.h"
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"
@@ -82,9 +83,7 @@ struct conn {
 	int status;
 	char url[METRICS_URL_MAX];
 	size_t urllen;
-	char *out;
-	size_t outlen;
-	size_t outoff;
+	struct buf out;          /* the response, consumed as it is sent */
 	char peer[NET_ADDRSTRLEN];
 };
 
@@ -97,54 +96,7 @@ struct metrics {
 	unsigned int nconns;
 };
 
-/* A growing NUL-terminated string. */
-struct strbuf {
-	char *s;
-	size_t len;
-	size_t cap;
-};
-
 static void conn_flush(struct conn *c);
-
-static void
-sb_reserve(struct strbuf *sb, size_t n)
-{
-	size_t cap = sb->cap ? sb->cap : 256;
-
-	if (sb->len + n < sb->cap)
-		return;
-	while (cap <= sb->len + n)
-		cap *= 2;
-	sb->s = xreallocarray(sb->s, cap, 1);
-	sb->cap = cap;
-}
-
-static void
-sb_append(struct strbuf *sb, const char *s, size_t n)
-{
-	sb_reserve(sb, n);
-	memcpy(sb->s + sb->len, s, n);
-	sb->len += n;
-	sb->s[sb->len] = '\0';
-}
-
-static void __attribute__((format(printf, 2, 3)))
-sb_printf(struct strbuf *sb, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	sb_reserve(sb, (size_t)n);
-	va_start(ap, fmt);
-	vsnprintf(sb->s + sb->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	sb->len += (size_t)n;
-}
 
 /* The escape for c in label values (quote too) or HELP text (no quote); NULL if none. */
 static const char *
@@ -161,15 +113,15 @@ escape_of(char c, int quote)
 
 /* Append s with HELP escaping. */
 static void
-sb_help(struct strbuf *sb, const char *s)
+sb_help(struct buf *sb, const char *s)
 {
 	const char *e;
 
 	for (; *s != '\0'; s++) {
 		if ((e = escape_of(*s, 0)) != NULL)
-			sb_append(sb, e, strlen(e));
+			buf_append(sb, e, strlen(e));
 		else
-			sb_append(sb, s, 1);
+			buf_append(sb, s, 1);
 	}
 }
 
@@ -200,17 +152,17 @@ metrics_label_value(const char *value, char *out, size_t outlen)
 
 /* A gauge as Prometheus reads it: the shortest decimal that reads back exactly. */
 static void
-sb_double(struct strbuf *sb, double v)
+sb_double(struct buf *sb, double v)
 {
 	char tmp[32];
 	int prec;
 
 	if (isnan(v)) {
-		sb_printf(sb, "NaN");
+		buf_printf(sb, "NaN");
 		return;
 	}
 	if (isinf(v)) {
-		sb_printf(sb, "%s", v > 0 ? "+Inf" : "-Inf");
+		buf_printf(sb, "%s", v > 0 ? "+Inf" : "-Inf");
 		return;
 	}
 	for (prec = 1; prec < 17; prec++) {
@@ -218,28 +170,28 @@ sb_double(struct strbuf *sb, double v)
 		if (strtod(tmp, NULL) == v)
 			break;
 	}
-	sb_printf(sb, "%.*g", prec, v);
+	buf_printf(sb, "%.*g", prec, v);
 }
 
 static void
-render_metric(struct strbuf *sb, const struct metric *mt)
+render_metric(struct buf *sb, const struct metric *mt)
 {
 	const struct slot *s;
 
-	sb_printf(sb, "# HELP %s ", mt->name);
+	buf_printf(sb, "# HELP %s ", mt->name);
 	sb_help(sb, mt->help);
-	sb_printf(sb, "\n# TYPE %s %s\n", mt->name,
+	buf_printf(sb, "\n# TYPE %s %s\n", mt->name,
 	    mt->type == METRIC_COUNTER ? "counter" : "gauge");
 	for (s = mt->slots; s != NULL; s = s->next) {
 		if (s->labels[0] == '\0')
-			sb_printf(sb, "%s ", mt->name);
+			buf_printf(sb, "%s ", mt->name);
 		else
-			sb_printf(sb, "%s{%s} ", mt->name, s->labels);
+			buf_printf(sb, "%s{%s} ", mt->name, s->labels);
 		if (mt->type == METRIC_COUNTER)
-			sb_printf(sb, "%" PRIu64 "\n", s->count);
+			buf_printf(sb, "%" PRIu64 "\n", s->count);
 		else {
 			sb_double(sb, s->value);
-			sb_printf(sb, "\n");
+			buf_printf(sb, "\n");
 		}
 	}
 }
@@ -247,13 +199,16 @@ render_metric(struct strbuf *sb, const struct metric *mt)
 char *
 metrics_render(const struct metrics *m)
 {
-	struct strbuf sb = { NULL, 0, 0 };
+	struct buf b;
 	const struct metric *mt;
+	char *text;
 
-	sb_append(&sb, "", 0);
+	buf_init(&b);
 	for (mt = m->metrics; mt != NULL; mt = mt->next)
-		render_metric(&sb, mt);
-	return sb.s;
+		render_metric(&b, mt);
+	text = buf_len(&b) > 0 ? xstrndup((char *)buf_ptr(&b), buf_len(&b)) : xstrdup("");
+	buf_free(&b);
+	return text;
 }
 
 /* The slot for name and labels, creating the metric and the slot as needed. */
@@ -329,7 +284,7 @@ conn_free(struct conn *c)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	m->nconns--;
-	free(c->out);
+	buf_free(&c->out);
 	free(c);
 }
 
@@ -379,7 +334,6 @@ status_reason(int status)
 static void
 conn_respond(struct conn *c)
 {
-	struct strbuf sb = { NULL, 0, 0 };
 	const char *type = "text/plain; charset=utf-8";
 	char *body;
 
@@ -388,13 +342,12 @@ conn_respond(struct conn *c)
 		type = "text/plain; version=0.0.4; charset=utf-8";
 	} else
 		body = xasprintf("%d %s\n", c->status, status_reason(c->status));
-	sb_printf(&sb, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s",
+	buf_printf(&c->out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s",
 	    c->status, status_reason(c->status), type, strlen(body),
 	    c->status == 405 ? "Allow: GET\r\n" : "");
-	sb_printf(&sb, "Connection: close\r\n\r\n%s", body);
+	buf_printf(&c->out, "Connection: close\r\n\r\n");
+	buf_append(&c->out, body, strlen(body));
 	free(body);
-	c->out = sb.s;
-	c->outlen = sb.len;
 	c->state = CONN_WRITING;
 	ev_io_stop(c->m->loop, &c->rio);
 	conn_flush(c);
@@ -419,8 +372,8 @@ conn_flush(struct conn *c)
 {
 	ssize_t n;
 
-	while (c->outoff < c->outlen) {
-		n = send(c->fd, c->out + c->outoff, c->outlen - c->outoff, MSG_NOSIGNAL);
+	while (buf_len(&c->out) > 0) {
+		n = send(c->fd, buf_ptr(&c->out), buf_len(&c->out), MSG_NOSIGNAL);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -432,7 +385,7 @@ conn_flush(struct conn *c)
 			conn_free(c);
 			return;
 		}
-		c->outoff += (size_t)n;
+		buf_consume(&c->out, (size_t)n);
 	}
 	ev_io_stop(c->m->loop, &c->wio);
 	conn_drain(c);

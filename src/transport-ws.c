@@ -373,25 +373,6 @@ ws_hs_io_fail(struct ws_transport *ws, ssize_t n, int *want)
 	    ws->inner->error[0] != '\0' ? ws->inner->error : strerror(errno));
 }
 
-static void hs_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-hs_printf(struct buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n <= 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf((char *)buf_reserve(b, (size_t)n + 1), (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	buf_commit(b, (size_t)n);
-}
-
 /* Read more of the peer's header block: 0 got bytes, 1 wait, -1 failed. */
 static int
 ws_hs_read(struct ws_transport *ws)
@@ -586,14 +567,14 @@ ws_answer(struct ws_transport *ws, const struct ws_request *req)
 
 	if (req->status == 101 && ws_accept_key(req->key, accept) == 0) {
 		buf_consume(&ws->hs_in, req->header_len);
-		hs_printf(&ws->hs_out,
+		buf_printf(&ws->hs_out,
 		    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
 		    "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
 		    accept);
 		ws->state = WS_SEND_101;
 		return 0;
 	}
-	hs_printf(&ws->hs_out,
+	buf_printf(&ws->hs_out,
 	    "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\n"
 	    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s\n",
 	    req->status, http_status_str((enum http_status)req->status), strlen(reason) + 1,
@@ -881,14 +862,14 @@ transport_ws_client(struct transport *inner, const struct ws_client_opts *o)
 		ws_fail(ws, "SHA-1 unavailable for Sec-WebSocket-Accept");
 		return &ws->t;
 	}
-	hs_printf(&ws->hs_out,
+	buf_printf(&ws->hs_out,
 	    "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\n"
 	    "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
 	    "User-Agent: rtun/%s\r\n",
 	    o->path, o->host, key, PACKAGE_VERSION);
 	for (i = 0; i < o->nheaders; i++)
-		hs_printf(&ws->hs_out, "%s\r\n", o->headers[i]);
-	hs_printf(&ws->hs_out, "\r\n");
+		buf_printf(&ws->hs_out, "%s\r\n", o->headers[i]);
+	buf_printf(&ws->hs_out, "\r\n");
 	return &ws->t;
 }
 

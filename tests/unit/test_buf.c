@@ -156,6 +156,28 @@ START_TEST(test_limit)
 }
 END_TEST
 
+/* Formatted text is appended after what is there, without its NUL; growth included. */
+START_TEST(test_printf)
+{
+	struct buf b;
+	char big[5000];
+
+	buf_init(&b);
+	buf_append(&b, "ab", 2);
+	buf_printf(&b, "%d-%s", 42, "x");
+	ck_assert_uint_eq(buf_len(&b), 6);
+	ck_assert_int_eq(memcmp(buf_ptr(&b), "ab42-x", 6), 0);
+	memset(big, 'z', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	buf_printf(&b, "%s!", big);
+	ck_assert_uint_eq(buf_len(&b), 6 + sizeof(big));
+	ck_assert_int_eq(buf_ptr(&b)[buf_len(&b) - 1], '!');
+	buf_printf(&b, "%s", "");
+	ck_assert_uint_eq(buf_len(&b), 6 + sizeof(big));
+	buf_free(&b);
+}
+END_TEST
+
 START_TEST(test_u32be)
 {
 	static const uint32_t values[] = { 0, 1, 0x01020304, 0x80000000, 0xffffffff };
@@ -185,6 +207,7 @@ buf_suite(void)
 	tcase_add_loop_test(tc, test_slide_or_grow, 0, 2);
 	tcase_add_test_raise_signal(tc, test_limit, SIGABRT);
 	tcase_add_test(tc, test_u32be);
+	tcase_add_test(tc, test_printf);
 	suite_add_tcase(s, tc);
 	return s;
 }
