@@ -37,8 +37,9 @@ struct acceptor {
 	struct transport *t;           /* while sniffing inside TLS */
 	struct handshake *hs;          /* while a handshake runs */
 	int in_tls;
+	ssize_t seen;                  /* bytes the last peek returned */
+	int lowat;                     /* SO_RCVLOWAT raised above 1 on fd */
 	ev_io io;
-	ev_timer poll;                 /* re-peek while only a prefix has arrived */
 	ev_timer deadline;
 	acceptor_cb cb;
 	void *arg;
@@ -51,7 +52,6 @@ static void
 acceptor_free(struct acceptor *a)
 {
 	ev_io_stop(a->loop, &a->io);
-	ev_timer_stop(a->loop, &a->poll);
 	ev_timer_stop(a->loop, &a->deadline);
 	if (a->hs != NULL)
 		handshake_cancel(a->hs);
@@ -70,26 +70,27 @@ acceptor_fail(struct acceptor *a, const char *why)
 	acceptor_free(a);
 }
 
-static void
-acceptor_done(struct acceptor *a, struct transport *t, const char *stack)
-{
-	acceptor_cb cb = a->cb;
-	void *arg = a->arg;
-	struct net_addr peer = a->peer;
-
-	log_debug("%s: agent connection over %s", a->addr, stack);
-	a->t = NULL;
-	a->fd = -1;
-	acceptor_free(a);
-	cb(arg, t, &peer, stack);
-}
-
 static double
 acceptor_remaining(const struct acceptor *a)
 {
 	double left = ev_timer_remaining(a->loop, (ev_timer *)&a->deadline);
 
 	return left > 0.01 ? left : 0.01;
+}
+
+static void
+acceptor_done(struct acceptor *a, struct transport *t, const char *stack)
+{
+	acceptor_cb cb = a->cb;
+	void *arg = a->arg;
+	struct net_addr peer = a->peer;
+	double left = acceptor_remaining(a);
+
+	log_debug("%s: agent connection over %s", a->addr, stack);
+	a->t = NULL;
+	a->fd = -1;
+	acceptor_free(a);
+	cb(arg, t, &peer, stack, left);
 }
 
 static int
@@ -139,6 +140,7 @@ acceptor_tls_done(void *arg, struct transport *t, const char *error)
 	}
 	a->t = t;
 	a->in_tls = 1;
+	a->seen = 0;
 	acceptor_sniff(a);
 }
 
@@ -148,6 +150,11 @@ acceptor_dispatch(struct acceptor *a, enum sniff_result r)
 {
 	struct transport *t;
 
+	if (a->lowat) {
+		/* The layers above must wake for every byte again. */
+		net_set_rcvlowat(a->fd, 1);
+		a->lowat = 0;
+	}
 	switch (r) {
 	case SNIFF_RTUN:
 		if (!acceptor_allows(a, a->in_tls ? CONFIG_TRANSPORT_TLS : CONFIG_TRANSPORT_TCP,
@@ -178,6 +185,24 @@ acceptor_dispatch(struct acceptor *a, enum sniff_result r)
 	}
 }
 
+/*
+ * Wait for more than the n bytes a peek saw, without polling: on the raw
+ * socket SO_RCVLOWAT keeps it from reporting readable until then; inside TLS
+ * the record was taken off the socket, so readable means news.
+ */
+static void
+acceptor_wait_more(struct acceptor *a, ssize_t n)
+{
+	if (a->t == NULL && n > 0) {
+		net_set_rcvlowat(a->fd, (int)n + 1);
+		a->lowat = 1;
+	}
+	a->seen = n;
+	ev_io_set(&a->io, a->t != NULL ? a->t->fd : a->fd,
+	    a->t != NULL ? transport_want(a->t) : EV_READ);
+	ev_io_start(a->loop, &a->io);
+}
+
 /* Peek at the first bytes, on the raw socket or inside TLS. */
 static void
 acceptor_sniff(struct acceptor *a)
@@ -196,26 +221,16 @@ acceptor_sniff(struct acceptor *a)
 	}
 	r = n > 0 ? sniff_classify(buf, (size_t)n) : SNIFF_NEED_MORE;
 	ev_io_stop(a->loop, &a->io);
-	ev_timer_stop(a->loop, &a->poll);
 	if (r != SNIFF_NEED_MORE) {
 		acceptor_dispatch(a, r);
 		return;
 	}
-	if (n > 0) {
-		/* A socket holding a prefix stays readable: poll gently until more arrives. */
-		ev_timer_set(&a->poll, 0.02, 0.0);
-		ev_timer_start(a->loop, &a->poll);
+	if (n > 0 && a->t != NULL && n == a->seen) {
+		/* A peek inside TLS never reaches past the first record. */
+		acceptor_fail(a, "the first TLS record is too short to tell the protocol");
 		return;
 	}
-	ev_io_set(&a->io, a->t != NULL ? a->t->fd : a->fd,
-	    a->t != NULL ? transport_want(a->t) : EV_READ);
-	ev_io_start(a->loop, &a->io);
-}
-
-static void
-acceptor_poll_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	acceptor_sniff(w->data);
+	acceptor_wait_more(a, n);
 }
 
 static void
@@ -258,9 +273,8 @@ acceptor_start(struct acceptor_set *set, struct ev_loop *loop, int fd,
 	a->arg = arg;
 	net_addr_str((const struct sockaddr *)&peer->ss, a->addr);
 	ev_io_init(&a->io, acceptor_io_cb, fd, EV_READ);
-	ev_timer_init(&a->poll, acceptor_poll_cb, 0.02, 0.0);
 	ev_timer_init(&a->deadline, acceptor_deadline_cb, conf->timeout, 0.0);
-	a->io.data = a->poll.data = a->deadline.data = a;
+	a->io.data = a->deadline.data = a;
 	LIST_INSERT_HEAD(&set->list, a, entry);
 	ev_timer_start(loop, &a->deadline);
 	ev_io_start(loop, &a->io);

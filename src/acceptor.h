@@ -17,9 +17,13 @@
 
 struct acceptor;
 
-/* Called with an established transport (owned by the callee) and its stack's name. */
+/*
+ * Called with an established transport (owned by the callee), its stack's
+ * name and what is left of the handshake budget, in seconds: the budget runs
+ * from accept() to authentication, whatever the peer sends meanwhile.
+ */
 typedef void (*acceptor_cb)(void *arg, struct transport *t, const struct net_addr *peer,
-    const char *stack);
+    const char *stack, double left);
 
 /* What the port accepts; the caller keeps it alive while acceptors run. */
 struct acceptor_conf {

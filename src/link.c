@@ -31,6 +31,7 @@
 static void link_io_cb(struct ev_loop *loop, ev_io *w, int revents);
 static void link_flush_cb(struct ev_loop *loop, ev_prepare *w, int revents);
 static void link_heartbeat_cb(struct ev_loop *loop, ev_timer *w, int revents);
+static void link_silence_cb(struct ev_loop *loop, ev_timer *w, int revents);
 static void link_free_cb(struct ev_loop *loop, ev_check *w, int revents);
 
 struct link *
@@ -64,10 +65,13 @@ link_new(struct ev_loop *loop, struct transport *t, const struct net_addr *peer,
 	ev_prepare_init(&l->flush_w, link_flush_cb);
 	ev_timer_init(&l->hb_w, link_heartbeat_cb, params->heartbeat_interval,
 	    params->heartbeat_interval);
+	ev_init(&l->silence_w, link_silence_cb);
+	l->silence_w.repeat = params->heartbeat_timeout;
 	ev_check_init(&l->free_w, link_free_cb);
-	l->io.data = l->flush_w.data = l->hb_w.data = l->free_w.data = l;
+	l->io.data = l->flush_w.data = l->hb_w.data = l->silence_w.data = l->free_w.data = l;
 	ev_io_start(loop, &l->io);
 	ev_timer_start(loop, &l->hb_w);
+	ev_timer_again(loop, &l->silence_w);
 	/* Sniffing may have pulled the first bytes into TLS or WebSocket buffers already. */
 	if (transport_pending(t) > 0)
 		ev_feed_event(loop, &l->io, EV_READ);
@@ -91,11 +95,18 @@ link_set_authed(struct link *l, uint32_t peer_window)
 	l->peer_window = peer_window;
 }
 
+/* True while the link stops reading because the peer does not take what it is sent. */
+static int
+link_backlogged(const struct link *l)
+{
+	return buf_len(&l->out) >= LINK_CTL_HIGH;
+}
+
 /* Derive which watchers run from the link's state, in one place. */
 static void
 link_update_events(struct link *l)
 {
-	int reading = !l->close_after_flush && buf_len(&l->out) < LINK_CTL_HIGH;
+	int reading = !l->close_after_flush && !link_backlogged(l);
 	int events = (reading ? l->read_events : 0) | (l->write_blocked ? l->write_events : 0);
 
 	if (l->dead)
@@ -525,8 +536,13 @@ link_read(struct link *l)
 	l->in_len += (size_t)n;
 	l->rx_bytes += (uint64_t)n;
 	l->last_rx = ev_now(l->loop);
+	if (!l->authed && l->rx_bytes > LINK_PREAUTH_MAX) {
+		link_protocol_error(l, "more than %d bytes before authentication",
+		    LINK_PREAUTH_MAX);
+		return 0;
+	}
 	link_parse(l);
-	return !l->dead && !l->close_after_flush && buf_len(&l->out) < LINK_CTL_HIGH;
+	return !l->dead && !l->close_after_flush && !link_backlogged(l);
 }
 
 static void
@@ -562,23 +578,42 @@ link_heartbeat_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct link *l = w->data;
 	struct frame ping;
-	char why[96];
-	double silent = ev_now(loop) - l->last_rx;
 
 	if (l->close_after_flush) {
 		link_close(l, FRAME_CODE_NONE, "peer did not read the last frames");
-		return;
-	}
-	if (silent >= l->params.heartbeat_timeout) {
-		snprintf(why, sizeof(why), "heartbeat timeout: nothing received for %.1fs", silent);
-		log_warn("%s: %s", l->label, why);
-		link_close(l, FRAME_CODE_NONE, why);
 		return;
 	}
 	memset(&ping, 0, sizeof(ping));
 	ping.type = FRAME_PING;
 	ping.value = now_ns();
 	link_send_frame(l, &ping);
+}
+
+/*
+ * The peer is dead once nothing arrived for heartbeat_timeout: this timer is
+ * re-armed for exactly what is left of that, so the verdict never waits for
+ * the next heartbeat tick. A peer that stopped reading our output made us
+ * stop reading its: that, held as long, is the same verdict.
+ */
+static void
+link_silence_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct link *l = w->data;
+	double silent = ev_now(loop) - l->last_rx;
+	char why[128];
+
+	if (silent < l->params.heartbeat_timeout) {
+		w->repeat = l->params.heartbeat_timeout - silent;
+		ev_timer_again(loop, w);
+		return;
+	}
+	if (link_backlogged(l))
+		snprintf(why, sizeof(why), "peer does not read: %zu bytes queued for it for %.1fs",
+		    buf_len(&l->out), silent);
+	else
+		snprintf(why, sizeof(why), "heartbeat timeout: nothing received for %.1fs", silent);
+	log_warn("%s: %s", l->label, why);
+	link_close(l, FRAME_CODE_NONE, why);
 }
 
 void
@@ -604,7 +639,7 @@ collect_stream(void *ptr, void *arg)
 	*(*pp)++ = ptr;
 }
 
-/* Destroy every stream: their users see the connection end at once. */
+/* Destroy every stream: their local sockets are reset at once, never closed as if complete. */
 static void
 link_destroy_streams(struct link *l)
 {
@@ -613,6 +648,7 @@ link_destroy_streams(struct link *l)
 
 	if (n == 0)
 		return;
+	log_info("%s: resetting %u open stream%s", l->label, n, n == 1 ? "" : "s");
 	all = p = xcalloc(n, sizeof(*all));
 	idmap_each(&l->streams, collect_stream, &p);
 	for (i = 0; i < n; i++)
@@ -642,6 +678,7 @@ link_close(struct link *l, enum frame_code code, const char *reason)
 	ev_io_stop(l->loop, &l->io);
 	ev_prepare_stop(l->loop, &l->flush_w);
 	ev_timer_stop(l->loop, &l->hb_w);
+	ev_timer_stop(l->loop, &l->silence_w);
 	transport_free(l->t);
 	l->t = NULL;
 	l->ops->closed(l, reason);

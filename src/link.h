@@ -48,6 +48,11 @@ struct stream;
 #define LINK_NOTSENT_EVERY 0.1
 /* Unsent control bytes above which the link stops reading its peer. */
 #define LINK_CTL_HIGH (1024 * 1024)
+/*
+ * Input a peer may send before it has authenticated: a hello and an auth are
+ * a few hundred bytes, so this bounds what an anonymous peer costs.
+ */
+#define LINK_PREAUTH_MAX (64 * 1024)
 /* Writes one flush may make (TLS takes a 16 KiB record per write). */
 #define LINK_WRITES_PER_FLUSH 64
 /* Size of the receive buffer; a whole frame always fits. */
@@ -105,7 +110,8 @@ struct link {
 	int read_events;         /* what reading waits for (EV_READ, or what TLS asks) */
 	int write_events;        /* what a blocked write waits for */
 	ev_prepare flush_w;
-	ev_timer hb_w;
+	ev_timer hb_w;           /* sends PINGs */
+	ev_timer silence_w;      /* fires heartbeat_timeout after the last byte received */
 	ev_check free_w;
 	ev_tstamp last_rx;
 

@@ -148,6 +148,20 @@ net_set_notsent_lowat(int fd, int bytes)
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &bytes, sizeof(bytes));
 }
 
+void
+net_set_abortive(int fd, int abort)
+{
+	struct linger lg = { abort ? 1 : 0, 0 };
+
+	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+}
+
+void
+net_set_rcvlowat(int fd, int bytes)
+{
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &bytes, sizeof(bytes));
+}
+
 int
 net_listen(const struct net_addr *addr, int backlog)
 {

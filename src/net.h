@@ -32,6 +32,14 @@ int net_set_nonblock(int fd);
 void net_set_nodelay(int fd);
 /* Bound the kernel's unsent backlog of a TCP socket so scheduling stays in user space. */
 void net_set_notsent_lowat(int fd, int bytes);
+/*
+ * Make close() of a connected TCP socket abortive (RST, SO_LINGER 0) or, with
+ * abort 0, graceful again (FIN after the queued bytes). Stream sockets are
+ * abortive from birth, so that the kernel's close after a crash resets them.
+ */
+void net_set_abortive(int fd, int abort);
+/* Set SO_RCVLOWAT: readiness is only reported once this many bytes (or EOF) arrived. */
+void net_set_rcvlowat(int fd, int bytes);
 /* Non-blocking listening TCP socket with SO_REUSEADDR; -1 with errno set on failure. */
 int net_listen(const struct net_addr *addr, int backlog);
 /* Start a non-blocking connect; returns the fd (connect may be in progress) or -1 with errno. */

@@ -305,6 +305,7 @@ port_accept_cb(struct listener *li, int fd, const struct net_addr *from)
 	if (l->nstreams >= l->params.max_streams) {
 		log_warn("%s: service %s: refusing %s: max_streams (%u) reached", l->label,
 		    p->service, addr, l->params.max_streams);
+		net_set_abortive(fd, 1);
 		close(fd);
 		return;
 	}
@@ -493,7 +494,7 @@ peer_handshake_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 /* An agent connection whose transport is established: start the rtun handshake on it. */
 static void
 server_transport_cb(void *arg, struct transport *t, const struct net_addr *from,
-    const char *stack)
+    const char *stack, double left)
 {
 	struct server *srv = arg;
 	const struct config_common *c = &srv->conf->common;
@@ -512,8 +513,8 @@ server_transport_cb(void *arg, struct transport *t, const struct net_addr *from,
 	pe->state = PEER_HELLO;
 	pe->link = link_new(srv->loop, t, from, &params, &server_link_ops, pe);
 	pe->link->expect_preface = 1;
-	ev_timer_init(&pe->handshake_w, peer_handshake_timeout_cb,
-	    srv->conf->handshake_timeout, 0.0);
+	/* Absolute: what the sniffing and the TLS or WebSocket handshakes left of it. */
+	ev_timer_init(&pe->handshake_w, peer_handshake_timeout_cb, left, 0.0);
 	pe->handshake_w.data = pe;
 	ev_timer_start(srv->loop, &pe->handshake_w);
 	LIST_INSERT_HEAD(&srv->peers, pe, entry);

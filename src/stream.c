@@ -50,6 +50,8 @@ stream_alloc(struct link *l, uint32_t id, int fd, const char *service, const cha
 	s->link = l;
 	s->id = id;
 	s->fd = fd;
+	/* Until both directions end cleanly, any close (ours or the kernel's) is a reset. */
+	net_set_abortive(fd, 1);
 	s->credit = l->peer_window;
 	s->recv_left = s->window = l->params.stream_window;
 	s->window_at = ev_now(l->loop);
@@ -205,16 +207,6 @@ stream_reset(struct stream *s, enum frame_code code, const char *reason)
 	stream_destroy(s);
 }
 
-/* Abort the local connection with an RST, as a refused connect would. */
-static void
-stream_abort_local(struct stream *s)
-{
-	struct linger lg = { 1, 0 };
-
-	(void)setsockopt(s->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	stream_destroy(s);
-}
-
 /* End the stream once both directions are closed and drained; 1 if it ended. */
 static int
 stream_maybe_finish(struct stream *s)
@@ -222,6 +214,8 @@ stream_maybe_finish(struct stream *s)
 	if (s->close_sent && s->out_shut) {
 		log_debug("%s: stream %u (%s, %s): closed", s->link->label, s->id, s->service,
 		    s->peer);
+		/* Both sides' own half-closes ended it: the only close that is a FIN. */
+		net_set_abortive(s->fd, 0);
 		stream_destroy(s);
 		return 1;
 	}
@@ -373,7 +367,7 @@ stream_on_reset(struct stream *s, const struct frame *f)
 	log_safe(f->text, f->text_len, reason, sizeof(reason));
 	log_debug("%s: stream %u (%s, %s): peer reset: %s", s->link->label, s->id, s->service,
 	    s->peer, reason);
-	stream_abort_local(s);
+	stream_destroy(s);
 }
 
 void
@@ -511,5 +505,5 @@ stream_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	    s->peer, why);
 	(*s->link->params.counters->open_timeouts)++;
 	stream_send(s, FRAME_RESET, FRAME_CODE_TIMEOUT, why);
-	stream_abort_local(s);
+	stream_destroy(s);
 }

@@ -4,7 +4,9 @@
  * the link is ready to send them and the peer granted credit); DATA from the
  * link is written to the local socket, and credit is returned as it is.
  * Half-close is tracked per direction; a stream ends when both directions are
- * closed and drained, or on RESET.
+ * closed and drained (the local socket then sees a FIN), or on RESET or the
+ * link's end (the local socket then sees a reset, so a cut copy never looks
+ * complete).
  */
 #ifndef RTUN_STREAM_H
 #define RTUN_STREAM_H
@@ -86,7 +88,10 @@ void stream_input(struct stream *s, const struct frame *f);
 int stream_produce(struct stream *s, struct buf *out, size_t room);
 /* Abort the stream: send RESET (unless the link is gone) and destroy it. */
 void stream_reset(struct stream *s, enum frame_code code, const char *reason);
-/* Destroy without telling the peer (the link is closing). */
+/*
+ * Destroy without telling the peer (the link is closing, or the peer reset
+ * it). The local socket is reset unless both directions had ended cleanly.
+ */
 void stream_destroy(struct stream *s);
 
 #endif

@@ -51,6 +51,9 @@ command -v "$PYTHON" >/dev/null 2>&1 || skip "$PYTHON not found"
 exec {IT_FD_OUT}>&1 {IT_FD_ERR}>&2
 IT_PIDS=()
 IT_NAMES=()
+# A command prefix for every process the test starts (it_netns sets it).
+IT_EXEC=()
+IT_NETNS=
 IT_WATCHDOG=
 EXIT_STATUS=
 IT_DIR=$(mktemp -d "${TMPDIR:-/tmp}/rtun-it$IT_NUM.XXXXXX") || hard_error "mktemp failed"
@@ -133,6 +136,8 @@ it_cleanup() {
 	for ((i = ${#IT_PIDS[@]} - 1; i >= 0; i--)); do
 		stop_pid "${IT_PIDS[i]}" "${IT_NAMES[i]}"
 	done
+	# Deleting the namespace also removes every iptables rule made inside it.
+	[ -n "$IT_NETNS" ] && ip netns del "$IT_NETNS" 2>/dev/null
 	# A sanitizer report in any daemon log fails the test, even one that passed.
 	if grep -l -E 'ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error:' \
 		"$IT_DIR"/*.log >/dev/null 2>&1; then
@@ -174,6 +179,7 @@ it_watchdog() {
 			pid_alive "$pid" && kill -KILL "$pid" 2>/dev/null
 		done <"$IT_DIR/.pids"
 	fi
+	[ -f "$IT_DIR/.netns" ] && ip netns del "$(cat "$IT_DIR/.netns")" 2>/dev/null
 	[ "${IT_KEEP:-0}" = 1 ] || rm -rf "$IT_DIR"
 	exit 0
 }
@@ -186,7 +192,7 @@ IT_WATCHDOG=$!
 start_bg() {
 	local name=$1
 	shift
-	"$@" >"$IT_DIR/$name.out" 2>"$IT_DIR/$name.log" &
+	"${IT_EXEC[@]}" "$@" >"$IT_DIR/$name.out" 2>"$IT_DIR/$name.log" &
 	LAST_PID=$!
 	IT_PIDS+=("$LAST_PID")
 	IT_NAMES+=("$name")
@@ -202,11 +208,29 @@ pid_of() {
 
 # tcptool ARGS...: runs tests/tools/tcptool.py in the foreground (it bounds itself).
 tcptool() {
-	"$PYTHON" "$TOOLS/tcptool.py" "$@"
+	"${IT_EXEC[@]}" "$PYTHON" "$TOOLS/tcptool.py" "$@"
 }
 
 fakeagent() {
-	"$PYTHON" "$TOOLS/fakeagent.py" "$@"
+	"${IT_EXEC[@]}" "$PYTHON" "$TOOLS/fakeagent.py" "$@"
+}
+
+# it_netns: from here on, every process the test starts runs in a network namespace of
+# its own (loopback only), deleted with everything in it when the test ends.  For tests
+# that change the network (iptables) without touching the host's.
+it_netns() {
+	command -v ip >/dev/null 2>&1 || fail "ip (iproute2) is needed"
+	[ "$(id -u)" = 0 ] || fail "network namespaces need root"
+	IT_NETNS="rtun-it$IT_NUM-$$"
+	ip netns add "$IT_NETNS" || fail "cannot create network namespace $IT_NETNS"
+	echo "$IT_NETNS" >"$IT_DIR/.netns"
+	ip netns exec "$IT_NETNS" ip link set lo up || fail "cannot bring up lo in $IT_NETNS"
+	IT_EXEC=(ip netns exec "$IT_NETNS")
+}
+
+# in_netns CMD...: runs CMD in the test's namespace (or here, without one).
+in_netns() {
+	"${IT_EXEC[@]}" "$@"
 }
 
 # start_tool NAME SUBCOMMAND ARGS...: a tcptool in the background; servers are waited for.

@@ -20,6 +20,8 @@ INTEGRATION_TESTS = \
 	tests/integration/t15-signals.sh \
 	tests/integration/t16-reload.sh \
 	tests/integration/t17-fdlimit.sh \
+	tests/integration/t18-cut-streams.sh \
+	tests/integration/t19-netcut.sh \
 	tests/integration/t20-tls.sh \
 	tests/integration/t21-ws.sh \
 	tests/integration/t22-nginx.sh
