@@ -24,7 +24,8 @@ INTEGRATION_TESTS = \
 	tests/integration/t19-netcut.sh \
 	tests/integration/t20-tls.sh \
 	tests/integration/t21-ws.sh \
-	tests/integration/t22-nginx.sh
+	tests/integration/t22-nginx.sh \
+	tests/integration/t26-floods.sh
 
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/lib.sh $(INTEGRATION_TESTS)

@@ -1,0 +1,149 @@
+#!/bin/bash
+# Peers that flood while never reading, over raw TCP and TLS, before and after
+# authentication, cost rtund a bounded amount of memory and are dropped with a logged
+# reason, while a real tunnel on the same rtund keeps moving data intact.  A fake rtund
+# that floods the agent gets the same treatment from the agent.  handshake_timeout is
+# absolute: a peer that keeps talking without authenticating is dropped on time, counted
+# from its TCP connect.  Two thousand idle half-handshakes cost rtund (almost) no CPU.
+# (WebSocket floods: t23-ws-flood.sh.)
+IT_NUM=26
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+command -v openssl >/dev/null 2>&1 || fail "openssl is needed (scripts/deps.sh installs it)"
+certs=$IT_DIR/certs
+"$TOOLS/mkcerts.sh" "$certs" "$IT_ADDR" >/dev/null || hard_error "mkcerts.sh failed"
+flood() {
+	"${IT_EXEC[@]}" "$PYTHON" "$TOOLS/flood.py" "$@"
+}
+link=$IT_ADDR:$(port 0)
+rss_slack_kb=$((16 * 1024))
+
+start_tool svc sha-server --listen "$IT_ADDR:$(port 1)" --send 64M --seed 3
+server_conf "$IT_DIR/rtund.conf" "tls_cert=$certs/server.pem" "tls_key=$certs/server.key" \
+	heartbeat_interval=1s heartbeat_timeout=3s handshake_timeout=2s
+agent_conf "$IT_DIR/rtun.conf" "svc:bulk=$IT_ADDR:$(port 1),$(port 10)"
+start_rtund rtund "$IT_DIR/rtund.conf"
+start_rtun rtun "$IT_DIR/rtun.conf"
+wait_for_log rtun "remote port $(port 10) ready" 10 || fail "service never ready"
+rtund_pid=$(pid_of rtund)
+
+# transfer NAME: a 64 MiB download through the tunnel, checked byte for byte; prints MB/s.
+transfer() {
+	local out=$IT_DIR/$1.xfer n t0 ms
+	n=$(($(grep -c result= "$IT_DIR/svc.out") + 1))
+	t0=$(now_ms)
+	tcptool sha-client --connect "$IT_ADDR:$(port 10)" --send 0 --timeout 60 >"$out" ||
+		fail "$1: transfer through the tunnel failed: $(cat "$out")"
+	ms=$(($(now_ms) - t0))
+	wait_for_file "$IT_DIR/svc.out" "result=" 10 "$n" || fail "$1: service did not finish"
+	[ "$(kv recv_sha256 "$out")" = "$(grep result= "$IT_DIR/svc.out" | sed -n "${n}p" |
+		sed -E 's/.*sent_sha256=([0-9a-f]+).*/\1/')" ] || fail "$1: download differs"
+	echo $((64 * 1000 / (ms > 0 ? ms : 1)))
+}
+
+# watch_rss PID FILE: samples PID's RSS every 0.1 s into FILE until killed.
+watch_rss() {
+	while pid_alive "$1"; do
+		rss_kb "$1" >>"$2"
+		sleep 0.1
+	done
+}
+
+base_mbs=$(transfer warmup)
+base_mbs=$(transfer baseline)
+rss0=$(rss_kb "$rtund_pid")
+note "baseline: tunnel $base_mbs MB/s, rtund RSS $rss0 KiB"
+
+# case NAME EXPECT_LOG ARGS...: a flood from ARGS against rtund while a transfer runs.
+case_flood() {
+	local name=$1 expect=$2 max peak mbs
+	shift 2
+	: >"$IT_DIR/rss-$name"
+	start_bg "rss-$name" watch_rss "$rtund_pid" "$IT_DIR/rss-$name"
+	start_bg "flood-$name" "$PYTHON" "$TOOLS/flood.py" "$@"
+	mbs=$(transfer "during-$name")
+	wait_exit "$(pid_of "flood-$name")" 30 || fail "$name: flood still running"
+	[ "$EXIT_STATUS" = 0 ] || fail "$name: $(cat "$IT_DIR/flood-$name.log")"
+	kill "$(pid_of "rss-$name")" 2>/dev/null
+	wait_exit "$(pid_of "rss-$name")" 5
+	peak=$(sort -n "$IT_DIR/rss-$name" | tail -n 1)
+	max=$((rss0 + rss_slack_kb))
+	note "$name: $(cat "$IT_DIR/flood-$name.out" | tr '\n' ' '); rtund peak RSS $peak KiB; tunnel $mbs MB/s"
+	[ "${peak:-0}" -le "$max" ] || fail "$name: rtund grew to $peak KiB (from $rss0)"
+	wait_for_log rtund "$expect" 5 || fail "$name: rtund logged no '$expect'"
+	expect_alive rtund
+}
+
+case_flood raw-preauth "before authentication" ping-flood --connect "$link" --timeout 20
+case_flood tls-preauth "before authentication" ping-flood --connect "$link" --tls --timeout 20
+case_flood raw-authed "peer does not read" ping-flood --connect "$link" --auth \
+	--token "$IT_TOKEN" --name flooder1 --timeout 25
+case_flood tls-authed "peer does not read" ping-flood --connect "$link" --tls --auth \
+	--token "$IT_TOKEN" --name flooder2 --timeout 25
+[ "$(log_count rtund "peer does not read")" -ge 2 ] || fail "authenticated floods not both dropped"
+
+note "handshake_timeout (2s) counts from the TCP connect, TLS handshake included"
+for tls in "" --tls; do
+	out=$(flood trickle --connect "$link" $tls --delay 1.2 --timeout 10) ||
+		fail "trickle${tls:+ $tls}: $out"
+	after=$(echo "$out" | sed -n -E 's/.*after=([0-9.]+).*/\1/p')
+	note "trickle${tls:+ $tls}: $out"
+	awk -v a="$after" 'BEGIN { exit !(a >= 1.8 && a <= 2.8) }' ||
+		fail "trickle${tls:+ $tls}: dropped after ${after}s, want about 2s from connect"
+done
+
+note "the agent against a fake rtund that floods it"
+agent_conf "$IT_DIR/rtun-flood.conf" "server=$IT_ADDR:$(port 5)" heartbeat_interval=1s \
+	heartbeat_timeout=3s reconnect_min=5s reconnect_max=5s "svc:bulk=$IT_ADDR:$(port 1),$(port 11)"
+start_bg fakeserver "$PYTHON" "$TOOLS/flood.py" server-flood --listen "$IT_ADDR:$(port 5)" \
+	--token "$IT_TOKEN" --timeout 30
+wait_for_file "$IT_DIR/fakeserver.out" "listening=" 10 || fail "fake rtund did not listen"
+start_rtun rtunf "$IT_DIR/rtun-flood.conf"
+wait_for_file "$IT_DIR/fakeserver.out" "auth=ok" 10 || fail "agent never authenticated to the fake rtund"
+agent_pid=$(pid_of rtunf)
+arss0=$(rss_kb "$agent_pid")
+: >"$IT_DIR/rss-agent"
+start_bg rss-agent watch_rss "$agent_pid" "$IT_DIR/rss-agent"
+wait_exit "$(pid_of fakeserver)" 30 || fail "fake rtund still flooding"
+[ "$EXIT_STATUS" = 0 ] || fail "fake rtund: $(cat "$IT_DIR/fakeserver.log")"
+kill "$(pid_of rss-agent)" 2>/dev/null
+apeak=$(sort -n "$IT_DIR/rss-agent" | tail -n 1)
+note "agent: $(tr '\n' ' ' <"$IT_DIR/fakeserver.out"); RSS $arss0 -> peak $apeak KiB"
+[ "${apeak:-0}" -le $((arss0 + rss_slack_kb)) ] || fail "the agent grew to $apeak KiB (from $arss0)"
+wait_for_log rtunf "peer does not read" 5 || fail "the agent logged no 'peer does not read'"
+stop_pid "$agent_pid" rtunf
+
+note "2000 idle half-handshakes (half a preface, half a ClientHello) cost no CPU"
+ulimit -n 8192 2>/dev/null || true
+idle=$IT_ADDR:$(port 6)
+server_conf "$IT_DIR/rtund-idle.conf" "listen=$idle" "tls_cert=$certs/server.pem" \
+	"tls_key=$certs/server.key" handshake_timeout=30s
+start_rtund rtund-idle "$IT_DIR/rtund-idle.conf"
+idle_pid=$(pid_of rtund-idle)
+# stat fields 14 and 15: utime and stime in clock ticks.
+cpu_ticks() {
+	awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+for kind in preface tls; do
+	start_bg "idle-$kind" "$PYTHON" "$TOOLS/flood.py" partial --connect "$idle" --conns 1000 \
+		--kind "$kind" --hold 4
+done
+wait_for_file "$IT_DIR/idle-preface.out" "ready=" 20 || fail "idle clients not connected"
+wait_for_file "$IT_DIR/idle-tls.out" "ready=" 20 || fail "idle clients not connected"
+c0=$(cpu_ticks "$idle_pid")
+sleep 2
+c1=$(cpu_ticks "$idle_pid")
+hz=$(getconf CLK_TCK)
+note "rtund spent $((c1 - c0)) ticks (of $hz/s) in 2 s with 2000 idle half-handshakes"
+for kind in preface tls; do
+	wait_exit "$(pid_of "idle-$kind")" 20 || fail "idle clients did not finish"
+	note "idle $kind: $(tail -n 1 "$IT_DIR/idle-$kind.out")"
+done
+# Waiting costs nothing: allow 5% of a core for the loop's own timers and the test's noise.
+[ $((c1 - c0)) -le $((hz / 10)) ] || fail "rtund burned $((c1 - c0)) ticks in 2 s on idle peers"
+[ "$(kv open "$IT_DIR/idle-preface.out")" = 1000 ] || fail "rtund dropped idle preface clients early"
+mbs=$(transfer after)
+note "after everything: tunnel $mbs MB/s (baseline $base_mbs)"
+expect_alive rtund
+exit 0

@@ -1,0 +1,282 @@
+#!/usr/bin/env python3
+"""Hostile peers that cost a daemon memory or CPU if it lets them: floods that never read,
+and crowds of idle half-open handshakes.  Standard library only; the rtun handshake comes
+from fakeagent.py (a second implementation that shares no code with src/).
+
+    flood.py ping-flood --connect H:P [--tls] [--auth --token T --name N] [--timeout S]
+        Optionally authenticate (over raw TCP or TLS), then send PING frames as fast as the
+        socket takes them and never read.  Passes when the daemon closes the connection
+        within --timeout; prints closed=reset|eof after=S sent=BYTES.
+    flood.py server-flood --listen H:P --token T [--timeout S]
+        A fake rtund: accept one agent, run the server side of the handshake, answer its
+        Declare, then flood PINGs without reading.  Passes when the agent drops the link.
+    flood.py trickle --connect H:P [--tls] [--delay S] [--timeout S]
+        Wait --delay seconds after connecting (before the TLS handshake, with --tls), then
+        send the preface and a PING every 0.1 s, never authenticating; prints closed=HOW
+        after=S, S counted from the TCP connect.  Passes when the daemon closes it.
+    flood.py partial --connect H:P --conns K --kind preface|tls [--hold S]
+        Open K connections that each send the first half of a preface or of a TLS
+        ClientHello and then wait; prints open=N at the end (connections the daemon kept).
+
+Exit 0 when the expectation was met, 1 otherwise (with a message on stderr).
+"""
+
+import argparse
+import hashlib
+import hmac
+import os
+import socket
+import ssl
+import struct
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fakeagent as fa  # noqa: E402  (the shared hand-made protocol code)
+
+PROG = "flood"
+
+
+def die(msg):
+    sys.stderr.write("%s: error: %s\n" % (PROG, msg))
+    sys.exit(1)
+
+
+def pings(n):
+    """n PING frames in one buffer."""
+    one = fa.frame(fa.mp_array([fa.T_PING, 0, 12345]))
+    return one * n
+
+
+def tls_wrap(sock, server_hostname="rtund"):
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.set_alpn_protocols(["rtun/1"])
+    return ctx.wrap_socket(sock, server_hostname=server_hostname)
+
+
+def flood_until_closed(sock, timeout, t0):
+    """Send PINGs without reading until the peer closes; returns (how, bytes sent)."""
+    burst = pings(4096)
+    sent = 0
+    deadline = t0 + timeout
+    sock.settimeout(0.2)
+    while time.monotonic() < deadline:
+        try:
+            n = sock.send(burst)
+            sent += n
+        except (socket.timeout, ssl.SSLWantWriteError, BlockingIOError):
+            continue
+        except (ConnectionResetError, BrokenPipeError):
+            return "reset", sent
+        except ssl.SSLError as e:
+            return "tls:" + (e.reason or "error"), sent
+        except OSError as e:
+            return "error:%s" % (e.strerror or e), sent
+    return None, sent
+
+
+def cmd_ping_flood(args):
+    t0 = time.monotonic()
+    link = fa.Link(args.connect, args.timeout)
+    if args.tls:
+        try:
+            link.sock = tls_wrap(link.sock)
+        except (OSError, ssl.SSLError) as e:
+            die("TLS handshake: %s" % e)
+    if args.auth:
+        if not fa.authenticate(link, args):
+            die("rtund refused the token")
+        say_flush("auth=ok")
+    else:
+        link.send(fa.PREFACE)
+    how, sent = flood_until_closed(link.sock, args.timeout, t0)
+    say_flush("closed=%s after=%.3f sent=%d" % (how or "no", time.monotonic() - t0, sent))
+    if how is None:
+        die("still connected after %gs of flooding" % args.timeout)
+
+
+def say_flush(line):
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+class ServerLink(fa.Link):
+    """fakeagent's Link over an accepted socket."""
+
+    def __init__(self, sock, timeout):
+        self.deadline = time.monotonic() + timeout
+        self.timeout = timeout
+        self.sock = sock
+        self.buf = bytearray()
+        self.eof = None
+        self.peer_window = 0
+
+
+def serve_handshake(link, token):
+    """The server side of the handshake, by doc/PROTOCOL.md; returns once Declare came."""
+    while len(link.buf) < len(fa.PREFACE):
+        link._fill()
+        if link.eof:
+            die("agent closed before its preface")
+    if bytes(link.buf[:len(fa.PREFACE)]) != fa.PREFACE:
+        die("bad preface from the agent")
+    del link.buf[:len(fa.PREFACE)]
+    kind, msg = link.next_control("ClientHello")
+    if kind != fa.C_CLIENT_HELLO:
+        die("expected ClientHello, got Control field %d" % kind)
+    name, cnonce = fa.pb_get(msg, 3, b""), fa.pb_get(msg, 4, b"")
+    snonce = os.urandom(32)
+    body = fa.pb_field_varint(1, 1) + fa.pb_field_bytes(2, snonce) + fa.pb_field_bytes(3, "flood 1")
+    link.send(fa.frame(fa.mp_array([fa.T_CONTROL, 0]), fa.control(fa.C_SERVER_HELLO, body)))
+    kind, msg = link.next_control("Auth")
+    if kind != fa.C_AUTH:
+        die("expected Auth, got Control field %d" % kind)
+    tail = snonce + cnonce + name
+    smac = hmac.new(token.encode(), b"rtun-v1 server\x00" + tail, hashlib.sha256).digest()
+    body = fa.pb_field_varint(1, 1) + fa.pb_field_bytes(3, smac) + fa.pb_field_varint(4, 262144)
+    link.send(fa.frame(fa.mp_array([fa.T_CONTROL, 0]), fa.control(fa.C_AUTH_RESULT, body)))
+    kind, msg = link.next_control("Declare")
+    if kind != fa.C_DECLARE:
+        die("expected Declare, got Control field %d" % kind)
+    link.send(fa.frame(fa.mp_array([fa.T_CONTROL, 0]), fa.control(fa.C_DECLARE_RESULT, b"")))
+
+
+def cmd_server_flood(args):
+    lst = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    lst.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    lst.bind(args.listen)
+    lst.listen(4)
+    say_flush("listening=%s:%d" % lst.getsockname())
+    lst.settimeout(args.timeout)
+    try:
+        sock, _ = lst.accept()
+    except socket.timeout:
+        die("no agent connected within %gs" % args.timeout)
+    t0 = time.monotonic()
+    link = ServerLink(sock, args.timeout)
+    serve_handshake(link, args.token)
+    say_flush("auth=ok")
+    how, sent = flood_until_closed(sock, args.timeout, t0)
+    say_flush("closed=%s after=%.3f sent=%d" % (how or "no", time.monotonic() - t0, sent))
+    if how is None:
+        die("agent still connected after %gs of flooding" % args.timeout)
+
+
+def drain_for(sock, seconds):
+    """Read (and drop) what arrives for this long; "eof" if the peer closed, else None."""
+    end = time.monotonic() + seconds
+    while True:
+        left = end - time.monotonic()
+        if left <= 0:
+            return None
+        sock.settimeout(left)
+        try:
+            if sock.recv(65536) == b"":
+                return "eof"
+        except socket.timeout:
+            return None
+
+
+def cmd_trickle(args):
+    t0 = time.monotonic()
+    try:
+        sock = socket.create_connection(args.connect, timeout=5)
+    except OSError as e:
+        die("connect: %s" % (e.strerror or e))
+    time.sleep(args.delay)
+    if args.tls:
+        try:
+            sock = tls_wrap(sock)
+        except (OSError, ssl.SSLError) as e:
+            say_flush("closed=tls after=%.3f" % (time.monotonic() - t0))
+            die("TLS handshake: %s" % e)
+    how = None
+    try:
+        sock.sendall(fa.PREFACE)
+        while how is None and time.monotonic() < t0 + args.timeout:
+            sock.sendall(pings(1))
+            how = drain_for(sock, 0.1)
+    except (ConnectionResetError, BrokenPipeError):
+        how = "reset"
+    except ssl.SSLError:
+        how = "tls"
+    except OSError as e:
+        how = "error:%s" % (e.strerror or e)
+    say_flush("closed=%s after=%.3f" % (how or "no", time.monotonic() - t0))
+    if how is None:
+        die("still connected after %gs" % args.timeout)
+
+
+def cmd_partial(args):
+    if args.kind == "preface":
+        half = fa.PREFACE[:4]
+    else:
+        # A TLS record header announcing a 512-byte ClientHello, and a few of its bytes.
+        half = b"\x16\x03\x01\x02\x00" + b"\x01\x00\x01\xfc\x03\x03"
+    socks = []
+    for i in range(args.conns):
+        try:
+            s = socket.create_connection(args.connect, timeout=5)
+            s.sendall(half)
+        except OSError as e:
+            die("connection %d: %s" % (i, e.strerror or e))
+        socks.append(s)
+    say_flush("ready=%d" % len(socks))
+    time.sleep(args.hold)
+    alive = 0
+    for s in socks:
+        s.setblocking(False)
+        try:
+            if s.recv(1):
+                alive += 1  # the daemon answered something: still open
+        except BlockingIOError:
+            alive += 1
+        except OSError:
+            pass
+        s.close()
+    say_flush("open=%d" % alive)
+
+
+def main():
+    global PROG
+    p = argparse.ArgumentParser(prog="flood.py", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    sp = sub.add_parser("ping-flood")
+    sp.add_argument("--connect", type=fa.parse_hostport, required=True)
+    sp.add_argument("--tls", action="store_true")
+    sp.add_argument("--auth", action="store_true")
+    sp.add_argument("--token", default="change-me")
+    sp.add_argument("--name", default="flooder")
+    sp.add_argument("--window", type=int, default=262144)
+    sp.add_argument("--timeout", type=float, default=30)
+    sp.set_defaults(fn=cmd_ping_flood)
+    sp = sub.add_parser("server-flood")
+    sp.add_argument("--listen", type=fa.parse_hostport, required=True)
+    sp.add_argument("--token", required=True)
+    sp.add_argument("--timeout", type=float, default=30)
+    sp.set_defaults(fn=cmd_server_flood)
+    sp = sub.add_parser("trickle")
+    sp.add_argument("--connect", type=fa.parse_hostport, required=True)
+    sp.add_argument("--tls", action="store_true")
+    sp.add_argument("--delay", type=float, default=0)
+    sp.add_argument("--timeout", type=float, default=30)
+    sp.set_defaults(fn=cmd_trickle)
+    sp = sub.add_parser("partial")
+    sp.add_argument("--connect", type=fa.parse_hostport, required=True)
+    sp.add_argument("--conns", type=int, default=100)
+    sp.add_argument("--kind", choices=("preface", "tls"), required=True)
+    sp.add_argument("--hold", type=float, default=3)
+    sp.set_defaults(fn=cmd_partial)
+    args = p.parse_args()
+    PROG = "flood %s" % args.cmd
+    try:
+        args.fn(args)
+    except fa.Fail as e:
+        die(str(e))
+
+
+if __name__ == "__main__":
+    main()
