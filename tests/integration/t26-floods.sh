@@ -93,26 +93,40 @@ for tls in "" --tls; do
 		fail "trickle${tls:+ $tls}: dropped after ${after}s, want about 2s from connect"
 done
 
+# agent_flood NAME EXPECT TRANSPORT ARGS...: the agent (over TRANSPORT) against a fake rtund
+# started with ARGS that floods it; the agent drops the link with EXPECT and stays small.
+agent_flood() {
+	local name=$1 expect=$2 transport=$3 agent_pid arss0 apeak
+	shift 3
+	agent_conf "$IT_DIR/rtun-$name.conf" "server=$IT_ADDR:$(port 5)" heartbeat_interval=1s \
+		heartbeat_timeout=3s reconnect_min=30s reconnect_max=30s "transport=$transport" \
+		"ca_file=$certs/ca.pem" "server_name=localhost" \
+		"svc:bulk=$IT_ADDR:$(port 1),$(port 11)"
+	start_bg "fake-$name" "$PYTHON" "$TOOLS/flood.py" server-flood --listen "$IT_ADDR:$(port 5)" \
+		--token "$IT_TOKEN" --timeout 30 "$@"
+	wait_for_file "$IT_DIR/fake-$name.out" "listening=" 10 || fail "$name: fake rtund did not listen"
+	start_rtun "rtun-$name" "$IT_DIR/rtun-$name.conf"
+	agent_pid=$(pid_of "rtun-$name")
+	# Against the agent of the real tunnel, which has moved 64 MiB downloads by now.
+	arss0=$(rss_kb "$(pid_of rtun)")
+	: >"$IT_DIR/rss-a-$name"
+	start_bg "rss-a-$name" watch_rss "$agent_pid" "$IT_DIR/rss-a-$name"
+	wait_exit "$(pid_of "fake-$name")" 30 || fail "$name: fake rtund still flooding"
+	[ "$EXIT_STATUS" = 0 ] || fail "$name: fake rtund: $(cat "$IT_DIR/fake-$name.log")"
+	kill "$(pid_of "rss-a-$name")" 2>/dev/null
+	wait_exit "$(pid_of "rss-a-$name")" 5
+	apeak=$(sort -n "$IT_DIR/rss-a-$name" | tail -n 1)
+	note "agent $name: $(tr '\n' ' ' <"$IT_DIR/fake-$name.out"); peak RSS $apeak KiB (tunnel agent: $arss0)"
+	[ "${apeak:-0}" -le $((arss0 + rss_slack_kb)) ] || fail "$name: the agent grew to $apeak KiB"
+	wait_for_log "rtun-$name" "$expect" 5 || fail "$name: the agent logged no '$expect'"
+	stop_pid "$agent_pid" "rtun-$name"
+}
+
 note "the agent against a fake rtund that floods it"
-agent_conf "$IT_DIR/rtun-flood.conf" "server=$IT_ADDR:$(port 5)" heartbeat_interval=1s \
-	heartbeat_timeout=3s reconnect_min=5s reconnect_max=5s "svc:bulk=$IT_ADDR:$(port 1),$(port 11)"
-start_bg fakeserver "$PYTHON" "$TOOLS/flood.py" server-flood --listen "$IT_ADDR:$(port 5)" \
-	--token "$IT_TOKEN" --timeout 30
-wait_for_file "$IT_DIR/fakeserver.out" "listening=" 10 || fail "fake rtund did not listen"
-start_rtun rtunf "$IT_DIR/rtun-flood.conf"
-wait_for_file "$IT_DIR/fakeserver.out" "auth=ok" 10 || fail "agent never authenticated to the fake rtund"
-agent_pid=$(pid_of rtunf)
-arss0=$(rss_kb "$agent_pid")
-: >"$IT_DIR/rss-agent"
-start_bg rss-agent watch_rss "$agent_pid" "$IT_DIR/rss-agent"
-wait_exit "$(pid_of fakeserver)" 30 || fail "fake rtund still flooding"
-[ "$EXIT_STATUS" = 0 ] || fail "fake rtund: $(cat "$IT_DIR/fakeserver.log")"
-kill "$(pid_of rss-agent)" 2>/dev/null
-apeak=$(sort -n "$IT_DIR/rss-agent" | tail -n 1)
-note "agent: $(tr '\n' ' ' <"$IT_DIR/fakeserver.out"); RSS $arss0 -> peak $apeak KiB"
-[ "${apeak:-0}" -le $((arss0 + rss_slack_kb)) ] || fail "the agent grew to $apeak KiB (from $arss0)"
-wait_for_log rtunf "peer does not read" 5 || fail "the agent logged no 'peer does not read'"
-stop_pid "$agent_pid" rtunf
+agent_flood tcp-preauth "before authentication" tcp --preauth
+agent_flood tcp-authed "peer does not read" tcp
+agent_flood tls-preauth "before authentication" tls --preauth --tls "$certs/server.pem" "$certs/server.key"
+agent_flood tls-authed "peer does not read" tls --tls "$certs/server.pem" "$certs/server.key"
 
 note "2000 idle half-handshakes (half a preface, half a ClientHello) cost no CPU"
 ulimit -n 8192 2>/dev/null || true

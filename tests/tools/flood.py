@@ -7,9 +7,10 @@ from fakeagent.py (a second implementation that shares no code with src/).
         Optionally authenticate (over raw TCP or TLS), then send PING frames as fast as the
         socket takes them and never read.  Passes when the daemon closes the connection
         within --timeout; prints closed=reset|eof after=S sent=BYTES.
-    flood.py server-flood --listen H:P --token T [--timeout S]
-        A fake rtund: accept one agent, run the server side of the handshake, answer its
-        Declare, then flood PINGs without reading.  Passes when the agent drops the link.
+    flood.py server-flood --listen H:P --token T [--preauth] [--tls CERT KEY] [--timeout S]
+        A fake rtund: accept one agent (over TLS with --tls), run the server side of the
+        handshake, answer its Declare (or, with --preauth, skip all that), then flood PINGs
+        without reading.  Passes when the agent drops the link.
     flood.py trickle --connect H:P [--tls] [--delay S] [--timeout S]
         Wait --delay seconds after connecting (before the TLS handshake, with --tls), then
         send the preface and a PING every 0.1 s, never authenticating; prints closed=HOW
@@ -155,9 +156,20 @@ def cmd_server_flood(args):
     except socket.timeout:
         die("no agent connected within %gs" % args.timeout)
     t0 = time.monotonic()
+    if args.tls:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls[0], args.tls[1])
+        ctx.set_alpn_protocols(["rtun/1"])
+        try:
+            sock = ctx.wrap_socket(sock, server_side=True)
+        except (OSError, ssl.SSLError) as e:
+            die("TLS handshake: %s" % e)
     link = ServerLink(sock, args.timeout)
-    serve_handshake(link, args.token)
-    say_flush("auth=ok")
+    if not args.preauth:
+        serve_handshake(link, args.token)
+        say_flush("auth=ok")
+    else:
+        say_flush("connected=1")
     how, sent = flood_until_closed(sock, args.timeout, t0)
     say_flush("closed=%s after=%.3f sent=%d" % (how or "no", time.monotonic() - t0, sent))
     if how is None:
@@ -256,6 +268,8 @@ def main():
     sp = sub.add_parser("server-flood")
     sp.add_argument("--listen", type=fa.parse_hostport, required=True)
     sp.add_argument("--token", required=True)
+    sp.add_argument("--preauth", action="store_true")
+    sp.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
     sp.add_argument("--timeout", type=float, default=30)
     sp.set_defaults(fn=cmd_server_flood)
     sp = sub.add_parser("trickle")
