@@ -1,0 +1,10 @@
+# tests/unit: the link and stream machines (src/link.c, src/stream.c) driven over real
+# loopback sockets in one process.  Included from the top-level Makefile.am after
+# tests/unit/local.mk, whose UNIT_CFLAGS and UNIT_LDADD it reuses.
+if HAVE_CHECK
+check_PROGRAMS += tests/unit/test_link
+TESTS += tests/unit/test_link
+tests_unit_test_link_SOURCES = tests/unit/test_link.c
+tests_unit_test_link_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_link_LDADD = $(UNIT_LDADD)
+endif
