@@ -362,7 +362,8 @@ agent_on_auth_result(struct agent *a, const Rtun__AuthResult *ar)
 
 	if (!ar->ok) {
 		(*a->auth_failures)++;
-		log_error("%s: authentication failed (check token and name)", a->link->label);
+		log_error("%s: authentication failed: %s (check token and name)", a->link->label,
+		    ar->message);
 		link_close(a->link, FRAME_CODE_NONE, "authentication failed");
 		return;
 	}

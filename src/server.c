@@ -450,6 +450,9 @@ peer_on_declare(struct peer *pe, const Rtun__Declare *d)
 			    sizeof(reasons[i]));
 		results[i].reason = reasons[i];
 		peer_log_result(pe, &results[i]);
+		/* DeclareResult carries valid names only: a bad one is not echoed. */
+		if (!control_name_valid(results[i].name))
+			results[i].name = "";
 	}
 	peer_drop_stale_ports(pe);
 	dr.n_results = n;
@@ -473,9 +476,11 @@ server_link_control(struct link *l, Rtun__Control *msg)
 		peer_on_auth(pe, msg->auth);
 	else if (pe->state == PEER_UP && msg->msg_case == RTUN__CONTROL__MSG_DECLARE)
 		peer_on_declare(pe, msg->declare);
-	else if (msg->msg_case == RTUN__CONTROL__MSG_ERROR)
+	else if (msg->msg_case == RTUN__CONTROL__MSG_ERROR) {
+		log_warn("%s: agent reported error %u: %s", l->label, msg->error->code,
+		    msg->error->message);
 		link_close(l, FRAME_CODE_NONE, "agent reported an error");
-	else
+	} else
 		link_protocol_error(l, "unexpected %s", control_name(msg));
 	control_free(msg);
 }
