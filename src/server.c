@@ -19,6 +19,7 @@
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"
+#include "retire.h"
 #include "server.h"
 #include "stream.h"
 #include "transport-tls.h"
@@ -39,6 +40,7 @@ struct peer {
 	uint8_t server_nonce[AUTH_NONCE_LEN];
 	uint8_t client_nonce[AUTH_NONCE_LEN];
 	ev_timer handshake_w;
+	struct retire retired;   /* counters of its former ports that streams may still use */
 	LIST_ENTRY(peer) entry;
 };
 
@@ -93,6 +95,7 @@ static const struct link_ops server_link_ops = {
 static void
 port_free(struct port *p)
 {
+	retire_counters(&p->owner->retired, p->srv->metrics, p->owner->link, &p->ctr);
 	LIST_REMOVE(p, entry);
 	listener_free(p->listener);
 	free(p);
@@ -139,6 +142,10 @@ server_link_closed(struct link *l, const char *reason)
 	} else
 		log_info("%s: connection closed during handshake: %s", l->label, reason);
 	peer_release_ports(pe);
+	/* The link's streams are gone: nothing counts into the agent's series any more. */
+	retire_free(&pe->retired, pe->srv->metrics);
+	metrics_release(pe->srv->metrics, l->rtt);
+	l->rtt = NULL;
 	ev_timer_stop(pe->srv->loop, &pe->handshake_w);
 	LIST_REMOVE(pe, entry);
 	free(pe);
@@ -280,11 +287,15 @@ agent_labels(const struct peer *pe, const char *service, char *out, size_t outle
 	return out;
 }
 
-/* Point a port's byte counters at its agent's and service's slots. */
+/*
+ * Point a port's byte counters at its agent's and service's slots (again after
+ * a rename); streams opened before keep counting into the old ones.
+ */
 static void
 port_set_counters(struct port *p)
 {
 	struct metrics *m = p->srv->metrics;
+	struct stream_counters old = p->ctr;
 	char labels[1024];
 
 	agent_labels(p->owner, p->service, labels, sizeof(labels));
@@ -292,6 +303,7 @@ port_set_counters(struct port *p)
 	    "Bytes from users to the service.", labels);
 	p->ctr.local_written = metrics_counter(m, "rtund_service_bytes_out_total",
 	    "Bytes from the service to users.", labels);
+	retire_counters(&p->owner->retired, m, p->owner->link, &old);
 }
 
 static void
@@ -455,6 +467,7 @@ peer_on_declare(struct peer *pe, const Rtun__Declare *d)
 			results[i].name = "";
 	}
 	peer_drop_stale_ports(pe);
+	retire_sweep(&pe->retired, pe->srv->metrics, pe->link);
 	dr.n_results = n;
 	dr.results = ptrs;
 	msg.msg_case = RTUN__CONTROL__MSG_DECLARE_RESULT;
@@ -515,6 +528,7 @@ server_transport_cb(void *arg, struct transport *t, const struct net_addr *from,
 	pe = xcalloc(1, sizeof(*pe));
 	pe->srv = srv;
 	pe->state = PEER_HELLO;
+	retire_init(&pe->retired);
 	pe->link = link_new(srv->loop, t, from, &params, &server_link_ops, pe);
 	pe->link->expect_preface = 1;
 	ev_timer_init(&pe->handshake_w, peer_handshake_timeout_cb,
