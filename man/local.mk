@@ -6,6 +6,7 @@
 #   $(docdir)/contrib/supervisord/rtund.conf, rtun.conf
 #   $(docdir)/contrib/systemd/rtund.service, rtun.service
 #   $(docdir)/contrib/nginx/rtun.conf
+#   $(docdir)/contrib/fail2ban/filter.d/rtund.conf, jail.d/rtund.conf
 #
 # The man pages' FILES sections name these places; tests/integration/t14-install.sh
 # checks the layout.  `make lint-man` runs mandoc's linter.
@@ -18,7 +19,9 @@ nobase_dist_doc_DATA = \
 	contrib/supervisord/rtun.conf \
 	contrib/systemd/rtund.service \
 	contrib/systemd/rtun.service \
-	contrib/nginx/rtun.conf
+	contrib/nginx/rtun.conf \
+	contrib/fail2ban/filter.d/rtund.conf \
+	contrib/fail2ban/jail.d/rtund.conf
 
 lint-man:
 	cd $(srcdir) && mandoc -T lint -W warning $(dist_man_MANS)

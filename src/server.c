@@ -14,6 +14,7 @@
 
 #include "acceptor.h"
 #include "auth.h"
+#include "authlimit.h"
 #include "control.h"
 #include "link.h"
 #include "listener.h"
@@ -29,6 +30,7 @@ enum peer_state {
 	PEER_HELLO,   /* waiting for ClientHello */
 	PEER_AUTH,    /* ServerHello sent, waiting for Auth */
 	PEER_UP,      /* authenticated */
+	PEER_FAILED,  /* authentication failed; closing */
 };
 
 /* One agent link as rtund sees it. */
@@ -36,6 +38,7 @@ struct peer {
 	struct server *srv;
 	struct link *link;
 	enum peer_state state;
+	struct net_addr from;
 	char name[CONFIG_NAME_MAX + 1];
 	uint8_t server_nonce[AUTH_NONCE_LEN];
 	uint8_t client_nonce[AUTH_NONCE_LEN];
@@ -76,6 +79,8 @@ struct server {
 	double *links_up;
 	uint64_t *auth_ok;
 	uint64_t *auth_failures;
+	uint64_t *auth_blocked;
+	struct authlimit *authlimit;
 	uint64_t *refused[REFUSAL_COUNT];
 	LIST_HEAD(, peer) peers;
 	LIST_HEAD(, port) ports;
@@ -139,7 +144,7 @@ server_link_closed(struct link *l, const char *reason)
 	if (pe->state == PEER_UP) {
 		log_info("%s: link closed: %s", l->label, reason);
 		(*pe->srv->links_up)--;
-	} else
+	} else if (pe->state != PEER_FAILED)
 		log_info("%s: connection closed during handshake: %s", l->label, reason);
 	peer_release_ports(pe);
 	/* The link's streams are gone: nothing counts into the agent's series any more. */
@@ -198,9 +203,20 @@ peer_auth_failed(struct peer *pe)
 	Rtun__Control msg = RTUN__CONTROL__INIT;
 	Rtun__AuthResult ar = RTUN__AUTH_RESULT__INIT;
 	struct frame f;
+	char host[NET_ADDRSTRLEN];
+	double block;
 
-	log_warn("%s: authentication failed for agent '%s'", pe->link->peer, pe->name);
+	/* One line per failure, the same with or without a block: fail2ban counts them. */
+	net_host_str((const struct sockaddr *)&pe->from.ss, host);
+	block = authlimit_failure(pe->srv->authlimit, (const struct sockaddr *)&pe->from.ss,
+	    ev_now(pe->srv->loop));
+	if (block > 0)
+		log_warn("authentication failed from %s for agent '%s'; refusing %s for %.0fs",
+		    host, pe->name, host, block);
+	else
+		log_warn("authentication failed from %s for agent '%s'", host, pe->name);
 	(*pe->srv->auth_failures)++;
+	pe->state = PEER_FAILED;
 	ar.ok = 0;
 	ar.message = "authentication failed";
 	msg.msg_case = RTUN__CONTROL__MSG_AUTH_RESULT;
@@ -250,6 +266,7 @@ peer_on_auth(struct peer *pe, const Rtun__Auth *a)
 		link_protocol_error(pe->link, "stream_window %u out of range", a->stream_window);
 		return;
 	}
+	authlimit_success(pe->srv->authlimit, (const struct sockaddr *)&pe->from.ss);
 	peer_supersede_old(pe);
 	pe->state = PEER_UP;
 	ev_timer_stop(pe->srv->loop, &pe->handshake_w);
@@ -528,6 +545,7 @@ server_transport_cb(void *arg, struct transport *t, const struct net_addr *from,
 	pe = xcalloc(1, sizeof(*pe));
 	pe->srv = srv;
 	pe->state = PEER_HELLO;
+	pe->from = *from;
 	retire_init(&pe->retired);
 	pe->link = link_new(srv->loop, t, from, &params, &server_link_ops, pe);
 	pe->link->expect_preface = 1;
@@ -543,7 +561,18 @@ static void
 server_accept_cb(struct listener *li, int fd, const struct net_addr *from)
 {
 	struct server *srv = li->data;
+	char host[NET_ADDRSTRLEN];
+	double left;
 
+	left = authlimit_blocked(srv->authlimit, (const struct sockaddr *)&from->ss,
+	    ev_now(srv->loop));
+	if (left > 0) {
+		log_warn("refusing agent connection from %s: repeated authentication failures "
+		    "(%.0fs left)", net_host_str((const struct sockaddr *)&from->ss, host), left);
+		(*srv->auth_blocked)++;
+		close(fd);
+		return;
+	}
 	acceptor_start(&srv->acceptors, srv->loop, fd, from, &srv->accept_conf,
 	    server_transport_cb, srv);
 }
@@ -580,6 +609,9 @@ server_register_metrics(struct server *srv)
 	    "Successful agent authentications (first connects and reconnects).", "");
 	srv->auth_failures = metrics_counter(m, "rtund_auth_failures_total",
 	    "Failed agent authentications.", "");
+	srv->auth_blocked = metrics_counter(m, "rtund_auth_blocked_total",
+	    "Agent connections refused after repeated authentication failures from their address.",
+	    "");
 	srv->lc.streams_open = metrics_gauge(m, "rtund_streams_open", "Open streams.", "");
 	srv->lc.streams_total = metrics_counter(m, "rtund_streams_total",
 	    "Streams opened since start.", "");
@@ -605,11 +637,13 @@ server_new(struct ev_loop *loop, const struct server_conf *conf, struct metrics 
 	srv->loop = loop;
 	srv->conf = conf;
 	srv->metrics = metrics;
+	srv->authlimit = authlimit_new();
 	server_register_metrics(srv);
 	LIST_INIT(&srv->peers);
 	LIST_INIT(&srv->ports);
 	acceptor_set_init(&srv->acceptors);
 	if (server_accept_setup(srv) == -1) {
+		authlimit_free(srv->authlimit);
 		free(srv);
 		return NULL;
 	}
@@ -617,6 +651,7 @@ server_new(struct ev_loop *loop, const struct server_conf *conf, struct metrics 
 	if (srv->listener == NULL) {
 		log_error("cannot listen on %s: %s", conf->listen, strerror(errno));
 		SSL_CTX_free(srv->accept_conf.tls);
+		authlimit_free(srv->authlimit);
 		free(srv);
 		return NULL;
 	}
@@ -708,5 +743,6 @@ server_free(struct server *srv)
 	while ((pe = LIST_FIRST(&srv->peers)) != NULL)
 		link_close(pe->link, FRAME_CODE_NONE, "server shutting down");
 	SSL_CTX_free(srv->accept_conf.tls);
+	authlimit_free(srv->authlimit);
 	free(srv);
 }

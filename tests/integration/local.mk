@@ -24,7 +24,8 @@ INTEGRATION_TESTS = \
 	tests/integration/t21-ws.sh \
 	tests/integration/t22-nginx.sh \
 	tests/integration/t24-log-forge.sh \
-	tests/integration/t25-metrics-churn.sh
+	tests/integration/t25-metrics-churn.sh \
+	tests/integration/t26-authlimit.sh
 
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/lib.sh $(INTEGRATION_TESTS)

@@ -49,7 +49,8 @@ check_file "$mandir/man5/rtun.conf.5"
 check_file "$mandir/man8/rtund.8"
 contrib=$docdir/contrib
 for f in rtund.conf.example rtun.conf.example supervisord/rtund.conf supervisord/rtun.conf \
-	systemd/rtund.service systemd/rtun.service nginx/rtun.conf; do
+	systemd/rtund.service systemd/rtun.service nginx/rtun.conf fail2ban/filter.d/rtund.conf \
+	fail2ban/jail.d/rtund.conf; do
 	check_file "$contrib/$f"
 done
 note "installed files:"
