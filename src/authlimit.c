@@ -21,8 +21,8 @@ struct key {
 
 struct entry {
 	struct key key;
-	unsigned int failures;   /* within the window that began at window_start */
-	unsigned int blocks;     /* blocks so far: the next lasts 2^blocks times the first */
+	unsigned int failures; /* within the window that began at window_start */
+	unsigned int blocks;   /* blocks so far: the next lasts 2^blocks times the first */
 	double window_start;
 	double last_failure;
 	double blocked_until;

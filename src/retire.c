@@ -71,8 +71,8 @@ retire_add(struct retire *r, struct metrics *m, uint64_t *slot)
 }
 
 void
-retire_counters(struct retire *r, struct metrics *m, const struct link *l,
-    const struct stream_counters *ctr)
+retire_counters(
+    struct retire *r, struct metrics *m, const struct link *l, const struct stream_counters *ctr)
 {
 	retire_add(r, m, ctr->local_read);
 	retire_add(r, m, ctr->local_written);

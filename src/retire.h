@@ -24,8 +24,8 @@ struct retire {
 /* An empty list. */
 void retire_init(struct retire *r);
 /* Take over the references of ctr's slots (NULL ones skipped), then sweep. */
-void retire_counters(struct retire *r, struct metrics *m, const struct link *l,
-    const struct stream_counters *ctr);
+void retire_counters(
+    struct retire *r, struct metrics *m, const struct link *l, const struct stream_counters *ctr);
 /* Release every slot no stream of l uses; every slot when l is NULL or has no streams. */
 void retire_sweep(struct retire *r, struct metrics *m, const struct link *l);
 /* Release every slot and free the list. */
