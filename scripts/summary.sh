@@ -1,12 +1,14 @@
 #!/bin/sh
 # Print per-test results of a `make check` build directory and the totals
-# line CI reads: "tests: N passed, N failed". Check unit programs count each
-# of their test cases; every other test script or extra check counts once.
+# line CI reads: "tests: N passed, N failed, N skipped". Check unit programs
+# count each of their test cases; every other test script or extra check
+# counts once.
 set -eu
 
 build=${1:?usage: summary.sh BUILD_DIR}
 passed=0
 failed=0
+skipped=0
 
 for trs in $(find "$build/tests" -name '*.trs' | sort); do
 	log=${trs%.trs}.log
@@ -22,7 +24,7 @@ for trs in $(find "$build/tests" -name '*.trs' | sort); do
 	else
 		case "$result" in
 		PASS | XFAIL) p=1 f=0 ;;
-		SKIP) p=0 f=0 ;;
+		SKIP) p=0 f=0 skipped=$((skipped + 1)) ;;
 		*) p=0 f=1 ;;
 		esac
 	fi
@@ -33,7 +35,11 @@ done
 if [ -f "$build/extra.results" ]; then
 	while read -r name result; do
 		echo "$result $name"
-		if [ "$result" = PASS ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+		case "$result" in
+		PASS) passed=$((passed + 1)) ;;
+		SKIP) skipped=$((skipped + 1)) ;;
+		*) failed=$((failed + 1)) ;;
+		esac
 	done <"$build/extra.results"
 fi
-echo "tests: $passed passed, $failed failed"
+echo "tests: $passed passed, $failed failed, $skipped skipped"

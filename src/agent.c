@@ -21,6 +21,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "resolve.h"
+#include "retire.h"
 #include "stream.h"
 #include "transport-tls.h"
 #include "transport-ws.h"
@@ -59,6 +60,8 @@ struct agent {
 	uint64_t *reconnects;
 	uint64_t *auth_failures;
 	uint64_t *ports_refused;
+	struct stream_counters *svc_ctr;  /* per service of conf, in its order */
+	struct retire retired;            /* counters of removed services streams may still use */
 	uint8_t client_nonce[AUTH_NONCE_LEN];
 	uint8_t server_nonce[AUTH_NONCE_LEN];
 };
@@ -362,7 +365,8 @@ agent_on_auth_result(struct agent *a, const Rtun__AuthResult *ar)
 
 	if (!ar->ok) {
 		(*a->auth_failures)++;
-		log_error("%s: authentication failed (check token and name)", a->link->label);
+		log_error("%s: authentication failed: %s (check token and name)", a->link->label,
+		    ar->message);
 		link_close(a->link, FRAME_CODE_NONE, "authentication failed");
 		return;
 	}
@@ -432,14 +436,14 @@ agent_link_open(struct link *l, uint32_t id, const char *service, const char *pe
 {
 	struct agent *a = l->owner;
 	const struct service_conf *svc = NULL;
-	struct stream_counters ctr;
-	char name[4 * CONFIG_NAME_MAX + 1], labels[sizeof(name) + 16];
 	struct frame f;
 	size_t i;
 
-	for (i = 0; i < a->conf->nservices && svc == NULL; i++) {
-		if (strcmp(a->conf->services[i].name, service) == 0)
+	for (i = 0; i < a->conf->nservices; i++) {
+		if (strcmp(a->conf->services[i].name, service) == 0) {
 			svc = &a->conf->services[i];
+			break;
+		}
 	}
 	if (svc == NULL) {
 		log_warn("%s: stream %u for unknown service '%s'", l->label, id, service);
@@ -453,16 +457,46 @@ agent_link_open(struct link *l, uint32_t id, const char *service, const char *pe
 		return;
 	}
 	log_debug("%s: stream %u: user %s for service %s", l->label, id, peer, service);
-	metrics_label_value(service, name, sizeof(name));
-	snprintf(labels, sizeof(labels), "service=\"%s\"", name);
-	ctr.local_read = metrics_counter(a->metrics, "rtun_service_bytes_out_total",
-	    "Bytes from the service to users.", labels);
-	ctr.local_written = metrics_counter(a->metrics, "rtun_service_bytes_in_total",
-	    "Bytes from users to the service.", labels);
-	ctr.connect_failed = metrics_counter(a->metrics, "rtun_connect_failures_total",
-	    "Connections to a service's local target that failed.", labels);
 	stream_new_target(l, id, service, peer, dest, &svc->local_addr,
-	    (enum proxyproto_version)svc->proxy_protocol, &ctr, a->conf->connect_timeout);
+	    (enum proxyproto_version)svc->proxy_protocol, &a->svc_ctr[i],
+	    a->conf->connect_timeout);
+}
+
+/* The counter slots of every service of conf, each with a reference of its own. */
+static struct stream_counters *
+agent_svc_counters(struct agent *a, const struct agent_conf *conf)
+{
+	struct stream_counters *ctr = xcalloc(conf->nservices + 1, sizeof(*ctr));
+	char name[4 * CONFIG_NAME_MAX + 1], labels[sizeof(name) + 16];
+	size_t i;
+
+	for (i = 0; i < conf->nservices; i++) {
+		metrics_label_value(conf->services[i].name, name, sizeof(name));
+		snprintf(labels, sizeof(labels), "service=\"%s\"", name);
+		ctr[i].local_read = metrics_counter(a->metrics, "rtun_service_bytes_out_total",
+		    "Bytes from the service to users.", labels);
+		ctr[i].local_written = metrics_counter(a->metrics, "rtun_service_bytes_in_total",
+		    "Bytes from users to the service.", labels);
+		ctr[i].connect_failed = metrics_counter(a->metrics,
+		    "rtun_connect_failures_total",
+		    "Connections to a service's local target that failed.", labels);
+	}
+	return ctr;
+}
+
+/* Switch to the counters of conf; streams opened before keep counting into the old ones. */
+static void
+agent_set_svc_counters(struct agent *a, const struct agent_conf *conf)
+{
+	struct stream_counters *old = a->svc_ctr;
+	size_t i, n = a->conf->nservices;
+
+	a->svc_ctr = agent_svc_counters(a, conf);
+	if (old == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		retire_counters(&a->retired, a->metrics, a->link, &old[i]);
+	free(old);
 }
 
 static void
@@ -473,6 +507,8 @@ agent_link_closed(struct link *l, const char *reason)
 
 	a->link = NULL;
 	*a->link_up = 0;
+	/* The link's streams are gone, and with them the last users of retired counters. */
+	retire_sweep(&a->retired, a->metrics, NULL);
 	if (a->stopping)
 		return;
 	if (l->goaway_code == FRAME_CODE_SUPERSEDED) {
@@ -542,6 +578,8 @@ agent_new(struct ev_loop *loop, const struct agent_conf *conf, struct metrics *m
 	a->tls = tls;
 	a->metrics = metrics;
 	agent_register_metrics(a);
+	retire_init(&a->retired);
+	agent_set_svc_counters(a, conf);
 	a->fd = -1;
 	a->backoff = conf->reconnect_min;
 	ev_init(&a->connect_w, agent_connect_cb);
@@ -643,6 +681,7 @@ agent_reload(struct agent *a, const struct agent_conf *conf)
 	a->tls = tls;
 
 	agent_log_changes(old, conf);
+	agent_set_svc_counters(a, conf);
 	a->conf = conf;
 	log_info("configuration reloaded from %s", conf->path);
 	if (relink && a->link != NULL) {
@@ -665,6 +704,9 @@ agent_free(struct agent *a)
 	a->stopping = 1;
 	if (a->link != NULL)
 		link_close(a->link, FRAME_CODE_NONE, "agent shutting down");
+	agent_set_svc_counters(a, &(const struct agent_conf){ .nservices = 0 });
+	free(a->svc_ctr);
+	retire_free(&a->retired, a->metrics);
 	SSL_CTX_free(a->tls);
 	free(a);
 }

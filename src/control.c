@@ -62,8 +62,14 @@ check_results(const Rtun__DeclareResult *d)
 	if (d->n_results > CONTROL_SERVICES_MAX)
 		return "too many results";
 	for (i = 0; i < d->n_results; i++) {
-		if (strlen(d->results[i]->name) > 64 || strlen(d->results[i]->reason) > 255)
+		const Rtun__ServiceResult *r = d->results[i];
+
+		if (strlen(r->reason) > 255)
 			return "result text too long";
+		/* A service refused for its bad name comes back with no name at all. */
+		if (!control_name_valid(r->name) &&
+		    (r->name[0] != '\0' || r->status != RTUN__SERVICE_STATUS__SERVICE_INVALID))
+			return "bad service name in result";
 	}
 	return NULL;
 }

@@ -2,6 +2,11 @@
  * Logging to stderr. The program name and level are the only state, set once
  * at start (and on reload); supervisord or the terminal adds nothing, so each
  * line carries its own UTC timestamp.
+ *
+ * Log messages quote names, reasons and addresses that peers sent. Rather than
+ * trust every call site to escape them, log_msg() escapes the whole formatted
+ * message: a peer cannot end a line, start a forged one, or send escape
+ * sequences to an operator's terminal, whatever the caller forgot.
  */
 #include "rtun-build.h"
 
@@ -66,10 +71,81 @@ log_level_parse(const char *s)
 	return -1;
 }
 
+/*
+ * Length of the valid UTF-8 sequence at s (n bytes available) that may be
+ * printed as it is; 0 when the bytes must be escaped instead. Overlong forms,
+ * surrogates, code points past U+10FFFF and the C1 controls (U+0080..U+009F,
+ * which some terminals obey like ESC) are all escaped.
+ */
+static size_t
+utf8_printable(const unsigned char *s, size_t n)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t len, i;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4;
+	else
+		return 0;
+	/* The second byte's range is what excludes overlongs, surrogates and > U+10FFFF. */
+	if (s[0] == 0xc2)
+		lo = 0xa0;
+	else if (s[0] == 0xe0)
+		lo = 0xa0;
+	else if (s[0] == 0xed)
+		hi = 0x9f;
+	else if (s[0] == 0xf0)
+		lo = 0x90;
+	else if (s[0] == 0xf4)
+		hi = 0x8f;
+	if (n < len || s[1] < lo || s[1] > hi)
+		return 0;
+	for (i = 2; i < len; i++) {
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	}
+	return len;
+}
+
+size_t
+log_escape(const char *s, size_t len, char *out, size_t outlen)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, o = 0, k;
+
+	if (outlen == 0)
+		return 0;
+	/* Whole escapes and whole sequences only: truncation never leaves half of one. */
+	while (i < len) {
+		if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\\') {
+			if (o + 1 >= outlen)
+				break;
+			out[o++] = (char)p[i++];
+		} else if ((k = utf8_printable(p + i, len - i)) > 0) {
+			if (o + k >= outlen)
+				break;
+			memcpy(out + o, p + i, k);
+			o += k;
+			i += k;
+		} else {
+			if (o + 4 >= outlen)
+				break;
+			snprintf(out + o, outlen - o, "\\x%02x", p[i++]);
+			o += 4;
+		}
+	}
+	out[o] = '\0';
+	return o;
+}
+
 void
 log_msg(enum log_level level, const char *fmt, ...)
 {
-	char line[2048], stamp[32];
+	char msg[2048], line[4 * sizeof(msg)], stamp[32];
 	struct timeval tv;
 	struct tm tm;
 	va_list ap;
@@ -77,10 +153,11 @@ log_msg(enum log_level level, const char *fmt, ...)
 
 	if (level > log_max)
 		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
 	if (log_to_syslog) {
-		va_start(ap, fmt);
-		vsnprintf(line, sizeof(line), fmt, ap);
-		va_end(ap);
+		log_escape(msg, strlen(msg), line, sizeof(line));
 		syslog(log_priorities[level], "%s", line);
 		return;
 	}
@@ -89,9 +166,7 @@ log_msg(enum log_level level, const char *fmt, ...)
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
 	n = snprintf(line, sizeof(line), "%s.%03ldZ %s[%ld]: %s: ", stamp, (long)tv.tv_usec / 1000,
 	    log_progname, (long)getpid(), log_names[level]);
-	va_start(ap, fmt);
-	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
-	va_end(ap);
+	log_escape(msg, strlen(msg), line + n, sizeof(line) - (size_t)n);
 	/* One write per line so lines from a crash or two processes never interleave. */
 	fprintf(stderr, "%s\n", line);
 }
@@ -99,18 +174,16 @@ log_msg(enum log_level level, const char *fmt, ...)
 const char *
 log_safe(const char *s, size_t len, char *out, size_t outlen)
 {
-	size_t i, o = 0;
-	unsigned char c;
+	const char *nul;
 
 	if (outlen == 0)
 		return out;
-	for (i = 0; i < len && o + 5 < outlen; i++) {
-		c = (unsigned char)s[i];
-		if (c >= 0x20 && c < 0x7f && c != '\\')
-			out[o++] = (char)c;
-		else
-			o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", c);
-	}
-	out[o] = '\0';
+	/* log_msg() escapes; here the text only needs an end. */
+	if ((nul = memchr(s, '\0', len)) != NULL)
+		len = (size_t)(nul - s);
+	if (len > outlen - 1)
+		len = outlen - 1;
+	memcpy(out, s, len);
+	out[len] = '\0';
 	return out;
 }

@@ -1,7 +1,8 @@
 /*
  * Logging: one line per event to stderr, with a level filter. Callers put the
- * link and stream context in the message; peer-supplied text goes through
- * log_safe() first so it cannot forge log lines.
+ * link and stream context in the message. Every message is escaped as a whole
+ * (log_escape()), so text a peer sent can be passed to %s as it is: it cannot
+ * forge log lines.
  */
 #ifndef RTUN_LOG_H
 #define RTUN_LOG_H
@@ -25,9 +26,15 @@ void log_set_syslog(int on);
 int log_enabled(enum log_level level);
 /* Parse "error", "warn", "info" or "debug"; -1 when unknown. */
 int log_level_parse(const char *s);
-/* Print one line at the given level. */
+/* Print one line at the given level; the formatted message is escaped with log_escape(). */
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Copy untrusted text into out as printable ASCII (others as \xHH); returns out. */
+/*
+ * Escape len bytes into out (always NUL-terminated): control characters, DEL,
+ * backslash and bytes that are not valid UTF-8 become \xHH; valid UTF-8 passes
+ * except the C1 controls. Returns the length written.
+ */
+size_t log_escape(const char *s, size_t len, char *out, size_t outlen);
+/* Copy length-delimited text (up to an embedded NUL) into out as a C string for %s; returns out. */
 const char *log_safe(const char *s, size_t len, char *out, size_t outlen);
 
 #define log_error(...) log_msg(LOG_LEVEL_ERROR, __VA_ARGS__)

@@ -2,7 +2,12 @@
  * The metrics registry and the small HTTP server that exposes it to
  * Prometheus. The registry is a list of metrics in registration order, each
  * with a list of label-set slots; every slot is its own allocation, so the
- * pointers handed to hot paths stay valid until metrics_free(). The server
+ * pointers handed to hot paths stay valid while their holders keep a
+ * reference. Series of departed agents and removed services must not pile up
+ * (agents come and go under ever new names), so a slot nobody references goes:
+ * a gauge at once, a counter after METRICS_IDLE_MAX younger idle counters,
+ * so that an agent that reconnects finds its byte counts where it left them.
+ * The server
  * answers one request per connection (it always says "Connection: close"),
  * bounds each connection in size, time and number, and closes gracefully:
  * after the response it shuts down its side and drains the client's until
@@ -51,6 +56,8 @@ struct slot {
 	char *labels;
 	uint64_t count;
 	double value;
+	unsigned int refs;
+	uint64_t idle_since;     /* 0 while referenced; else when it went idle (a sequence) */
 };
 
 struct metric {
@@ -94,6 +101,8 @@ struct metrics {
 	struct listener *listener;
 	struct conn *conns;
 	unsigned int nconns;
+	uint64_t idle_seq;       /* last idle_since handed out */
+	size_t nidle;            /* counters with no reference */
 };
 
 static void conn_flush(struct conn *c);
@@ -238,13 +247,97 @@ metrics_slot(struct metrics *m, const char *name, const char *help, const char *
 	}
 	for (s = mt->slots; s != NULL; s = s->next) {
 		if (strcmp(s->labels, labels) == 0)
-			return s;
+			break;
 	}
-	s = xcalloc(1, sizeof(*s));
-	s->labels = xstrdup(labels);
-	*mt->slots_tail = s;
-	mt->slots_tail = &s->next;
+	if (s == NULL) {
+		s = xcalloc(1, sizeof(*s));
+		s->labels = xstrdup(labels);
+		*mt->slots_tail = s;
+		mt->slots_tail = &s->next;
+	} else if (s->refs == 0) {
+		s->idle_since = 0;
+		m->nidle--;
+	}
+	s->refs++;
 	return s;
+}
+
+/* Unlink s from mt and free it. */
+static void
+slot_free(struct metric *mt, struct slot *s)
+{
+	struct slot **pp;
+
+	for (pp = &mt->slots; *pp != s; pp = &(*pp)->next)
+		;
+	*pp = s->next;
+	if (mt->slots_tail == &s->next)
+		mt->slots_tail = pp;
+	free(s->labels);
+	free(s);
+}
+
+/* Free the counter that has been idle longest. */
+static void
+evict_oldest_idle(struct metrics *m)
+{
+	struct metric *mt, *in = NULL;
+	struct slot *s, *old = NULL;
+
+	for (mt = m->metrics; mt != NULL; mt = mt->next) {
+		for (s = mt->slots; s != NULL; s = s->next) {
+			if (s->idle_since != 0 && (old == NULL || s->idle_since < old->idle_since)) {
+				old = s;
+				in = mt;
+			}
+		}
+	}
+	if (old == NULL)
+		return;
+	slot_free(in, old);
+	m->nidle--;
+}
+
+/* The slot whose count or value is at p, and its metric in *mtp; NULL if none. */
+static struct slot *
+slot_of(const struct metrics *m, const void *p, struct metric **mtp)
+{
+	struct metric *mt;
+	struct slot *s;
+
+	for (mt = m->metrics; mt != NULL; mt = mt->next) {
+		for (s = mt->slots; s != NULL; s = s->next) {
+			if ((const void *)&s->count == p || (const void *)&s->value == p) {
+				*mtp = mt;
+				return s;
+			}
+		}
+	}
+	return NULL;
+}
+
+void
+metrics_release(struct metrics *m, const void *slot)
+{
+	struct metric *mt = NULL;
+	struct slot *s;
+
+	if (slot == NULL)
+		return;
+	if ((s = slot_of(m, slot, &mt)) == NULL || s->refs == 0) {
+		/* A bug in the caller: releasing what it does not hold. */
+		log_error("metrics: release of a slot that is not held");
+		abort();
+	}
+	if (--s->refs > 0)
+		return;
+	if (mt->type == METRIC_GAUGE) {
+		slot_free(mt, s);
+		return;
+	}
+	s->idle_since = ++m->idle_seq;
+	if (++m->nidle > METRICS_IDLE_MAX)
+		evict_oldest_idle(m);
 }
 
 uint64_t *

@@ -101,6 +101,21 @@ net_parse_numeric(const char *s, struct net_addr *out)
 }
 
 const char *
+net_host_str(const struct sockaddr *sa, char *buf)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
+
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &sin->sin_addr, buf, NET_ADDRSTRLEN);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &sin6->sin6_addr, buf, NET_ADDRSTRLEN);
+	else
+		snprintf(buf, NET_ADDRSTRLEN, "unknown");
+	return buf;
+}
+
+const char *
 net_addr_str(const struct sockaddr *sa, char *buf)
 {
 	char host[INET6_ADDRSTRLEN];

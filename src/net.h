@@ -24,6 +24,8 @@ int net_resolve(const char *host, const char *port, int passive, struct net_addr
     char *err, size_t errlen);
 /* Parse a numeric "1.2.3.4:5" or "[::1]:5" (never resolves); -1 if it is not one. */
 int net_parse_numeric(const char *s, struct net_addr *out);
+/* Format an address without its port, "1.2.3.4" or "::1", into buf (NET_ADDRSTRLEN bytes). */
+const char *net_host_str(const struct sockaddr *sa, char *buf);
 /* Format an address as "1.2.3.4:5" or "[::1]:5" into buf (NET_ADDRSTRLEN bytes). */
 const char *net_addr_str(const struct sockaddr *sa, char *buf);
 /* Make fd non-blocking and close-on-exec. */

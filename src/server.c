@@ -14,11 +14,13 @@
 
 #include "acceptor.h"
 #include "auth.h"
+#include "authlimit.h"
 #include "control.h"
 #include "link.h"
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"
+#include "retire.h"
 #include "server.h"
 #include "stream.h"
 #include "transport-tls.h"
@@ -28,6 +30,7 @@ enum peer_state {
 	PEER_HELLO,   /* waiting for ClientHello */
 	PEER_AUTH,    /* ServerHello sent, waiting for Auth */
 	PEER_UP,      /* authenticated */
+	PEER_FAILED,  /* authentication failed; closing */
 };
 
 /* One agent link as rtund sees it. */
@@ -35,10 +38,12 @@ struct peer {
 	struct server *srv;
 	struct link *link;
 	enum peer_state state;
+	struct net_addr from;
 	char name[CONFIG_NAME_MAX + 1];
 	uint8_t server_nonce[AUTH_NONCE_LEN];
 	uint8_t client_nonce[AUTH_NONCE_LEN];
 	ev_timer handshake_w;
+	struct retire retired;   /* counters of its former ports that streams may still use */
 	LIST_ENTRY(peer) entry;
 };
 
@@ -74,6 +79,8 @@ struct server {
 	double *links_up;
 	uint64_t *auth_ok;
 	uint64_t *auth_failures;
+	uint64_t *auth_blocked;
+	struct authlimit *authlimit;
 	uint64_t *refused[REFUSAL_COUNT];
 	LIST_HEAD(, peer) peers;
 	LIST_HEAD(, port) ports;
@@ -93,6 +100,7 @@ static const struct link_ops server_link_ops = {
 static void
 port_free(struct port *p)
 {
+	retire_counters(&p->owner->retired, p->srv->metrics, p->owner->link, &p->ctr);
 	LIST_REMOVE(p, entry);
 	listener_free(p->listener);
 	free(p);
@@ -136,9 +144,13 @@ server_link_closed(struct link *l, const char *reason)
 	if (pe->state == PEER_UP) {
 		log_info("%s: link closed: %s", l->label, reason);
 		(*pe->srv->links_up)--;
-	} else
+	} else if (pe->state != PEER_FAILED)
 		log_info("%s: connection closed during handshake: %s", l->label, reason);
 	peer_release_ports(pe);
+	/* The link's streams are gone: nothing counts into the agent's series any more. */
+	retire_free(&pe->retired, pe->srv->metrics);
+	metrics_release(pe->srv->metrics, l->rtt);
+	l->rtt = NULL;
 	ev_timer_stop(pe->srv->loop, &pe->handshake_w);
 	LIST_REMOVE(pe, entry);
 	free(pe);
@@ -191,9 +203,20 @@ peer_auth_failed(struct peer *pe)
 	Rtun__Control msg = RTUN__CONTROL__INIT;
 	Rtun__AuthResult ar = RTUN__AUTH_RESULT__INIT;
 	struct frame f;
+	char host[NET_ADDRSTRLEN];
+	double block;
 
-	log_warn("%s: authentication failed for agent '%s'", pe->link->peer, pe->name);
+	/* One line per failure, the same with or without a block: fail2ban counts them. */
+	net_host_str((const struct sockaddr *)&pe->from.ss, host);
+	block = authlimit_failure(pe->srv->authlimit, (const struct sockaddr *)&pe->from.ss,
+	    ev_now(pe->srv->loop));
+	if (block > 0)
+		log_warn("authentication failed from %s for agent '%s'; refusing %s for %.0fs",
+		    host, pe->name, host, block);
+	else
+		log_warn("authentication failed from %s for agent '%s'", host, pe->name);
 	(*pe->srv->auth_failures)++;
+	pe->state = PEER_FAILED;
 	ar.ok = 0;
 	ar.message = "authentication failed";
 	msg.msg_case = RTUN__CONTROL__MSG_AUTH_RESULT;
@@ -243,6 +266,7 @@ peer_on_auth(struct peer *pe, const Rtun__Auth *a)
 		link_protocol_error(pe->link, "stream_window %u out of range", a->stream_window);
 		return;
 	}
+	authlimit_success(pe->srv->authlimit, (const struct sockaddr *)&pe->from.ss);
 	peer_supersede_old(pe);
 	pe->state = PEER_UP;
 	ev_timer_stop(pe->srv->loop, &pe->handshake_w);
@@ -280,11 +304,15 @@ agent_labels(const struct peer *pe, const char *service, char *out, size_t outle
 	return out;
 }
 
-/* Point a port's byte counters at its agent's and service's slots. */
+/*
+ * Point a port's byte counters at its agent's and service's slots (again after
+ * a rename); streams opened before keep counting into the old ones.
+ */
 static void
 port_set_counters(struct port *p)
 {
 	struct metrics *m = p->srv->metrics;
+	struct stream_counters old = p->ctr;
 	char labels[1024];
 
 	agent_labels(p->owner, p->service, labels, sizeof(labels));
@@ -292,6 +320,7 @@ port_set_counters(struct port *p)
 	    "Bytes from users to the service.", labels);
 	p->ctr.local_written = metrics_counter(m, "rtund_service_bytes_out_total",
 	    "Bytes from the service to users.", labels);
+	retire_counters(&p->owner->retired, m, p->owner->link, &old);
 }
 
 static void
@@ -451,8 +480,12 @@ peer_on_declare(struct peer *pe, const Rtun__Declare *d)
 			    sizeof(reasons[i]));
 		results[i].reason = reasons[i];
 		peer_log_result(pe, &results[i]);
+		/* DeclareResult carries valid names only: a bad one is not echoed. */
+		if (!control_name_valid(results[i].name))
+			results[i].name = "";
 	}
 	peer_drop_stale_ports(pe);
+	retire_sweep(&pe->retired, pe->srv->metrics, pe->link);
 	dr.n_results = n;
 	dr.results = ptrs;
 	msg.msg_case = RTUN__CONTROL__MSG_DECLARE_RESULT;
@@ -474,9 +507,11 @@ server_link_control(struct link *l, Rtun__Control *msg)
 		peer_on_auth(pe, msg->auth);
 	else if (pe->state == PEER_UP && msg->msg_case == RTUN__CONTROL__MSG_DECLARE)
 		peer_on_declare(pe, msg->declare);
-	else if (msg->msg_case == RTUN__CONTROL__MSG_ERROR)
+	else if (msg->msg_case == RTUN__CONTROL__MSG_ERROR) {
+		log_warn("%s: agent reported error %u: %s", l->label, msg->error->code,
+		    msg->error->message);
 		link_close(l, FRAME_CODE_NONE, "agent reported an error");
-	else
+	} else
 		link_protocol_error(l, "unexpected %s", control_name(msg));
 	control_free(msg);
 }
@@ -511,6 +546,8 @@ server_transport_cb(void *arg, struct transport *t, const struct net_addr *from,
 	pe = xcalloc(1, sizeof(*pe));
 	pe->srv = srv;
 	pe->state = PEER_HELLO;
+	pe->from = *from;
+	retire_init(&pe->retired);
 	pe->link = link_new(srv->loop, t, from, &params, &server_link_ops, pe);
 	pe->link->expect_preface = 1;
 	/* Absolute: what the sniffing and the TLS or WebSocket handshakes left of it. */
@@ -525,7 +562,18 @@ static void
 server_accept_cb(struct listener *li, int fd, const struct net_addr *from)
 {
 	struct server *srv = li->data;
+	char host[NET_ADDRSTRLEN];
+	double left;
 
+	left = authlimit_blocked(srv->authlimit, (const struct sockaddr *)&from->ss,
+	    ev_now(srv->loop));
+	if (left > 0) {
+		log_warn("refusing agent connection from %s: repeated authentication failures "
+		    "(%.0fs left)", net_host_str((const struct sockaddr *)&from->ss, host), left);
+		(*srv->auth_blocked)++;
+		close(fd);
+		return;
+	}
 	acceptor_start(&srv->acceptors, srv->loop, fd, from, &srv->accept_conf,
 	    server_transport_cb, srv);
 }
@@ -562,6 +610,9 @@ server_register_metrics(struct server *srv)
 	    "Successful agent authentications (first connects and reconnects).", "");
 	srv->auth_failures = metrics_counter(m, "rtund_auth_failures_total",
 	    "Failed agent authentications.", "");
+	srv->auth_blocked = metrics_counter(m, "rtund_auth_blocked_total",
+	    "Agent connections refused after repeated authentication failures from their address.",
+	    "");
 	srv->lc.streams_open = metrics_gauge(m, "rtund_streams_open", "Open streams.", "");
 	srv->lc.streams_total = metrics_counter(m, "rtund_streams_total",
 	    "Streams opened since start.", "");
@@ -587,11 +638,13 @@ server_new(struct ev_loop *loop, const struct server_conf *conf, struct metrics 
 	srv->loop = loop;
 	srv->conf = conf;
 	srv->metrics = metrics;
+	srv->authlimit = authlimit_new();
 	server_register_metrics(srv);
 	LIST_INIT(&srv->peers);
 	LIST_INIT(&srv->ports);
 	acceptor_set_init(&srv->acceptors);
 	if (server_accept_setup(srv) == -1) {
+		authlimit_free(srv->authlimit);
 		free(srv);
 		return NULL;
 	}
@@ -599,6 +652,7 @@ server_new(struct ev_loop *loop, const struct server_conf *conf, struct metrics 
 	if (srv->listener == NULL) {
 		log_error("cannot listen on %s: %s", conf->listen, strerror(errno));
 		SSL_CTX_free(srv->accept_conf.tls);
+		authlimit_free(srv->authlimit);
 		free(srv);
 		return NULL;
 	}
@@ -690,5 +744,6 @@ server_free(struct server *srv)
 	while ((pe = LIST_FIRST(&srv->peers)) != NULL)
 		link_close(pe->link, FRAME_CODE_NONE, "server shutting down");
 	SSL_CTX_free(srv->accept_conf.tls);
+	authlimit_free(srv->authlimit);
 	free(srv);
 }

@@ -25,7 +25,10 @@ INTEGRATION_TESTS = \
 	tests/integration/t20-tls.sh \
 	tests/integration/t21-ws.sh \
 	tests/integration/t22-nginx.sh \
-	tests/integration/t26-floods.sh
+	tests/integration/t24-log-forge.sh \
+	tests/integration/t25-metrics-churn.sh \
+	tests/integration/t26-authlimit.sh \
+	tests/integration/t27-floods.sh
 
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/lib.sh $(INTEGRATION_TESTS)

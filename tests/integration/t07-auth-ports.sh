@@ -16,7 +16,7 @@ agent_conf "$IT_DIR/intruder.conf" name=intruder token=not-the-token \
 	"svc:sneak=$IT_ADDR:$(port 1),$(port 12)"
 start_rtun intruder "$IT_DIR/intruder.conf"
 wait_for_log intruder "authentication failed" 10 || fail "the agent did not log the refusal"
-wait_for_log rtund "authentication failed for agent 'intruder'" 5 || fail "rtund did not log the refusal"
+wait_for_log rtund "authentication failed from 127.0.0.1 for agent 'intruder'" 5 || fail "rtund did not log the refusal"
 tcptool probe --connect "$IT_ADDR:$(port 12)" --until open --within 2 >/dev/null &&
 	fail "port $(port 12) opened for an agent with a wrong token"
 stop_pid "$(pid_of intruder)"

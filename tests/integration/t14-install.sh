@@ -49,7 +49,8 @@ check_file "$mandir/man5/rtun.conf.5"
 check_file "$mandir/man8/rtund.8"
 contrib=$docdir/contrib
 for f in rtund.conf.example rtun.conf.example supervisord/rtund.conf supervisord/rtun.conf \
-	systemd/rtund.service systemd/rtun.service nginx/rtun.conf; do
+	systemd/rtund.service systemd/rtun.service nginx/rtun.conf fail2ban/filter.d/rtund.conf \
+	fail2ban/jail.d/rtund.conf; do
 	check_file "$contrib/$f"
 done
 note "installed files:"
@@ -65,6 +66,18 @@ if [ "$prefix" = /usr/local ] && [ "$docdir" = /usr/local/share/doc/rtun ]; then
 fi
 grep -q 'rtun/rtund.conf' "$DEST$mandir/man8/rtund.8" || fail "rtund.8 has no config path"
 grep -q 'rtun/rtun.conf' "$DEST$mandir/man1/rtun.1" || fail "rtun.1 has no config path"
+# The pages give this build's directories, not the make variables of the sources.
+for page in man1/rtun.1 man8/rtund.8 man5/rtun.conf.5; do
+	! grep -n '\${' "$DEST$mandir/$page" || fail "$page holds a literal \${...}"
+done
+grep -qF "$sysconfdir/rtun/rtund.conf" "$DEST$mandir/man8/rtund.8" ||
+	fail "rtund.8 does not name $sysconfdir/rtun/rtund.conf"
+grep -qF "$sysconfdir/rtun/rtun.conf" "$DEST$mandir/man1/rtun.1" ||
+	fail "rtun.1 does not name $sysconfdir/rtun/rtun.conf"
+grep -qF "$sysconfdir/rtun/rtund.conf" "$DEST$mandir/man5/rtun.conf.5" ||
+	fail "rtun.conf.5 does not name $sysconfdir/rtun/rtund.conf"
+grep -qF "$docdir/contrib/" "$DEST$mandir/man8/rtund.8" ||
+	fail "rtund.8 does not name $docdir/contrib/"
 if command -v mandoc >/dev/null 2>&1; then
 	mandoc -T lint -W warning "$DEST$mandir"/man*/* || fail "installed man pages are not lint-clean"
 fi

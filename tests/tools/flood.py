@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Hostile peers that cost a daemon memory or CPU if it lets them: floods that never read,
 and crowds of idle half-open handshakes.  Standard library only; the rtun handshake comes
-from fakeagent.py (a second implementation that shares no code with src/).
+from fakeagent.py and fakeserver.py (a second implementation that shares no code with
+src/).
 
     flood.py ping-flood --connect H:P [--tls] [--auth --token T --name N] [--timeout S]
         Optionally authenticate (over raw TCP or TLS), then send PING frames as fast as the
@@ -23,17 +24,16 @@ Exit 0 when the expectation was met, 1 otherwise (with a message on stderr).
 """
 
 import argparse
-import hashlib
-import hmac
 import os
 import socket
 import ssl
-import struct
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import fakeagent as fa  # noqa: E402  (the shared hand-made protocol code)
+import fakeagent  # noqa: E402  (the agent side of the handshake)
+import fakeserver  # noqa: E402  (the server side)
+import rtunwire as fa  # noqa: E402  (the hand-made codec)
 
 PROG = "flood"
 
@@ -87,7 +87,7 @@ def cmd_ping_flood(args):
         except (OSError, ssl.SSLError) as e:
             die("TLS handshake: %s" % e)
     if args.auth:
-        if not fa.authenticate(link, args):
+        if not fakeagent.authenticate(link, args):
             die("rtund refused the token")
         say_flush("auth=ok")
     else:
@@ -101,47 +101,6 @@ def cmd_ping_flood(args):
 def say_flush(line):
     sys.stdout.write(line + "\n")
     sys.stdout.flush()
-
-
-class ServerLink(fa.Link):
-    """fakeagent's Link over an accepted socket."""
-
-    def __init__(self, sock, timeout):
-        self.deadline = time.monotonic() + timeout
-        self.timeout = timeout
-        self.sock = sock
-        self.buf = bytearray()
-        self.eof = None
-        self.peer_window = 0
-
-
-def serve_handshake(link, token):
-    """The server side of the handshake, by doc/PROTOCOL.md; returns once Declare came."""
-    while len(link.buf) < len(fa.PREFACE):
-        link._fill()
-        if link.eof:
-            die("agent closed before its preface")
-    if bytes(link.buf[:len(fa.PREFACE)]) != fa.PREFACE:
-        die("bad preface from the agent")
-    del link.buf[:len(fa.PREFACE)]
-    kind, msg = link.next_control("ClientHello")
-    if kind != fa.C_CLIENT_HELLO:
-        die("expected ClientHello, got Control field %d" % kind)
-    name, cnonce = fa.pb_get(msg, 3, b""), fa.pb_get(msg, 4, b"")
-    snonce = os.urandom(32)
-    body = fa.pb_field_varint(1, 1) + fa.pb_field_bytes(2, snonce) + fa.pb_field_bytes(3, "flood 1")
-    link.send(fa.frame(fa.mp_array([fa.T_CONTROL, 0]), fa.control(fa.C_SERVER_HELLO, body)))
-    kind, msg = link.next_control("Auth")
-    if kind != fa.C_AUTH:
-        die("expected Auth, got Control field %d" % kind)
-    tail = snonce + cnonce + name
-    smac = hmac.new(token.encode(), b"rtun-v1 server\x00" + tail, hashlib.sha256).digest()
-    body = fa.pb_field_varint(1, 1) + fa.pb_field_bytes(3, smac) + fa.pb_field_varint(4, 262144)
-    link.send(fa.frame(fa.mp_array([fa.T_CONTROL, 0]), fa.control(fa.C_AUTH_RESULT, body)))
-    kind, msg = link.next_control("Declare")
-    if kind != fa.C_DECLARE:
-        die("expected Declare, got Control field %d" % kind)
-    link.send(fa.frame(fa.mp_array([fa.T_CONTROL, 0]), fa.control(fa.C_DECLARE_RESULT, b"")))
 
 
 def cmd_server_flood(args):
@@ -164,9 +123,11 @@ def cmd_server_flood(args):
             sock = ctx.wrap_socket(sock, server_side=True)
         except (OSError, ssl.SSLError) as e:
             die("TLS handshake: %s" % e)
-    link = ServerLink(sock, args.timeout)
+    link = fa.Link(None, args.timeout, sock=sock)
     if not args.preauth:
-        serve_handshake(link, args.token)
+        fakeserver.handshake(link, args)
+        fakeserver.declare_result(link, [(name, port, 0, b"") for name, port in
+                                         fakeserver.declared(link)])
         say_flush("auth=ok")
     else:
         say_flush("connected=1")
@@ -257,7 +218,7 @@ def main():
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
     sp = sub.add_parser("ping-flood")
-    sp.add_argument("--connect", type=fa.parse_hostport, required=True)
+    sp.add_argument("--connect", type=fakeagent.parse_hostport, required=True)
     sp.add_argument("--tls", action="store_true")
     sp.add_argument("--auth", action="store_true")
     sp.add_argument("--token", default="change-me")
@@ -266,20 +227,20 @@ def main():
     sp.add_argument("--timeout", type=float, default=30)
     sp.set_defaults(fn=cmd_ping_flood)
     sp = sub.add_parser("server-flood")
-    sp.add_argument("--listen", type=fa.parse_hostport, required=True)
+    sp.add_argument("--listen", type=fakeagent.parse_hostport, required=True)
     sp.add_argument("--token", required=True)
     sp.add_argument("--preauth", action="store_true")
     sp.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
     sp.add_argument("--timeout", type=float, default=30)
     sp.set_defaults(fn=cmd_server_flood)
     sp = sub.add_parser("trickle")
-    sp.add_argument("--connect", type=fa.parse_hostport, required=True)
+    sp.add_argument("--connect", type=fakeagent.parse_hostport, required=True)
     sp.add_argument("--tls", action="store_true")
     sp.add_argument("--delay", type=float, default=0)
     sp.add_argument("--timeout", type=float, default=30)
     sp.set_defaults(fn=cmd_trickle)
     sp = sub.add_parser("partial")
-    sp.add_argument("--connect", type=fa.parse_hostport, required=True)
+    sp.add_argument("--connect", type=fakeagent.parse_hostport, required=True)
     sp.add_argument("--conns", type=int, default=100)
     sp.add_argument("--kind", choices=("preface", "tls"), required=True)
     sp.add_argument("--hold", type=float, default=3)

@@ -1,9 +1,9 @@
 # tests/unit: Check unit tests of the wire codec and its helpers (frame, buf,
-# control, auth, idmap). Included from the top-level Makefile.am after
+# control, auth and its back-off, idmap). Included from the top-level Makefile.am after
 # tests/unit/local.mk, whose UNIT_CFLAGS and UNIT_LDADD these reuse.
 if HAVE_CHECK
 CODEC_TESTS = tests/unit/test_frame tests/unit/test_buf tests/unit/test_control \
-	tests/unit/test_auth tests/unit/test_idmap
+	tests/unit/test_auth tests/unit/test_authlimit tests/unit/test_idmap
 check_PROGRAMS += $(CODEC_TESTS)
 TESTS += $(CODEC_TESTS)
 
@@ -14,6 +14,10 @@ tests_unit_test_frame_LDADD = $(UNIT_LDADD)
 tests_unit_test_buf_SOURCES = tests/unit/test_buf.c
 tests_unit_test_buf_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_buf_LDADD = $(UNIT_LDADD)
+
+tests_unit_test_authlimit_SOURCES = tests/unit/test_authlimit.c
+tests_unit_test_authlimit_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_authlimit_LDADD = $(UNIT_LDADD)
 
 tests_unit_test_control_SOURCES = tests/unit/test_control.c
 tests_unit_test_control_CFLAGS = $(UNIT_CFLAGS)

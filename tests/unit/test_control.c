@@ -2,8 +2,8 @@
  * Unit tests of src/control.c: every message type goes out as a CONTROL
  * frame through control_append(), comes back through frame_decode() and
  * control_decode() unchanged, and every check beyond the schema refuses what
- * it must (bad protobuf, no message, wrong nonce or mac sizes, bad names,
- * too many services, over-long text).
+ * it must (bad protobuf, no message, wrong nonce or mac sizes, bad agent and
+ * result names, too many services, over-long text).
  */
 #include "rtun-build.h"
 
@@ -314,6 +314,24 @@ START_TEST(test_services)
 }
 END_TEST
 
+/* DeclareResult names are names; only a result for a bad name may have none. */
+START_TEST(test_result_names)
+{
+	static const char *const bad[] = { "a\nb", "ssh\x1b[2J", "caf\xc3\xa9", "a b", "" };
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		results[1].name = (char *)bad[i];
+		assert_refused(select_msg(RTUN__CONTROL__MSG_DECLARE_RESULT), "name");
+	}
+	results[1].name = "";
+	results[1].status = RTUN__SERVICE_STATUS__SERVICE_INVALID;
+	assert_accepted(select_msg(RTUN__CONTROL__MSG_DECLARE_RESULT));
+	results[1].name = "a\nb";
+	assert_refused(select_msg(RTUN__CONTROL__MSG_DECLARE_RESULT), "name");
+}
+END_TEST
+
 START_TEST(test_long_text)
 {
 	char text[257];
@@ -372,6 +390,7 @@ control_suite(void)
 	tcase_add_test(bad, test_agent_name_nul);
 	tcase_add_test(bad, test_services);
 	tcase_add_test(bad, test_long_text);
+	tcase_add_test(bad, test_result_names);
 	suite_add_tcase(s, good);
 	suite_add_tcase(s, bad);
 	return s;

@@ -1,6 +1,7 @@
 /*
  * Unit tests of src/metrics.c: the exact Prometheus text of a small registry,
- * slot pointers that stay put while thousands more are registered, label and
+ * slot pointers that stay put while thousands more are registered, released
+ * series that go (gauges at once, idle counters beyond a bound), label and
  * HELP escaping, gauge formatting, and the HTTP endpoint driven through a real
  * loopback socket in the test's own event loop (200, 404, 405, 400, 431, a
  * request that arrives in pieces).
@@ -142,6 +143,85 @@ START_TEST(test_stable_slots)
 	ck_assert_ptr_nonnull(strstr(text, "\nc_total{n=\"2999\"} 2999\n# HELP g G.\n"));
 	ck_assert_ptr_nonnull(strstr(text, "\ng{n=\"2999\"} 2999.5\n"));
 	free(text);
+}
+END_TEST
+
+/* How many sample lines of name the registry renders. */
+static int
+count_samples(const char *name)
+{
+	char *text = metrics_render(m), *p, want[64];
+	int n = 0;
+
+	snprintf(want, sizeof(want), "\n%s{", name);
+	for (p = text; (p = strstr(p, want)) != NULL; p++)
+		n++;
+	free(text);
+	return n;
+}
+
+START_TEST(test_release_gauge)
+{
+	double *g = metrics_gauge(m, "g", "G.", "agent=\"a\"");
+
+	*g = 0.25;
+	ck_assert_ptr_eq(metrics_gauge(m, "g", "G.", "agent=\"a\""), g);
+	metrics_release(m, g);
+	ck_assert_int_eq(count_samples("g"), 1);
+	metrics_release(m, g);
+	/* The last reference is gone: so is the series; HELP and TYPE stay. */
+	assert_render("# HELP g G.\n# TYPE g gauge\n");
+	metrics_release(m, NULL);
+	g = metrics_gauge(m, "g", "G.", "agent=\"a\"");
+	ck_assert(*g == 0);
+	metrics_release(m, g);
+}
+END_TEST
+
+START_TEST(test_release_counter_idle)
+{
+	uint64_t *c = metrics_counter(m, "c_total", "C.", "agent=\"a\"");
+	uint64_t *d = metrics_counter(m, "c_total", "C.", "agent=\"b\"");
+
+	*c = 42;
+	metrics_release(m, c);
+	/* Idle, still served, and found again with its count: a reconnect continues it. */
+	assert_render("# HELP c_total C.\n# TYPE c_total counter\n"
+		      "c_total{agent=\"a\"} 42\nc_total{agent=\"b\"} 0\n");
+	ck_assert_ptr_eq(metrics_counter(m, "c_total", "C.", "agent=\"a\""), c);
+	ck_assert_uint_eq(*c, 42);
+	metrics_release(m, c);
+	metrics_release(m, d);
+}
+END_TEST
+
+START_TEST(test_release_bounded)
+{
+	enum { N = 30000 };
+	uint64_t *c, *keep;
+	double *g;
+	char labels[64];
+	int i;
+
+	keep = metrics_counter(m, "c_total", "C.", "agent=\"held\"");
+	for (i = 0; i < N; i++) {
+		snprintf(labels, sizeof(labels), "agent=\"a%d\"", i);
+		c = metrics_counter(m, "c_total", "C.", labels);
+		g = metrics_gauge(m, "g", "G.", labels);
+		*c = (uint64_t)i;
+		metrics_release(m, g);
+		metrics_release(m, c);
+	}
+	/* The held series and the METRICS_IDLE_MAX most recently idle counters remain. */
+	ck_assert_int_eq(count_samples("c_total"), METRICS_IDLE_MAX + 1);
+	ck_assert_int_eq(count_samples("g"), 0);
+	ck_assert_ptr_eq(metrics_counter(m, "c_total", "C.", "agent=\"held\""), keep);
+	snprintf(labels, sizeof(labels), "agent=\"a%d\"", N - 1);
+	c = metrics_counter(m, "c_total", "C.", labels);
+	ck_assert_uint_eq(*c, N - 1);
+	snprintf(labels, sizeof(labels), "agent=\"a%d\"", N - METRICS_IDLE_MAX - 1);
+	c = metrics_counter(m, "c_total", "C.", labels);
+	ck_assert_uint_eq(*c, 0);
 }
 END_TEST
 
@@ -384,6 +464,9 @@ metrics_suite(void)
 	tcase_add_test(tc, test_render);
 	tcase_add_test(tc, test_gauge_values);
 	tcase_add_test(tc, test_stable_slots);
+	tcase_add_test(tc, test_release_gauge);
+	tcase_add_test(tc, test_release_counter_idle);
+	tcase_add_test(tc, test_release_bounded);
 	tcase_add_test(tc, test_label_escape);
 	tcase_add_test(tc, test_help_escape);
 	suite_add_tcase(s, tc);

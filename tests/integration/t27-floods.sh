@@ -6,7 +6,7 @@
 # absolute: a peer that keeps talking without authenticating is dropped on time, counted
 # from its TCP connect.  Two thousand idle half-handshakes cost rtund (almost) no CPU.
 # (WebSocket floods: t23-ws-flood.sh.)
-IT_NUM=26
+IT_NUM=27
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
