@@ -240,6 +240,11 @@ link_io_failed(struct link *l, const char *what)
 	char why[sizeof(l->t->error) + 64];
 
 	snprintf(why, sizeof(why), "%s: %s", what, l->t->error[0] ? l->t->error : strerror(errno));
+	/* A transport that caught the peer breaking its protocol counts like a bad frame. */
+	if (l->t->violation) {
+		log_warn("%s: protocol error: %s; dropping link", l->label, why);
+		(*l->params.counters->protocol_errors)++;
+	}
 	link_close(l, FRAME_CODE_NONE, why);
 }
 
