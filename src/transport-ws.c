@@ -58,6 +58,7 @@ struct http_scan {
 	struct span url, reason, field, value;
 	struct span key, accept, version;
 	int nkey;         /* Sec-WebSocket-Key headers seen */
+	int nhost;        /* Host headers seen */
 	int upgrade_ws;   /* an Upgrade header lists "websocket" */
 	int conn_upgrade; /* a Connection header lists "upgrade" */
 	int done;         /* the blank line ending the block was seen */
@@ -157,6 +158,8 @@ scan_commit(struct http_scan *s)
 		s->version = v;
 	else if (span_ieq(s->field, "sec-websocket-accept"))
 		s->accept = v;
+	else if (span_ieq(s->field, "host"))
+		s->nhost++;
 	else if (span_ieq(s->field, "sec-websocket-key")) {
 		s->key = v;
 		s->nkey++;
@@ -299,6 +302,8 @@ request_judge(
 		req->reason = "method is not GET";
 	else if (p->http_major != 1 || p->http_minor < 1)
 		req->reason = "WebSocket needs HTTP/1.1";
+	else if (s->nhost != 1) /* RFC 7230 5.4: exactly one Host, or 400 */
+		req->reason = "missing or repeated Host header";
 	else if (s->url.p == NULL || !path_matches(s->url, path)) {
 		req->status = 404;
 		req->reason = "no WebSocket endpoint at this path";
@@ -306,9 +311,10 @@ request_judge(
 		req->reason = "no Upgrade: websocket header";
 	else if (!s->conn_upgrade)
 		req->reason = "no Connection: upgrade header";
-	else if (!span_ieq(s->version, "13"))
+	else if (!span_ieq(s->version, "13")) {
 		req->reason = "Sec-WebSocket-Version is not 13";
-	else if (s->nkey != 1 || !key_valid(s->key))
+		req->offer_version = 1;
+	} else if (s->nkey != 1 || !key_valid(s->key))
 		req->reason = "missing or invalid Sec-WebSocket-Key";
 	else {
 		req->status = 101;
@@ -574,11 +580,12 @@ ws_answer(struct ws_transport *ws, const struct ws_request *req)
 		ws->state = WS_SEND_101;
 		return 0;
 	}
+	/* RFC 6455 4.4: a client of another version learns which one we speak. */
 	buf_printf(&ws->hs_out,
-	    "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\n"
+	    "HTTP/1.1 %d %s\r\n%sContent-Type: text/plain\r\n"
 	    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s\n",
-	    req->status, http_status_str((enum http_status)req->status), strlen(reason) + 1,
-	    reason);
+	    req->status, http_status_str((enum http_status)req->status),
+	    req->offer_version ? "Sec-WebSocket-Version: 13\r\n" : "", strlen(reason) + 1, reason);
 	snprintf(ws->t.error, sizeof(ws->t.error), "WebSocket upgrade refused with %d: %s",
 	    req->status, reason);
 	ws->state = WS_SEND_REFUSAL;

@@ -3,8 +3,9 @@
  * the upgrade request parser on good and refused requests (whole and one byte
  * at a time), real client/server pairs over a socketpair (handshake, data both
  * ways, a 1 MiB write, close), a scripted server that answers with proxy
- * errors, a bad accept key or frames glued to the 101, and the sniffer's
- * table of first bytes.
+ * errors, a bad accept key or frames glued to the 101, a raw client that
+ * gets refused (no Host, another version), and the sniffer's table of first
+ * bytes.
  */
 #include "rtun-build.h"
 
@@ -49,7 +50,7 @@ static const char *const good[] = {
 	GOOD_START GOOD_HEADERS "\r\n",
 	"GET /rtun?x=1 HTTP/1.1\r\nhost: a\r\nupgrade: WebSocket\r\nconnection: keep-alive, "
 	"upgrade\r\nsec-websocket-key: " KEY "\r\nsec-websocket-version: 13\r\n\r\n",
-	"GET /rtun HTTP/1.1\r\nX-Forwarded-For: 10.0.0.1\r\nUPGRADE: websocket\r\n"
+	"GET /rtun HTTP/1.1\r\nX-Forwarded-For: 10.0.0.1\r\nHOST: a\r\nUPGRADE: websocket\r\n"
 	"CONNECTION: Upgrade\r\nUser-Agent: curl\r\nSEC-WEBSOCKET-KEY:   " KEY "  \r\n"
 	"SEC-WEBSOCKET-VERSION: 13\r\nX-Real-IP: 10.0.0.1\r\nCookie: a=b\r\n\r\n",
 };
@@ -95,8 +96,8 @@ static const struct refusal {
 } refusals[] = {
 	{ "POST /rtun HTTP/1.1\r\n" GOOD_HEADERS "\r\n", 0, 400, "GET" },
 	{ "GET /rtun HTTP/1.0\r\n" GOOD_HEADERS "\r\n", 0, 400, "HTTP/1.1" },
-	{ "GET /wrong HTTP/1.1\r\n" GOOD_HEADERS "\r\n", 0, 404, "path" },
-	{ "GET /rtun/ HTTP/1.1\r\n" GOOD_HEADERS "\r\n", 0, 404, "path" },
+	{ "GET /wrong HTTP/1.1\r\nHost: a\r\n" GOOD_HEADERS "\r\n", 0, 404, "path" },
+	{ "GET /rtun/ HTTP/1.1\r\nHost: a\r\n" GOOD_HEADERS "\r\n", 0, 404, "path" },
 	{ GOOD_START H_CONN H_KEY H_VERSION "\r\n", 0, 400, "Upgrade: websocket" },
 	{ GOOD_START "Upgrade: h2c\r\n" H_CONN H_KEY H_VERSION "\r\n", 0, 400,
 	    "Upgrade: websocket" },
@@ -113,6 +114,8 @@ static const struct refusal {
 	BAD_KEY("dGhl=HNhbXBsZSBub25jZQ=="),
 	BAD_KEY("dGhlIHNhbXBsZSBub25jZQ="),
 	{ GOOD_START GOOD_HEADERS H_KEY "\r\n", 0, 400, "Key" },
+	{ "GET /rtun HTTP/1.1\r\n" GOOD_HEADERS "\r\n", 0, 400, "Host" },
+	{ GOOD_START "Host: b\r\n" GOOD_HEADERS "\r\n", 0, 400, "Host" },
 	{ "GET /rtun HTTP/1.1\r\nHost\x01: x\r\n\r\n", -1, 400, "header" },
 	{ "BREW /rtun HTTP/1.1\r\n\r\n", -1, 400, "method" },
 	{ "\x16\x03\x01\x02\x00\x01", -1, 400, "" },
@@ -128,6 +131,7 @@ START_TEST(test_parse_refusal)
 	ck_assert_ptr_nonnull(req.reason);
 	ck_assert_msg(strstr(req.reason, c->reason) != NULL, "case %d: reason '%s' lacks '%s'", _i,
 	    req.reason, c->reason);
+	ck_assert_int_eq(req.offer_version, strcmp(c->reason, "Version") == 0);
 }
 END_TEST
 
@@ -384,6 +388,64 @@ START_TEST(test_scripted)
 }
 END_TEST
 
+/* Write request on fd[0] to a new server on fd[1]; drive its handshake to 0 or -1. */
+static struct transport *
+raw_server(int fd[2], const char *request, int want)
+{
+	struct transport *s;
+	int i, r = 1;
+
+	pair(fd);
+	ck_assert_int_eq(write(fd[0], request, strlen(request)), (ssize_t)strlen(request));
+	s = transport_ws_server(transport_tcp_new(fd[1]), "/rtun");
+	for (i = 0; i < SPINS && r == 1; i++)
+		r = transport_handshake(s);
+	ck_assert_msg(r == want, "server handshake %d, want %d: %s", r, want, s->error);
+	return s;
+}
+
+/* Read what the server wrote to fd (one read: it is all there) as a string. */
+static void
+raw_read(int fd, char *out, size_t len)
+{
+	ssize_t n = read(fd, out, len - 1);
+
+	ck_assert_int_gt(n, 0);
+	out[n] = '\0';
+}
+
+/* The server's answer to request, which it must refuse. */
+static void
+refusal_of(const char *request, char *answer, size_t len)
+{
+	struct transport *s;
+	int fd[2];
+
+	s = raw_server(fd, request, -1);
+	raw_read(fd[0], answer, len);
+	transport_free(s);
+	close(fd[0]);
+}
+
+START_TEST(test_refusal_answers)
+{
+	char a[1024];
+
+	/* RFC 6455 4.4: the version we speak, in a header of the refusal. */
+	refusal_of(
+	    GOOD_START H_UPGRADE H_CONN H_KEY "Sec-WebSocket-Version: 8\r\n\r\n", a, sizeof(a));
+	ck_assert_msg(strncmp(a, "HTTP/1.1 400 Bad Request\r\n", 26) == 0, "%s", a);
+	ck_assert_msg(strstr(a, "\r\nSec-WebSocket-Version: 13\r\n") != NULL, "%s", a);
+	ck_assert_ptr_nonnull(strstr(a, "\r\n\r\n"));
+	ck_assert_ptr_nonnull(strstr(strstr(a, "\r\n\r\n"), "Sec-WebSocket-Version is not 13"));
+	/* RFC 7230 5.4: no Host, no upgrade. */
+	refusal_of("GET /rtun HTTP/1.1\r\n" GOOD_HEADERS "\r\n", a, sizeof(a));
+	ck_assert_msg(strncmp(a, "HTTP/1.1 400 Bad Request\r\n", 26) == 0, "%s", a);
+	ck_assert_ptr_nonnull(strstr(a, "Host header"));
+	ck_assert_ptr_null(strstr(a, "Sec-WebSocket-Version"));
+}
+END_TEST
+
 static const struct sniff_case {
 	const char *bytes;
 	size_t len;
@@ -452,6 +514,7 @@ ws_suite(void)
 	tcase_add_test(tc, test_pair_data);
 	tcase_add_test(tc, test_pair_wrong_path);
 	tcase_add_loop_test(tc, test_scripted, 0, N(scripted));
+	tcase_add_test(tc, test_refusal_answers);
 	tcase_add_loop_test(tc, test_sniff, 0, N(sniffs));
 	tcase_add_test(tc, test_sniff_prefixes);
 	suite_add_tcase(s, tc);
