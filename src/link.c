@@ -106,9 +106,15 @@ link_update_events(struct link *l)
 		if (events != 0)
 			ev_io_start(l->loop, &l->io);
 	}
-	/* Input already decoded by TLS or WebSocket will not make the socket readable. */
-	if (reading && transport_pending(l->t) > 0)
+	/*
+	 * Input already decoded by TLS or WebSocket will not make the socket
+	 * readable. It can be read now, whatever the last read waited for: a
+	 * WebSocket that was held back for writability may have drained since.
+	 */
+	if (reading && transport_pending(l->t) > 0) {
+		l->read_events = EV_READ;
 		ev_feed_event(l->loop, &l->io, EV_READ);
+	}
 }
 
 void
