@@ -21,6 +21,9 @@
  *  - After a write() fails with EAGAIN, the next write() must offer the same
  *    bytes first and at least as many (OpenSSL's rule); writing from the head
  *    of a queue that only grows at its tail, as the link does, keeps it.
+ *  - No layer queues without bound what the peer's input makes it owe the
+ *    peer (WebSocket PONGs, TLS alerts and KeyUpdates): past a bound, read()
+ *    says EAGAIN and want() asks for EV_WRITE until the peer has taken it.
  *  - A failure caused by the peer breaking the layer's protocol sets
  *    `violation`, so the link counts it as a protocol error.
  */

@@ -4,8 +4,9 @@
  * at a time), real client/server pairs over a socketpair (handshake, data both
  * ways, a 1 MiB write, close), a scripted server that answers with proxy
  * errors, a bad accept key or frames glued to the 101, a raw client that
- * gets refused (no Host, another version), and the sniffer's table of first
- * bytes.
+ * gets refused (no Host, another version), breaks RFC 6455 (it must get the
+ * right Close code) or floods PINGs without reading (bounded replies), and
+ * the sniffer's table of first bytes.
  */
 #include "rtun-build.h"
 
@@ -381,7 +382,9 @@ START_TEST(test_scripted)
 	} else if (c->error == NULL) {
 		ck_assert_int_eq(n, -1);
 		ck_assert_int_eq(errno, EPROTO);
-		ck_assert_str_eq(t->error, "WebSocket peer sent a text message");
+		ck_assert_str_eq(
+		    t->error, "WebSocket protocol error: a text message; Close 1003 sent");
+		ck_assert_int_eq(t->violation, 1);
 	}
 	transport_free(t);
 	close(fd[1]);
@@ -443,6 +446,175 @@ START_TEST(test_refusal_answers)
 	ck_assert_msg(strncmp(a, "HTTP/1.1 400 Bad Request\r\n", 26) == 0, "%s", a);
 	ck_assert_ptr_nonnull(strstr(a, "Host header"));
 	ck_assert_ptr_null(strstr(a, "Sec-WebSocket-Version"));
+}
+END_TEST
+
+/* A server that has answered 101 to a raw client on fd[0]; the 101 is read. */
+static struct transport *
+raw_open(int fd[2])
+{
+	struct transport *s = raw_server(fd, GOOD_START GOOD_HEADERS "\r\n", 0);
+	char a[512];
+
+	raw_read(fd[0], a, sizeof(a));
+	ck_assert_msg(strncmp(a, "HTTP/1.1 101 ", 13) == 0, "%s", a);
+	return s;
+}
+
+/* Client frames that break RFC 6455, and the Close code the server must answer with. */
+static const struct violation {
+	const char *frame;
+	size_t len;
+	unsigned code;
+} violations[] = {
+#define V(f, c)                                                                                    \
+	{                                                                                          \
+		f, sizeof(f) - 1, c                                                                \
+	}
+	V("\x82\x01"
+	  "a",
+	    1002),                           /* not masked */
+	V("\x83\x80\x01\x02\x03\x04", 1002), /* reserved opcode 3 */
+	V("\xc2\x80\x01\x02\x03\x04", 1002), /* RSV1 without an extension */
+	V("\x82\xff\0\0\0\0\0\x20\0\0\1\2\3\4"
+	  "x",
+	    1009), /* 2 MiB announced: over WS_MSG_MAX */
+	V("\x81\x82\0\0\0\0"
+	  "hi",
+	    1003), /* text */
+#undef V
+};
+
+START_TEST(test_violation)
+{
+	const struct violation *c = &violations[_i];
+	unsigned char close_frame[64];
+	struct transport *s;
+	char want[32], buf[16];
+	int fd[2];
+	ssize_t n;
+
+	s = raw_open(fd);
+	ck_assert_int_eq(write(fd[0], c->frame, c->len), (ssize_t)c->len);
+	n = transport_read(s, buf, sizeof(buf));
+	ck_assert_int_eq(n, -1);
+	ck_assert_int_eq(errno, EPROTO);
+	ck_assert_int_eq(s->violation, 1);
+	snprintf(want, sizeof(want), "Close %u sent", c->code);
+	ck_assert_msg(strstr(s->error, want) != NULL, "error \"%s\", want \"%s\"", s->error, want);
+	/* The Close is on the wire before the stream is given up. */
+	n = read(fd[0], close_frame, sizeof(close_frame));
+	ck_assert_int_ge(n, 4);
+	ck_assert_uint_eq(close_frame[0], 0x88);
+	ck_assert_uint_eq((unsigned)close_frame[2] << 8 | close_frame[3], c->code);
+	transport_free(s);
+	close(fd[0]);
+}
+END_TEST
+
+/* Write as many copies of frame to fd as it takes, up to max bytes in all; returns the count. */
+static size_t
+raw_flood(int fd, const char *frame, size_t len, size_t *budget)
+{
+	size_t n = 0;
+
+	while (*budget >= len && write(fd, frame, len) == (ssize_t)len) {
+		*budget -= len;
+		n++;
+	}
+	return n;
+}
+
+/* Bytes readable on fd right now, dropped. */
+static size_t
+raw_discard(int fd)
+{
+	char buf[65536];
+	size_t total = 0;
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		total += (size_t)n;
+	return total;
+}
+
+/* Have the server write until the client's socket takes no more; returns how much went. */
+static size_t
+raw_block(struct transport *s)
+{
+	static char data[65536];
+	size_t total = 0;
+	ssize_t n;
+	int i;
+
+	for (i = 0; i < SPINS; i++) {
+		if ((n = transport_write(s, data, sizeof(data))) > 0) {
+			total += (size_t)n;
+			continue;
+		}
+		ck_assert_int_eq(errno, EAGAIN);
+		if (transport_flush(s) == 1)
+			break;
+	}
+	ck_assert_int_eq(transport_flush(s), 1);
+	return total;
+}
+
+START_TEST(test_ping_flood_overrun)
+{
+	char pings[1000 * 6], buf[16];
+	struct transport *s;
+	int fd[2], i;
+
+	/* Empty pings while the peer reads nothing: one read's worth of PONGs is too many. */
+	for (i = 0; i < 1000; i++)
+		memcpy(pings + 6 * i, "\x89\x80\1\2\3\4", 6);
+	s = raw_open(fd);
+	ck_assert_uint_gt(raw_block(s), 0);
+	ck_assert_int_eq(write(fd[0], pings, sizeof(pings)), (ssize_t)sizeof(pings));
+	ck_assert_int_eq(transport_read(s, buf, sizeof(buf)), -1);
+	ck_assert_msg(errno == ENOBUFS, "read: %s (%s)", strerror(errno), s->error);
+	ck_assert_msg(strstr(s->error, "peer does not read: ") != NULL, "%s", s->error);
+	ck_assert_int_eq(s->violation, 0);
+	transport_free(s);
+	close(fd[0]);
+}
+END_TEST
+
+START_TEST(test_ping_flood_held_back)
+{
+	char ping[6 + 125];
+	size_t budget = 4 << 20, sent = 0, got = 0, n;
+	struct transport *s;
+	char buf[16];
+	int fd[2], i;
+
+	/* The largest pings: what one read pulls stays under the hard bound. */
+	memcpy(ping, "\x89\xfd\0\0\0\0", 6);
+	memset(ping + 6, 'p', sizeof(ping) - 6);
+	s = raw_open(fd);
+	for (i = 0; i < SPINS && budget >= sizeof(ping); i++) {
+		n = raw_flood(fd[0], ping, sizeof(ping), &budget);
+		sent += n;
+		ck_assert_int_eq(transport_read(s, buf, sizeof(buf)), -1);
+		ck_assert_msg(errno == EAGAIN, "read: %s (%s)", strerror(errno), s->error);
+		if (n == 0 && transport_want(s) == EV_WRITE)
+			break;
+	}
+	/* Held back: nothing is pulled until the peer reads its PONGs, so its sends stall. */
+	ck_assert_int_eq(transport_want(s), EV_WRITE);
+	ck_assert_uint_eq(transport_pending(s), 0);
+	ck_assert_uint_ge(budget, 2 << 20);
+	/* Once it reads them, every ping gets its PONG (2 + 125 bytes each). */
+	for (i = 0; i < SPINS && got < sent * (2 + 125); i++) {
+		got += raw_discard(fd[0]);
+		ck_assert_int_eq(transport_read(s, buf, sizeof(buf)), -1);
+		ck_assert_msg(errno == EAGAIN, "read: %s (%s)", strerror(errno), s->error);
+	}
+	ck_assert_uint_eq(got, sent * (2 + 125));
+	ck_assert_int_eq(transport_want(s), EV_READ);
+	transport_free(s);
+	close(fd[0]);
 }
 END_TEST
 
@@ -515,6 +687,9 @@ ws_suite(void)
 	tcase_add_test(tc, test_pair_wrong_path);
 	tcase_add_loop_test(tc, test_scripted, 0, N(scripted));
 	tcase_add_test(tc, test_refusal_answers);
+	tcase_add_loop_test(tc, test_violation, 0, N(violations));
+	tcase_add_test(tc, test_ping_flood_overrun);
+	tcase_add_test(tc, test_ping_flood_held_back);
 	tcase_add_loop_test(tc, test_sniff, 0, N(sniffs));
 	tcase_add_test(tc, test_sniff_prefixes);
 	suite_add_tcase(s, tc);
