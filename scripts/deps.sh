@@ -5,7 +5,7 @@ set -eu
 
 build_pkgs="build-essential autoconf automake pkg-config libev-dev libmsgpack-dev \
 libprotobuf-c-dev protobuf-c-compiler libssl-dev libinih-dev libhttp-parser-dev libwslay-dev check"
-test_pkgs="python3 iproute2 procps curl clang libclang-rt-14-dev mandoc nginx supervisor"
+test_pkgs="python3 python3-websockets iproute2 procps curl clang libclang-rt-14-dev mandoc nginx supervisor"
 bench_pkgs="iperf3 haproxy openssh-server openssh-client jq"
 
 case "${1:-all}" in

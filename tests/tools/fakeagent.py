@@ -244,11 +244,14 @@ def frame(header, payload=b""):
 
 
 class Link:
-    def __init__(self, addr, timeout):
+    def __init__(self, addr, timeout, sock=None):
+        """Connects to addr, or runs over sock: anything with sendall, recv and settimeout."""
         self.deadline = time.monotonic() + timeout
         self.timeout = timeout
+        self.sock = sock
         try:
-            self.sock = socket.create_connection(addr, timeout=min(timeout, 10))
+            if sock is None:
+                self.sock = socket.create_connection(addr, timeout=min(timeout, 10))
         except OSError as e:
             raise Fail("connect %s:%d: %s" % (addr[0], addr[1], e.strerror or e))
         self.buf = bytearray()

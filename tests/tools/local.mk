@@ -1,4 +1,7 @@
-# tests/tools: Python 3 peers (standard library only) for tests/integration:
-# tcptool.py (echo, sha256 and misbehaving TCP peers) and fakeagent.py (a hand-made agent
-# that speaks doc/PROTOCOL.md, well or badly).  Nothing to build.
-EXTRA_DIST += tests/tools/tcptool.py tests/tools/fakeagent.py tests/tools/mkcerts.sh
+# tests/tools: Python 3 peers for tests/integration: tcptool.py (echo, sha256 and
+# misbehaving TCP peers), fakeagent.py (a hand-made agent that speaks doc/PROTOCOL.md, well
+# or badly) and wspeer.py (a WebSocket or TLS peer that floods and never reads), standard
+# library only; wscheck.py checks the WebSocket server with the websockets library
+# (python3-websockets).  Nothing to build.
+EXTRA_DIST += tests/tools/tcptool.py tests/tools/fakeagent.py tests/tools/mkcerts.sh \
+	tests/tools/wspeer.py tests/tools/wscheck.py
