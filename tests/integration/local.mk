@@ -22,7 +22,8 @@ INTEGRATION_TESTS = \
 	tests/integration/t17-fdlimit.sh \
 	tests/integration/t20-tls.sh \
 	tests/integration/t21-ws.sh \
-	tests/integration/t22-nginx.sh
+	tests/integration/t22-nginx.sh \
+	tests/integration/t23-ws-flood.sh
 
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/lib.sh $(INTEGRATION_TESTS)
