@@ -117,9 +117,15 @@ link_update_events(struct link *l)
 		if (events != 0)
 			ev_io_start(l->loop, &l->io);
 	}
-	/* Input already decoded by TLS or WebSocket will not make the socket readable. */
-	if (reading && transport_pending(l->t) > 0)
+	/*
+	 * Input already decoded by TLS or WebSocket will not make the socket
+	 * readable. It can be read now, whatever the last read waited for: a
+	 * WebSocket that was held back for writability may have drained since.
+	 */
+	if (reading && transport_pending(l->t) > 0) {
+		l->read_events = EV_READ;
 		ev_feed_event(l->loop, &l->io, EV_READ);
+	}
 }
 
 void
@@ -251,6 +257,11 @@ link_io_failed(struct link *l, const char *what)
 	char why[sizeof(l->t->error) + 64];
 
 	snprintf(why, sizeof(why), "%s: %s", what, l->t->error[0] ? l->t->error : strerror(errno));
+	/* A transport that caught the peer breaking its protocol counts like a bad frame. */
+	if (l->t->violation) {
+		log_warn("%s: protocol error: %s; dropping link", l->label, why);
+		(*l->params.counters->protocol_errors)++;
+	}
 	link_close(l, FRAME_CODE_NONE, why);
 }
 

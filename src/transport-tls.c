@@ -10,6 +10,15 @@
  * OpenSSL requires a write() refused with EAGAIN to be retried with the same
  * bytes at the start of the buffer (it may move: ACCEPT_MOVING_WRITE_BUFFER);
  * a link that writes from the head of its output queue does that naturally.
+ *
+ * Nothing a peer sends makes this layer queue without bound, so it keeps no
+ * queue of its own. What OpenSSL must answer by itself is one message at a
+ * time, and while it cannot send it, SSL_read says WANT_WRITE and reads no
+ * further (checked with OpenSSL 3.0, see test_tls): a TLS 1.3 KeyUpdate that
+ * requests one back leaves at most one owed, however many arrive; an alert is
+ * dispatched before anything more is read. TLS 1.2 renegotiation, the other
+ * way to make a server work and answer, is refused outright. Record and
+ * handshake buffers have fixed upper sizes, and no tickets are sent.
  */
 #include "rtun-build.h"
 
@@ -93,6 +102,7 @@ ctx_new(const SSL_METHOD *method, char *err, size_t errlen)
 		return ctx_fail(NULL, err, errlen, "SSL_CTX_new");
 	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1)
 		return ctx_fail(ctx, err, errlen, "TLS 1.2 minimum");
+	/* TLS 1.2 is allowed, so renegotiation must be refused: a peer could repeat it forever. */
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
 	    SSL_OP_CIPHER_SERVER_PREFERENCE);
 	SSL_CTX_set_mode(ctx, TLS_MODES);
@@ -211,12 +221,16 @@ tls_fail(struct tls_transport *tt, int err, const char *fmt, ...)
 	return -1;
 }
 
-/* Record the first queued OpenSSL error as the failure; returns -1. */
+/*
+ * Record the first queued OpenSSL error as the failure; returns -1. Such an
+ * error (bad record MAC, unexpected message, bad KeyUpdate) is the peer's.
+ */
 static int
 tls_fail_ssl(struct tls_transport *tt)
 {
 	tls_err_text(tt->t.error, sizeof(tt->t.error), "TLS error");
 	tt->fatal = 1;
+	tt->t.violation = 1;
 	errno = EPROTO;
 	return -1;
 }

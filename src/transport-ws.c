@@ -12,10 +12,22 @@
  * Bytes that arrive after the header block already belong to the WebSocket
  * stream and are fed to wslay before anything read later.
  *
- * Data: each write() becomes binary messages of at most WS_MSG_SEND bytes;
- * received binary messages are appended to `in`, which read() drains. Input is
- * pulled from below only while `in` is short, so a fast peer cannot make us
- * buffer without bound.
+ * Data: each write() becomes binary messages of at most WS_MSG_SEND bytes,
+ * queued only while nothing else is, so at most one of ours waits in wslay;
+ * received binary messages are appended to `in`, which read() drains.
+ *
+ * Nothing the peer sends may grow a queue without bound. Input is pulled from
+ * below only while `in` is short (received messages are at most WS_MSG_MAX),
+ * and at most WS_FILL_MAX bytes per read(), so a busy peer cannot hold the
+ * loop. wslay answers every PING with a PONG of its own (it offers no way to
+ * coalesce them, though RFC 6455 allows answering only the latest), so a peer
+ * that pings and never reads would make it queue PONGs without end: past
+ * WS_CTL_SOFT of queued replies nothing more is pulled until they drain
+ * (read() says EAGAIN, want() EV_WRITE), and if what was already pulled takes
+ * them past WS_CTL_HARD while the peer still does not read, the transport
+ * fails ("peer does not read"). A peer that breaks RFC 6455 gets the Close
+ * frame wslay queued for it (1002, 1007 or 1009; 1003 for a text message),
+ * sent before the stream is given up, and the failure is marked a violation.
  */
 #include "rtun-build.h"
 
@@ -44,6 +56,19 @@
 #define WS_MSG_SEND (16 * 1024)
 /* Stop pulling frames from below while this much payload waits to be read. */
 #define WS_IN_HIGH (256 * 1024)
+/* Most bytes one read() pulls from below before it lets other peers run. */
+#define WS_FILL_MAX (256 * 1024)
+/*
+ * Bounds on the replies the peer made us owe it (PONGs, a Close), in bytes as
+ * ws_ctl_queued() counts them. wslay pulls input 4 KiB at a time; full of
+ * empty PINGs that is some 44 KiB of PONGs, so a flooder none of whose PONGs
+ * go out is dropped at once. One that stalls between the bounds is held back
+ * at little cost until handshake_timeout or heartbeat_timeout ends its link.
+ */
+#define WS_CTL_SOFT (16 * 1024)
+#define WS_CTL_HARD (32 * 1024)
+/* What wslay spends on a queued message besides its payload (our estimate). */
+#define WS_MSG_COST 64
 /* base64 of the 16-byte Sec-WebSocket-Key. */
 #define WS_KEY_LEN 24
 
@@ -58,6 +83,7 @@ struct http_scan {
 	struct span url, reason, field, value;
 	struct span key, accept, version;
 	int nkey;         /* Sec-WebSocket-Key headers seen */
+	int nhost;        /* Host headers seen */
 	int upgrade_ws;   /* an Upgrade header lists "websocket" */
 	int conn_upgrade; /* a Connection header lists "upgrade" */
 	int done;         /* the blank line ending the block was seen */
@@ -87,8 +113,10 @@ struct ws_transport {
 	int writing;       /* the last data call was write() or flush(), not read() */
 	wslay_event_context_ptr ctx;
 	struct buf in; /* received payload not yet read */
+	size_t pulled; /* bytes the current fill took from below */
 	int eof;       /* close frame or end of the inner stream */
 	int err;       /* errno of a fatal error, 0 if none */
+	int broken;    /* the inner stream failed: nothing more goes down */
 };
 
 static int
@@ -157,6 +185,8 @@ scan_commit(struct http_scan *s)
 		s->version = v;
 	else if (span_ieq(s->field, "sec-websocket-accept"))
 		s->accept = v;
+	else if (span_ieq(s->field, "host"))
+		s->nhost++;
 	else if (span_ieq(s->field, "sec-websocket-key")) {
 		s->key = v;
 		s->nkey++;
@@ -299,6 +329,8 @@ request_judge(
 		req->reason = "method is not GET";
 	else if (p->http_major != 1 || p->http_minor < 1)
 		req->reason = "WebSocket needs HTTP/1.1";
+	else if (s->nhost != 1) /* RFC 7230 5.4: exactly one Host, or 400 */
+		req->reason = "missing or repeated Host header";
 	else if (s->url.p == NULL || !path_matches(s->url, path)) {
 		req->status = 404;
 		req->reason = "no WebSocket endpoint at this path";
@@ -306,9 +338,10 @@ request_judge(
 		req->reason = "no Upgrade: websocket header";
 	else if (!s->conn_upgrade)
 		req->reason = "no Connection: upgrade header";
-	else if (!span_ieq(s->version, "13"))
+	else if (!span_ieq(s->version, "13")) {
 		req->reason = "Sec-WebSocket-Version is not 13";
-	else if (s->nkey != 1 || !key_valid(s->key))
+		req->offer_version = 1;
+	} else if (s->nkey != 1 || !key_valid(s->key))
 		req->reason = "missing or invalid Sec-WebSocket-Key";
 	else {
 		req->status = 101;
@@ -388,27 +421,71 @@ ws_hs_read(struct ws_transport *ws)
 	return 0;
 }
 
+static void ws_error(struct ws_transport *ws, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Record the first fatal error of the open stream: errno for read() and write(), and why. */
+static void
+ws_error(struct ws_transport *ws, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ws->err)
+		return;
+	ws->err = err;
+	va_start(ap, fmt);
+	vsnprintf(ws->t.error, sizeof(ws->t.error), fmt, ap);
+	va_end(ap);
+}
+
 static ssize_t
 ws_io_result(struct ws_transport *ws, ssize_t n, int *want)
 {
+	int e = n == 0 ? EPIPE : errno;
+
 	if (n > 0) {
 		*want = 0;
 		return n;
 	}
-	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+	if (n == -1 && (e == EAGAIN || e == EWOULDBLOCK || e == EINTR)) {
 		*want = transport_want(ws->inner);
 		wslay_event_set_error(ws->ctx, WSLAY_ERR_WOULDBLOCK);
 		return -1;
 	}
 	if (n == 0 && want == &ws->rwant) {
 		ws->eof = 1;
-	} else if (!ws->err) {
-		ws->err = n == 0 ? EPIPE : errno;
-		snprintf(ws->t.error, sizeof(ws->t.error), "%s",
-		    ws->inner->error[0] != '\0' ? ws->inner->error : strerror(ws->err));
+	} else {
+		ws->broken = 1;
+		ws->t.violation |= ws->inner->violation;
+		ws_error(ws, e, "%s", ws->inner->error[0] != '\0' ? ws->inner->error : strerror(e));
 	}
 	wslay_event_set_error(ws->ctx, WSLAY_ERR_CALLBACK_FAILURE);
 	return -1;
+}
+
+/*
+ * Bytes wslay holds for replies the peer asked for (PONGs, a Close): what it
+ * has queued, each message costed WS_MSG_COST more, less the one data message
+ * write() may have queued. wslay does not say which messages are which.
+ */
+static size_t
+ws_ctl_queued(const struct ws_transport *ws)
+{
+	size_t n = wslay_event_get_queued_msg_count(ws->ctx);
+	size_t bytes = wslay_event_get_queued_msg_length(ws->ctx) + n * WS_MSG_COST;
+	size_t ours = WS_MSG_SEND + WS_MSG_COST;
+
+	return bytes > ours ? bytes - ours : 0;
+}
+
+/* Past the soft bound: read nothing more until the peer has taken its replies. */
+static int
+ws_held_back(struct ws_transport *ws)
+{
+	if (ws_ctl_queued(ws) < WS_CTL_SOFT)
+		return 0;
+	ws->rwant = ws->wwant ? ws->wwant : EV_WRITE;
+	return 1;
 }
 
 static ssize_t
@@ -416,8 +493,12 @@ ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *p, size_t len, int flags, void 
 {
 	struct ws_transport *ws = user;
 	size_t n = buf_len(&ws->hs_in);
+	ssize_t r;
 
-	if (buf_len(&ws->in) >= WS_IN_HIGH) {
+	/* Enough for now: payload waits to be read, replies pile up, or this fill had its share. */
+	if (buf_len(&ws->in) >= WS_IN_HIGH || ws_ctl_queued(ws) >= WS_CTL_SOFT ||
+	    ws->pulled >= WS_FILL_MAX) {
+		ws->rwant = EV_READ;
 		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
 		return -1;
 	}
@@ -425,9 +506,13 @@ ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *p, size_t len, int flags, void 
 		n = n < len ? n : len;
 		memcpy(p, buf_ptr(&ws->hs_in), n);
 		buf_consume(&ws->hs_in, n);
+		ws->pulled += n;
 		return (ssize_t)n;
 	}
-	return ws_io_result(ws, transport_read(ws->inner, p, len), &ws->rwant);
+	r = ws_io_result(ws, transport_read(ws->inner, p, len), &ws->rwant);
+	if (r > 0)
+		ws->pulled += (size_t)r;
+	return r;
 }
 
 static ssize_t
@@ -456,8 +541,7 @@ ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg 
 	}
 	if (a->opcode != WSLAY_TEXT_FRAME)
 		return;
-	snprintf(ws->t.error, sizeof(ws->t.error), "WebSocket peer sent a text message");
-	ws->err = EPROTO;
+	/* ws_fill() reports it with the other violations, by the code this queues. */
 	wslay_event_queue_close(
 	    ctx, WSLAY_CODE_UNSUPPORTED_DATA, (const uint8_t *)why, sizeof(why) - 1);
 	wslay_event_shutdown_read(ctx);
@@ -574,11 +658,12 @@ ws_answer(struct ws_transport *ws, const struct ws_request *req)
 		ws->state = WS_SEND_101;
 		return 0;
 	}
+	/* RFC 6455 4.4: a client of another version learns which one we speak. */
 	buf_printf(&ws->hs_out,
-	    "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\n"
+	    "HTTP/1.1 %d %s\r\n%sContent-Type: text/plain\r\n"
 	    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s\n",
-	    req->status, http_status_str((enum http_status)req->status), strlen(reason) + 1,
-	    reason);
+	    req->status, http_status_str((enum http_status)req->status),
+	    req->offer_version ? "Sec-WebSocket-Version: 13\r\n" : "", strlen(reason) + 1, reason);
 	snprintf(ws->t.error, sizeof(ws->t.error), "WebSocket upgrade refused with %d: %s",
 	    req->status, reason);
 	ws->state = WS_SEND_REFUSAL;
@@ -633,45 +718,115 @@ ws_handshake(struct transport *t)
 	}
 }
 
-/* Push queued frames down; -1 with errno once the stream is broken. */
+/* Push queued frames down while the inner stream works; -1 once it is broken. */
+static int
+ws_drain(struct ws_transport *ws)
+{
+	if (!ws->broken && wslay_event_want_write(ws->ctx) && wslay_event_send(ws->ctx) != 0 &&
+	    !ws->broken) {
+		ws->broken = 1;
+		ws_error(ws, EPIPE, "WebSocket send failed");
+	}
+	return ws->broken ? -1 : 0;
+}
+
+/* Push queued frames down; -1 with errno once the stream has failed. */
 static int
 ws_send(struct ws_transport *ws)
 {
-	if (!ws->err && wslay_event_send(ws->ctx) != 0 && !ws->err) {
-		ws->err = EPIPE;
-		snprintf(ws->t.error, sizeof(ws->t.error), "WebSocket send failed");
-	}
-	if (ws->err) {
+	if (ws_drain(ws) == -1 || ws->err) {
 		errno = ws->err;
 		return -1;
 	}
 	return 0;
 }
 
-/* Pull frames from below into `in`; EOF and errors are recorded in ws. */
+/* What the Close code wslay sent says about the peer. */
+static const char *
+ws_close_cause(unsigned code)
+{
+	switch (code) {
+	case WSLAY_CODE_PROTOCOL_ERROR:
+		return "bad frame";
+	case WSLAY_CODE_UNSUPPORTED_DATA:
+		return "a text message";
+	case WSLAY_CODE_INVALID_FRAME_PAYLOAD_DATA:
+		return "invalid UTF-8";
+	case WSLAY_CODE_MESSAGE_TOO_BIG:
+		return "message too big";
+	default:
+		return "close code";
+	}
+}
+
+/* The peer broke RFC 6455 and wslay queued the Close it deserves: send it now. */
+static void
+ws_violation(struct ws_transport *ws)
+{
+	unsigned code;
+
+	ws->t.violation = 1;
+	if (ws_drain(ws) == -1)
+		return;
+	if (!wslay_event_get_close_sent(ws->ctx)) {
+		ws_error(
+		    ws, EPROTO, "WebSocket protocol error; Close not sent, peer does not read");
+		return;
+	}
+	code = wslay_event_get_status_code_sent(ws->ctx);
+	/* wslay answers a malformed frame header with a Close that carries no code. */
+	if (code == WSLAY_CODE_NO_STATUS_RCVD)
+		ws_error(ws, EPROTO, "WebSocket protocol error: malformed frame; Close sent");
+	else
+		ws_error(ws, EPROTO, "WebSocket protocol error: %s; Close %u sent",
+		    ws_close_cause(code), code);
+}
+
+/* The peer asked for more replies than it reads; what it still owes us no longer matters. */
+static void
+ws_overrun(struct ws_transport *ws)
+{
+	static const char why[] = "peer does not read";
+
+	ws_error(ws, ENOBUFS, "peer does not read: %zu bytes of WebSocket control replies queued",
+	    ws_ctl_queued(ws));
+	/* A queued Close makes wslay drop the PONGs before it. */
+	wslay_event_queue_close(
+	    ws->ctx, WSLAY_CODE_POLICY_VIOLATION, (const uint8_t *)why, sizeof(why) - 1);
+	wslay_event_shutdown_read(ws->ctx);
+}
+
+/* Pull frames from below into `in`, once the peer has taken what it asked for. */
 static void
 ws_fill(struct ws_transport *ws)
 {
 	int r;
 
-	if (ws->eof || ws->err)
+	if (ws->eof || ws->err || ws_drain(ws) == -1 || ws_held_back(ws))
 		return;
+	ws->pulled = 0;
 	r = wslay_event_recv(ws->ctx);
 	if (ws->eof || ws->err)
 		return;
-	if (r != 0 ||
-	    (!wslay_event_get_read_enabled(ws->ctx) && !wslay_event_get_close_received(ws->ctx))) {
-		ws->err = EPROTO;
-		snprintf(ws->t.error, sizeof(ws->t.error),
-		    "WebSocket protocol error (wslay %d, close code %u sent)", r,
-		    wslay_event_get_status_code_sent(ws->ctx));
+	/* With our callbacks fine, a callback failure is wslay's word for a malformed frame. */
+	if (r != 0 && r != WSLAY_ERR_CALLBACK_FAILURE) {
+		ws_error(ws, EIO, "WebSocket receive failed (wslay error %d)", r);
 		return;
 	}
-	if (wslay_event_get_close_received(ws->ctx))
+	if (r == 0 && wslay_event_get_close_received(ws->ctx)) {
 		ws->eof = 1;
-	/* Answer pings and a close now rather than at the next write. */
-	if (wslay_event_want_write(ws->ctx))
-		(void)ws_send(ws);
+		(void)ws_drain(ws);
+		return;
+	}
+	if (r != 0 || !wslay_event_get_read_enabled(ws->ctx)) {
+		ws_violation(ws);
+		return;
+	}
+	/* Answer pings now rather than at the next write. */
+	if (ws_drain(ws) == 0 && ws_ctl_queued(ws) >= WS_CTL_HARD)
+		ws_overrun(ws);
+	else
+		(void)ws_held_back(ws);
 }
 
 /* read() and peek(): serve `in`, pulling more from below when it is empty. */
@@ -736,9 +891,8 @@ ws_write(struct transport *t, const void *buf, size_t len)
 		m.msg = (const uint8_t *)buf + done;
 		m.msg_length = len - done < WS_MSG_SEND ? len - done : WS_MSG_SEND;
 		if (wslay_event_queue_msg(ws->ctx, &m) != 0) {
-			snprintf(
-			    ws->t.error, sizeof(ws->t.error), "WebSocket is closed for sending");
-			errno = ws->err = EPIPE;
+			ws_error(ws, EPIPE, "WebSocket is closed for sending");
+			errno = ws->err;
 			return -1;
 		}
 		done += m.msg_length;
@@ -797,6 +951,9 @@ ws_pending(const struct transport *t)
 
 	if (ws->state != WS_OPEN)
 		return transport_pending(ws->inner);
+	/* Held back, only `in` can be read without the socket turning writable first. */
+	if (ws_ctl_queued(ws) >= WS_CTL_SOFT)
+		return buf_len(&ws->in);
 	return buf_len(&ws->in) + buf_len(&ws->hs_in) + transport_pending(ws->inner);
 }
 
@@ -806,10 +963,13 @@ ws_free(struct transport *t)
 	struct ws_transport *ws = (struct ws_transport *)t;
 
 	if (ws->ctx != NULL) {
-		/* Best effort: a peer that is still there learns this was deliberate. */
-		if (!ws->err &&
-		    wslay_event_queue_close(ws->ctx, WSLAY_CODE_NORMAL_CLOSURE, NULL, 0) == 0)
-			(void)ws_send(ws);
+		/*
+		 * Best effort, one non-blocking push: a peer that is still there
+		 * learns this was deliberate, or gets the Close its error earned.
+		 */
+		if (!ws->err)
+			(void)wslay_event_queue_close(ws->ctx, WSLAY_CODE_NORMAL_CLOSURE, NULL, 0);
+		(void)ws_drain(ws);
 		wslay_event_context_free(ws->ctx);
 	}
 	buf_free(&ws->hs_out);

@@ -39,6 +39,7 @@ struct ws_request {
 	char key[64];                  /* Sec-WebSocket-Key */
 	int status;                    /* 101 if acceptable, else the HTTP status to send */
 	const char *reason;            /* why not, for the 400 body and the log */
+	int offer_version;             /* the refusal names the version we speak (13) */
 };
 
 /*

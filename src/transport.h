@@ -21,6 +21,11 @@
  *  - After a write() fails with EAGAIN, the next write() must offer the same
  *    bytes first and at least as many (OpenSSL's rule); writing from the head
  *    of a queue that only grows at its tail, as the link does, keeps it.
+ *  - No layer queues without bound what the peer's input makes it owe the
+ *    peer (WebSocket PONGs, TLS alerts and KeyUpdates): past a bound, read()
+ *    says EAGAIN and want() asks for EV_WRITE until the peer has taken it.
+ *  - A failure caused by the peer breaking the layer's protocol sets
+ *    `violation`, so the link counts it as a protocol error.
  */
 #ifndef RTUN_TRANSPORT_H
 #define RTUN_TRANSPORT_H
@@ -48,6 +53,7 @@ struct transport {
 	const struct transport_ops *ops;
 	int fd;              /* the TCP socket at the bottom of the stack */
 	char error[256];     /* why handshake() or an I/O call failed */
+	int violation;       /* that failure was the peer breaking the protocol */
 };
 
 /* Plain TCP over a connected socket; takes ownership of fd. */

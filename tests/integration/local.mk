@@ -25,6 +25,7 @@ INTEGRATION_TESTS = \
 	tests/integration/t20-tls.sh \
 	tests/integration/t21-ws.sh \
 	tests/integration/t22-nginx.sh \
+	tests/integration/t23-ws-flood.sh \
 	tests/integration/t24-log-forge.sh \
 	tests/integration/t25-metrics-churn.sh \
 	tests/integration/t26-authlimit.sh \

@@ -30,6 +30,8 @@ import ssl
 import sys
 import time
 
+# The modules beside this file; no bytecode is left in the source tree.
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fakeagent  # noqa: E402  (the agent side of the handshake)
 import fakeserver  # noqa: E402  (the server side)

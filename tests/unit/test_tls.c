@@ -4,7 +4,8 @@
  * non-blocking socketpair, with a CA, a server certificate and an unrelated
  * CA made here with OpenSSL. Covers data both ways, pending(), EOF with and
  * without close_notify, ALPN, pinning, and each verification failure with the
- * reason a user would read in the log.
+ * reason a user would read in the log, and a client that floods KeyUpdates
+ * without reading.
  */
 #include "rtun-build.h"
 
@@ -14,10 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <ev.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
@@ -498,6 +501,71 @@ START_TEST(test_server_bad_peers)
 }
 END_TEST
 
+/* An OpenSSL client of our own on the raw end, handshaken with the server transport t. */
+static SSL *
+client_raw(struct transport *t, int peer, SSL_CTX **cctx, int max_version)
+{
+	struct tls_client_opts o = opts_default();
+	char err[256] = "";
+	int i, cr = -1, sr = 1;
+	SSL *c;
+
+	o.insecure = 1;
+	*cctx = tls_client_ctx_new(&o, err, sizeof(err));
+	ck_assert_msg(*cctx != NULL, "%s", err);
+	ck_assert_ptr_nonnull(c = SSL_new(*cctx));
+	ck_assert_int_eq(SSL_set_fd(c, peer), 1);
+	ck_assert_int_eq(SSL_set_max_proto_version(c, max_version), 1);
+	SSL_set_connect_state(c);
+	for (i = 0; i < 100 && (cr != 1 || sr == 1); i++) {
+		if (cr != 1)
+			cr = SSL_do_handshake(c);
+		if (sr == 1)
+			sr = transport_handshake(t);
+	}
+	ck_assert_int_eq(cr, 1);
+	ck_assert_msg(sr == 0, "server: %s", t->error);
+	return c;
+}
+
+START_TEST(test_key_update_flood)
+{
+	struct transport *t;
+	SSL_CTX *ctx, *cctx;
+	int peer, i, queued = 0;
+	char buf[16];
+	SSL *c;
+
+	/*
+	 * TLS 1.3 KeyUpdates that each ask for one back, from a client that never
+	 * reads: OpenSSL owes at most one KeyUpdate at a time, and while it cannot
+	 * send it, it reads nothing more (EAGAIN, want EV_WRITE). The client runs
+	 * out of room to send long before the loop ends.
+	 */
+	t = server_raw(&ctx, &peer);
+	c = client_raw(t, peer, &cctx, TLS1_3_VERSION);
+	for (i = 0; i < 100000; i++) {
+		ERR_clear_error();
+		if (SSL_get_key_update_type(c) == SSL_KEY_UPDATE_NONE &&
+		    SSL_key_update(c, SSL_KEY_UPDATE_REQUESTED) != 1)
+			break; /* the last one is still stuck in the client's socket */
+		(void)SSL_do_handshake(c);
+		assert_again(transport_read(t, buf, sizeof(buf)), t);
+	}
+	ck_assert_int_lt(i, 100000);
+	assert_again(transport_read(t, buf, sizeof(buf)), t);
+	ck_assert_int_eq(transport_want(t), EV_WRITE);
+	ck_assert_int_eq(ioctl(peer, FIONREAD, &queued), 0);
+	ck_assert_int_lt(queued, 64 * 1024);
+	ERR_clear_error();
+	SSL_free(c);
+	SSL_CTX_free(cctx);
+	close(peer);
+	transport_free(t);
+	SSL_CTX_free(ctx);
+}
+END_TEST
+
 START_TEST(test_ctx_errors)
 {
 	struct tls_client_opts o = opts_default();
@@ -534,6 +602,7 @@ tls_suite(void)
 	tcase_add_test(tc, test_unknown_ca);
 	tcase_add_test(tc, test_wrong_name);
 	tcase_add_test(tc, test_server_bad_peers);
+	tcase_add_test(tc, test_key_update_flood);
 	tcase_add_test(tc, test_ctx_errors);
 	suite_add_tcase(s, tc);
 	return s;

@@ -3,8 +3,10 @@
  * the upgrade request parser on good and refused requests (whole and one byte
  * at a time), real client/server pairs over a socketpair (handshake, data both
  * ways, a 1 MiB write, close), a scripted server that answers with proxy
- * errors, a bad accept key or frames glued to the 101, and the sniffer's
- * table of first bytes.
+ * errors, a bad accept key or frames glued to the 101, a raw client that
+ * gets refused (no Host, another version), breaks RFC 6455 (it must get the
+ * right Close code) or floods PINGs without reading (bounded replies), and
+ * the sniffer's table of first bytes.
  */
 #include "rtun-build.h"
 
@@ -49,7 +51,7 @@ static const char *const good[] = {
 	GOOD_START GOOD_HEADERS "\r\n",
 	"GET /rtun?x=1 HTTP/1.1\r\nhost: a\r\nupgrade: WebSocket\r\nconnection: keep-alive, "
 	"upgrade\r\nsec-websocket-key: " KEY "\r\nsec-websocket-version: 13\r\n\r\n",
-	"GET /rtun HTTP/1.1\r\nX-Forwarded-For: 10.0.0.1\r\nUPGRADE: websocket\r\n"
+	"GET /rtun HTTP/1.1\r\nX-Forwarded-For: 10.0.0.1\r\nHOST: a\r\nUPGRADE: websocket\r\n"
 	"CONNECTION: Upgrade\r\nUser-Agent: curl\r\nSEC-WEBSOCKET-KEY:   " KEY "  \r\n"
 	"SEC-WEBSOCKET-VERSION: 13\r\nX-Real-IP: 10.0.0.1\r\nCookie: a=b\r\n\r\n",
 };
@@ -95,8 +97,8 @@ static const struct refusal {
 } refusals[] = {
 	{ "POST /rtun HTTP/1.1\r\n" GOOD_HEADERS "\r\n", 0, 400, "GET" },
 	{ "GET /rtun HTTP/1.0\r\n" GOOD_HEADERS "\r\n", 0, 400, "HTTP/1.1" },
-	{ "GET /wrong HTTP/1.1\r\n" GOOD_HEADERS "\r\n", 0, 404, "path" },
-	{ "GET /rtun/ HTTP/1.1\r\n" GOOD_HEADERS "\r\n", 0, 404, "path" },
+	{ "GET /wrong HTTP/1.1\r\nHost: a\r\n" GOOD_HEADERS "\r\n", 0, 404, "path" },
+	{ "GET /rtun/ HTTP/1.1\r\nHost: a\r\n" GOOD_HEADERS "\r\n", 0, 404, "path" },
 	{ GOOD_START H_CONN H_KEY H_VERSION "\r\n", 0, 400, "Upgrade: websocket" },
 	{ GOOD_START "Upgrade: h2c\r\n" H_CONN H_KEY H_VERSION "\r\n", 0, 400,
 	    "Upgrade: websocket" },
@@ -113,6 +115,8 @@ static const struct refusal {
 	BAD_KEY("dGhl=HNhbXBsZSBub25jZQ=="),
 	BAD_KEY("dGhlIHNhbXBsZSBub25jZQ="),
 	{ GOOD_START GOOD_HEADERS H_KEY "\r\n", 0, 400, "Key" },
+	{ "GET /rtun HTTP/1.1\r\n" GOOD_HEADERS "\r\n", 0, 400, "Host" },
+	{ GOOD_START "Host: b\r\n" GOOD_HEADERS "\r\n", 0, 400, "Host" },
 	{ "GET /rtun HTTP/1.1\r\nHost\x01: x\r\n\r\n", -1, 400, "header" },
 	{ "BREW /rtun HTTP/1.1\r\n\r\n", -1, 400, "method" },
 	{ "\x16\x03\x01\x02\x00\x01", -1, 400, "" },
@@ -128,6 +132,7 @@ START_TEST(test_parse_refusal)
 	ck_assert_ptr_nonnull(req.reason);
 	ck_assert_msg(strstr(req.reason, c->reason) != NULL, "case %d: reason '%s' lacks '%s'", _i,
 	    req.reason, c->reason);
+	ck_assert_int_eq(req.offer_version, strcmp(c->reason, "Version") == 0);
 }
 END_TEST
 
@@ -377,10 +382,239 @@ START_TEST(test_scripted)
 	} else if (c->error == NULL) {
 		ck_assert_int_eq(n, -1);
 		ck_assert_int_eq(errno, EPROTO);
-		ck_assert_str_eq(t->error, "WebSocket peer sent a text message");
+		ck_assert_str_eq(
+		    t->error, "WebSocket protocol error: a text message; Close 1003 sent");
+		ck_assert_int_eq(t->violation, 1);
 	}
 	transport_free(t);
 	close(fd[1]);
+}
+END_TEST
+
+/* Write request on fd[0] to a new server on fd[1]; drive its handshake to 0 or -1. */
+static struct transport *
+raw_server(int fd[2], const char *request, int want)
+{
+	struct transport *s;
+	int i, r = 1;
+
+	pair(fd);
+	ck_assert_int_eq(write(fd[0], request, strlen(request)), (ssize_t)strlen(request));
+	s = transport_ws_server(transport_tcp_new(fd[1]), "/rtun");
+	for (i = 0; i < SPINS && r == 1; i++)
+		r = transport_handshake(s);
+	ck_assert_msg(r == want, "server handshake %d, want %d: %s", r, want, s->error);
+	return s;
+}
+
+/* Read what the server wrote to fd (one read: it is all there) as a string. */
+static void
+raw_read(int fd, char *out, size_t len)
+{
+	ssize_t n = read(fd, out, len - 1);
+
+	ck_assert_int_gt(n, 0);
+	out[n] = '\0';
+}
+
+/* The server's answer to request, which it must refuse. */
+static void
+refusal_of(const char *request, char *answer, size_t len)
+{
+	struct transport *s;
+	int fd[2];
+
+	s = raw_server(fd, request, -1);
+	raw_read(fd[0], answer, len);
+	transport_free(s);
+	close(fd[0]);
+}
+
+START_TEST(test_refusal_answers)
+{
+	char a[1024];
+
+	/* RFC 6455 4.4: the version we speak, in a header of the refusal. */
+	refusal_of(
+	    GOOD_START H_UPGRADE H_CONN H_KEY "Sec-WebSocket-Version: 8\r\n\r\n", a, sizeof(a));
+	ck_assert_msg(strncmp(a, "HTTP/1.1 400 Bad Request\r\n", 26) == 0, "%s", a);
+	ck_assert_msg(strstr(a, "\r\nSec-WebSocket-Version: 13\r\n") != NULL, "%s", a);
+	ck_assert_ptr_nonnull(strstr(a, "\r\n\r\n"));
+	ck_assert_ptr_nonnull(strstr(strstr(a, "\r\n\r\n"), "Sec-WebSocket-Version is not 13"));
+	/* RFC 7230 5.4: no Host, no upgrade. */
+	refusal_of("GET /rtun HTTP/1.1\r\n" GOOD_HEADERS "\r\n", a, sizeof(a));
+	ck_assert_msg(strncmp(a, "HTTP/1.1 400 Bad Request\r\n", 26) == 0, "%s", a);
+	ck_assert_ptr_nonnull(strstr(a, "Host header"));
+	ck_assert_ptr_null(strstr(a, "Sec-WebSocket-Version"));
+}
+END_TEST
+
+/* A server that has answered 101 to a raw client on fd[0]; the 101 is read. */
+static struct transport *
+raw_open(int fd[2])
+{
+	struct transport *s = raw_server(fd, GOOD_START GOOD_HEADERS "\r\n", 0);
+	char a[512];
+
+	raw_read(fd[0], a, sizeof(a));
+	ck_assert_msg(strncmp(a, "HTTP/1.1 101 ", 13) == 0, "%s", a);
+	return s;
+}
+
+/* Client frames that break RFC 6455, and the Close code the server must answer with. */
+static const struct violation {
+	const char *frame;
+	size_t len;
+	unsigned code;
+} violations[] = {
+#define V(f, c)                                                                                    \
+	{                                                                                          \
+		f, sizeof(f) - 1, c                                                                \
+	}
+	V("\x82\x01"
+	  "a",
+	    1002),                           /* not masked */
+	V("\x83\x80\x01\x02\x03\x04", 1002), /* reserved opcode 3 */
+	V("\xc2\x80\x01\x02\x03\x04", 1002), /* RSV1 without an extension */
+	V("\x82\xff\0\0\0\0\0\x20\0\0\1\2\3\4"
+	  "x",
+	    1009), /* 2 MiB announced: over WS_MSG_MAX */
+	V("\x81\x82\0\0\0\0"
+	  "hi",
+	    1003), /* text */
+#undef V
+};
+
+START_TEST(test_violation)
+{
+	const struct violation *c = &violations[_i];
+	unsigned char close_frame[64];
+	struct transport *s;
+	char want[32], buf[16];
+	int fd[2];
+	ssize_t n;
+
+	s = raw_open(fd);
+	ck_assert_int_eq(write(fd[0], c->frame, c->len), (ssize_t)c->len);
+	n = transport_read(s, buf, sizeof(buf));
+	ck_assert_int_eq(n, -1);
+	ck_assert_int_eq(errno, EPROTO);
+	ck_assert_int_eq(s->violation, 1);
+	snprintf(want, sizeof(want), "Close %u sent", c->code);
+	ck_assert_msg(strstr(s->error, want) != NULL, "error \"%s\", want \"%s\"", s->error, want);
+	/* The Close is on the wire before the stream is given up. */
+	n = read(fd[0], close_frame, sizeof(close_frame));
+	ck_assert_int_ge(n, 4);
+	ck_assert_uint_eq(close_frame[0], 0x88);
+	ck_assert_uint_eq((unsigned)close_frame[2] << 8 | close_frame[3], c->code);
+	transport_free(s);
+	close(fd[0]);
+}
+END_TEST
+
+/* Write as many copies of frame to fd as it takes, up to max bytes in all; returns the count. */
+static size_t
+raw_flood(int fd, const char *frame, size_t len, size_t *budget)
+{
+	size_t n = 0;
+
+	while (*budget >= len && write(fd, frame, len) == (ssize_t)len) {
+		*budget -= len;
+		n++;
+	}
+	return n;
+}
+
+/* Bytes readable on fd right now, dropped. */
+static size_t
+raw_discard(int fd)
+{
+	char buf[65536];
+	size_t total = 0;
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		total += (size_t)n;
+	return total;
+}
+
+/* Have the server write until the client's socket takes no more; returns how much went. */
+static size_t
+raw_block(struct transport *s)
+{
+	static char data[65536];
+	size_t total = 0;
+	ssize_t n;
+	int i;
+
+	for (i = 0; i < SPINS; i++) {
+		if ((n = transport_write(s, data, sizeof(data))) > 0) {
+			total += (size_t)n;
+			continue;
+		}
+		ck_assert_int_eq(errno, EAGAIN);
+		if (transport_flush(s) == 1)
+			break;
+	}
+	ck_assert_int_eq(transport_flush(s), 1);
+	return total;
+}
+
+START_TEST(test_ping_flood_overrun)
+{
+	char pings[1000 * 6], buf[16];
+	struct transport *s;
+	int fd[2], i;
+
+	/* Empty pings while the peer reads nothing: one read's worth of PONGs is too many. */
+	for (i = 0; i < 1000; i++)
+		memcpy(pings + 6 * i, "\x89\x80\1\2\3\4", 6);
+	s = raw_open(fd);
+	ck_assert_uint_gt(raw_block(s), 0);
+	ck_assert_int_eq(write(fd[0], pings, sizeof(pings)), (ssize_t)sizeof(pings));
+	ck_assert_int_eq(transport_read(s, buf, sizeof(buf)), -1);
+	ck_assert_msg(errno == ENOBUFS, "read: %s (%s)", strerror(errno), s->error);
+	ck_assert_msg(strstr(s->error, "peer does not read: ") != NULL, "%s", s->error);
+	ck_assert_int_eq(s->violation, 0);
+	transport_free(s);
+	close(fd[0]);
+}
+END_TEST
+
+START_TEST(test_ping_flood_held_back)
+{
+	char ping[6 + 125];
+	size_t budget = 4 << 20, sent = 0, got = 0, n;
+	struct transport *s;
+	char buf[16];
+	int fd[2], i;
+
+	/* The largest pings: what one read pulls stays under the hard bound. */
+	memcpy(ping, "\x89\xfd\0\0\0\0", 6);
+	memset(ping + 6, 'p', sizeof(ping) - 6);
+	s = raw_open(fd);
+	for (i = 0; i < SPINS && budget >= sizeof(ping); i++) {
+		n = raw_flood(fd[0], ping, sizeof(ping), &budget);
+		sent += n;
+		ck_assert_int_eq(transport_read(s, buf, sizeof(buf)), -1);
+		ck_assert_msg(errno == EAGAIN, "read: %s (%s)", strerror(errno), s->error);
+		if (n == 0 && transport_want(s) == EV_WRITE)
+			break;
+	}
+	/* Held back: nothing is pulled until the peer reads its PONGs, so its sends stall. */
+	ck_assert_int_eq(transport_want(s), EV_WRITE);
+	ck_assert_uint_eq(transport_pending(s), 0);
+	ck_assert_uint_ge(budget, 2 << 20);
+	/* Once it reads them, every ping gets its PONG (2 + 125 bytes each). */
+	for (i = 0; i < SPINS && got < sent * (2 + 125); i++) {
+		got += raw_discard(fd[0]);
+		ck_assert_int_eq(transport_read(s, buf, sizeof(buf)), -1);
+		ck_assert_msg(errno == EAGAIN, "read: %s (%s)", strerror(errno), s->error);
+	}
+	ck_assert_uint_eq(got, sent * (2 + 125));
+	ck_assert_int_eq(transport_want(s), EV_READ);
+	transport_free(s);
+	close(fd[0]);
 }
 END_TEST
 
@@ -452,6 +686,10 @@ ws_suite(void)
 	tcase_add_test(tc, test_pair_data);
 	tcase_add_test(tc, test_pair_wrong_path);
 	tcase_add_loop_test(tc, test_scripted, 0, N(scripted));
+	tcase_add_test(tc, test_refusal_answers);
+	tcase_add_loop_test(tc, test_violation, 0, N(violations));
+	tcase_add_test(tc, test_ping_flood_overrun);
+	tcase_add_test(tc, test_ping_flood_held_back);
 	tcase_add_loop_test(tc, test_sniff, 0, N(sniffs));
 	tcase_add_test(tc, test_sniff_prefixes);
 	suite_add_tcase(s, tc);
