@@ -83,7 +83,7 @@ for f in "${flooders[@]}"; do
 	[ "$EXIT_STATUS" = 0 ] || fail "$f: $(cat "$IT_DIR/$f.log")"
 	local_addr=$(kv local "$IT_DIR/$f.out")
 	line=$(grep -F "$local_addr" "$IT_DIR/rtund.log" | grep -E 'closed|dropping' | tail -n 1)
-	echo "$line" | grep -q -E 'peer does not read|handshake timeout|heartbeat timeout' ||
+	echo "$line" | grep -q -E 'peer does not read|handshake timeout|heartbeat timeout|before authentication' ||
 		fail "$f ($local_addr): no reason logged for the drop: ${line:-nothing}"
 	note "$f: $(kv dropped "$IT_DIR/$f.out") after $(kv after "$IT_DIR/$f.out") s: ${line#*: }"
 done
