@@ -125,14 +125,14 @@ agent_link_up(struct agent *a, struct transport *t)
 		.heartbeat_timeout = c->heartbeat_timeout,
 		.stream_window = c->stream_window,
 		.max_streams = c->max_streams,
-		.server = 0,
+		.role = LINK_CLIENT,
 		.counters = &a->lc,
 	};
 
 	a->link = link_new(a->loop, t, &a->addr, &params, &agent_link_ops, a);
-	a->link->rtt = a->rtt;
+	link_set_rtt_gauge(a->link, a->rtt);
 	link_set_label(a->link, "server %s", a->conf->server);
-	log_info("connected to %s (%s) over %s", a->conf->server, a->link->peer,
+	log_info("connected to %s (%s) over %s", a->conf->server, link_peer(a->link),
 	    config_transport_name(a->conf->transport));
 	agent_send_hello(a);
 	/* The handshake must finish within connect_timeout too. */
@@ -365,7 +365,7 @@ agent_on_auth_result(struct agent *a, const Rtun__AuthResult *ar)
 
 	if (!ar->ok) {
 		(*a->auth_failures)++;
-		log_error("%s: authentication failed: %s (check token and name)", a->link->label,
+		log_error("%s: authentication failed: %s (check token and name)", link_label(a->link),
 		    ar->message);
 		link_close(a->link, FRAME_CODE_NONE, "authentication failed");
 		return;
@@ -373,7 +373,7 @@ agent_on_auth_result(struct agent *a, const Rtun__AuthResult *ar)
 	auth_mac(AUTH_SERVER, a->conf->token, a->server_nonce, a->client_nonce, a->conf->name,
 	    smac);
 	if (!auth_verify(smac, ar->server_mac.data, ar->server_mac.len)) {
-		log_error("%s: the server could not prove it knows the token", a->link->label);
+		log_error("%s: the server could not prove it knows the token", link_label(a->link));
 		link_close(a->link, FRAME_CODE_AUTH, "server proof failed");
 		return;
 	}
@@ -414,7 +414,7 @@ agent_on_declare_result(struct agent *a, const Rtun__DeclareResult *dr)
 static void
 agent_link_control(struct link *l, Rtun__Control *msg)
 {
-	struct agent *a = l->owner;
+	struct agent *a = link_owner(l);
 
 	if (a->state == AGENT_HELLO && msg->msg_case == RTUN__CONTROL__MSG_SERVER_HELLO)
 		agent_on_server_hello(a, msg->server_hello);
@@ -423,7 +423,7 @@ agent_link_control(struct link *l, Rtun__Control *msg)
 	else if (a->state == AGENT_UP && msg->msg_case == RTUN__CONTROL__MSG_DECLARE_RESULT)
 		agent_on_declare_result(a, msg->declare_result);
 	else if (msg->msg_case == RTUN__CONTROL__MSG_ERROR) {
-		log_error("%s: server error: %s", l->label, msg->error->message);
+		log_error("%s: server error: %s", link_label(l), msg->error->message);
 		link_close(l, FRAME_CODE_NONE, "server reported an error");
 	} else
 		link_protocol_error(l, "unexpected %s", control_name(msg));
@@ -434,7 +434,7 @@ static void
 agent_link_open(struct link *l, uint32_t id, const char *service, const char *peer,
     const char *dest)
 {
-	struct agent *a = l->owner;
+	struct agent *a = link_owner(l);
 	const struct service_conf *svc = NULL;
 	struct frame f;
 	size_t i;
@@ -446,7 +446,7 @@ agent_link_open(struct link *l, uint32_t id, const char *service, const char *pe
 		}
 	}
 	if (svc == NULL) {
-		log_warn("%s: stream %u for unknown service '%s'", l->label, id, service);
+		log_warn("%s: stream %u for unknown service '%s'", link_label(l), id, service);
 		memset(&f, 0, sizeof(f));
 		f.type = FRAME_RESET;
 		f.stream = id;
@@ -456,7 +456,7 @@ agent_link_open(struct link *l, uint32_t id, const char *service, const char *pe
 		link_send_frame(l, &f);
 		return;
 	}
-	log_debug("%s: stream %u: user %s for service %s", l->label, id, peer, service);
+	log_debug("%s: stream %u: user %s for service %s", link_label(l), id, peer, service);
 	stream_new_target(l, id, service, peer, dest, &svc->local_addr,
 	    (enum proxyproto_version)svc->proxy_protocol, &a->svc_ctr[i],
 	    a->conf->connect_timeout);
@@ -502,7 +502,7 @@ agent_set_svc_counters(struct agent *a, const struct agent_conf *conf)
 static void
 agent_link_closed(struct link *l, const char *reason)
 {
-	struct agent *a = l->owner;
+	struct agent *a = link_owner(l);
 	char why[512];
 
 	a->link = NULL;
@@ -511,7 +511,7 @@ agent_link_closed(struct link *l, const char *reason)
 	retire_sweep(&a->retired, a->metrics, NULL);
 	if (a->stopping)
 		return;
-	if (l->goaway_code == FRAME_CODE_SUPERSEDED) {
+	if (link_goaway_code(l) == FRAME_CODE_SUPERSEDED) {
 		/* Another live agent uses our name; back off fully rather than fight it. */
 		log_warn("another agent connected as '%s' and took over our ports; two agents "
 		    "must not share a name", a->conf->name);
@@ -612,7 +612,7 @@ agent_drain(struct agent *a)
 int
 agent_busy(const struct agent *a)
 {
-	return a->link != NULL && a->link->nstreams > 0;
+	return a->link != NULL && link_nstreams(a->link) > 0;
 }
 
 static int

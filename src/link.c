@@ -28,6 +28,50 @@
 #include "stream.h"
 #include "xmalloc.h"
 
+struct link {
+	struct ev_loop *loop;
+	struct transport *t;     /* the layers below: TCP, TLS, WebSocket */
+	char peer[NET_ADDRSTRLEN];
+	char label[NET_ADDRSTRLEN + 80];  /* "agent NAME (ADDR)" for logs */
+	const struct link_ops *ops;
+	void *owner;
+	struct link_params params;
+	int expect_preface;      /* LINK_SERVER: the peer's first bytes must be the preface */
+	int authed;              /* streams and DATA allowed */
+	int dead;
+	int close_after_flush;
+	int write_blocked;       /* waiting for EV_WRITE */
+	uint32_t goaway_code;    /* code of the peer's GOAWAY, if one came */
+	double *rtt;             /* heartbeat round-trip gauge, set by the owner, or NULL */
+	size_t notsent_target;   /* bytes of unsent backlog the kernel may hold */
+	size_t data_max;         /* DATA payload per frame, from LINK_DATA_MAX up to 64 KiB */
+	ev_tstamp notsent_at;    /* when the target was last derived */
+
+	ev_io io;
+	int read_events;         /* what reading waits for (EV_READ, or what TLS asks) */
+	int write_events;        /* what a blocked write waits for */
+	ev_prepare flush_w;
+	ev_timer hb_w;           /* sends PINGs */
+	ev_timer silence_w;      /* fires heartbeat_timeout after the last byte received */
+	ev_check free_w;
+	ev_tstamp last_rx;
+
+	uint8_t *in;
+	size_t in_len;
+	struct frame_decoder dec;
+
+	struct buf out;          /* whole frames for the socket; control is appended at once, DATA at flush */
+	TAILQ_HEAD(, link_node) ready;  /* streams with data, EOF or credit to act on */
+
+	struct idmap streams;
+	uint32_t nstreams;
+	uint32_t next_id;        /* next id we open */
+	uint32_t peer_max_id;    /* highest id the peer opened */
+	uint32_t peer_window;    /* initial credit the peer grants per stream */
+
+	uint64_t rx_bytes, tx_bytes;
+};
+
 static void link_io_cb(struct ev_loop *loop, ev_io *w, int revents);
 static void link_flush_cb(struct ev_loop *loop, ev_prepare *w, int revents);
 static void link_heartbeat_cb(struct ev_loop *loop, ev_timer *w, int revents);
@@ -53,7 +97,8 @@ link_new(struct ev_loop *loop, struct transport *t, const struct net_addr *peer,
 	buf_init(&l->out);
 	TAILQ_INIT(&l->ready);
 	idmap_init(&l->streams);
-	l->next_id = params->server ? 2 : 1;
+	l->next_id = params->role == LINK_SERVER ? 2 : 1;
+	l->expect_preface = params->role == LINK_SERVER;
 	l->last_rx = ev_now(loop);
 	net_set_nodelay(t->fd);
 	l->notsent_target = 4 * LINK_NOTSENT_MIN;
@@ -76,6 +121,96 @@ link_new(struct ev_loop *loop, struct transport *t, const struct net_addr *peer,
 	if (transport_pending(t) > 0)
 		ev_feed_event(loop, &l->io, EV_READ);
 	return l;
+}
+
+struct ev_loop *
+link_loop(const struct link *l)
+{
+	return l->loop;
+}
+
+const char *
+link_label(const struct link *l)
+{
+	return l->label;
+}
+
+const char *
+link_peer(const struct link *l)
+{
+	return l->peer;
+}
+
+void *
+link_owner(const struct link *l)
+{
+	return l->owner;
+}
+
+const struct link_params *
+link_params(const struct link *l)
+{
+	return &l->params;
+}
+
+uint32_t
+link_nstreams(const struct link *l)
+{
+	return l->nstreams;
+}
+
+struct stream *
+link_stream(const struct link *l, uint32_t id)
+{
+	return idmap_get(&l->streams, id);
+}
+
+struct each_stream {
+	void (*fn)(struct stream *s, void *arg);
+	void *arg;
+};
+
+static void
+each_stream_cb(void *ptr, void *arg)
+{
+	struct each_stream *e = arg;
+
+	e->fn(ptr, e->arg);
+}
+
+void
+link_each_stream(const struct link *l, void (*fn)(struct stream *s, void *arg), void *arg)
+{
+	struct each_stream e = { fn, arg };
+
+	idmap_each(&l->streams, each_stream_cb, &e);
+}
+
+uint32_t
+link_peer_window(const struct link *l)
+{
+	return l->peer_window;
+}
+
+size_t
+link_data_max(const struct link *l)
+{
+	return l->data_max;
+}
+
+uint32_t
+link_goaway_code(const struct link *l)
+{
+	return l->goaway_code;
+}
+
+double *
+link_set_rtt_gauge(struct link *l, double *gauge)
+{
+	double *old = l->rtt;
+
+	l->rtt = gauge;
+	return old;
 }
 
 void
@@ -171,39 +306,41 @@ link_next_stream_id(struct link *l)
 }
 
 void
-link_add_stream(struct link *l, struct stream *s)
+link_add_stream(struct link *l, uint32_t id, struct stream *s, struct link_node *node)
 {
-	idmap_put(&l->streams, s->id, s);
+	node->s = s;
+	node->queued = 0;
+	idmap_put(&l->streams, id, s);
 	l->nstreams++;
 	(*l->params.counters->streams_open)++;
 	(*l->params.counters->streams_total)++;
 }
 
 void
-link_remove_stream(struct link *l, struct stream *s)
+link_remove_stream(struct link *l, uint32_t id, struct link_node *node)
 {
-	if (s->ready) {
-		TAILQ_REMOVE(&l->ready, s, ready_entry);
-		s->ready = 0;
+	if (node->queued) {
+		TAILQ_REMOVE(&l->ready, node, entry);
+		node->queued = 0;
 	}
-	idmap_del(&l->streams, s->id);
+	idmap_del(&l->streams, id);
 	l->nstreams--;
 	(*l->params.counters->streams_open)--;
 }
 
 void
-link_stream_ready(struct link *l, struct stream *s)
+link_stream_ready(struct link *l, struct link_node *node, int bulk)
 {
-	if (!s->ready) {
+	if (!node->queued) {
 		/*
 		 * Like fq_codel's new flows: a stream that drained its socket last time
 		 * (interactive) goes first; a bulk stream waits its turn at the tail.
 		 */
-		if (s->bulk)
-			TAILQ_INSERT_TAIL(&l->ready, s, ready_entry);
+		if (bulk)
+			TAILQ_INSERT_TAIL(&l->ready, node, entry);
 		else
-			TAILQ_INSERT_HEAD(&l->ready, s, ready_entry);
-		s->ready = 1;
+			TAILQ_INSERT_HEAD(&l->ready, node, entry);
+		node->queued = 1;
 	}
 	link_kick(l);
 }
@@ -306,17 +443,17 @@ link_write(struct link *l)
 static void
 link_flush(struct link *l)
 {
-	struct stream *s;
+	struct link_node *n;
 	size_t budget = link_flush_budget(l);
 	int r;
 
-	while (buf_len(&l->out) < budget && (s = TAILQ_FIRST(&l->ready)) != NULL) {
-		TAILQ_REMOVE(&l->ready, s, ready_entry);
-		s->ready = 0;
-		/* stream_produce() may destroy s; it returns 1 only if s lives and has more. */
-		if (stream_produce(s, &l->out, budget - buf_len(&l->out))) {
-			TAILQ_INSERT_TAIL(&l->ready, s, ready_entry);
-			s->ready = 1;
+	while (buf_len(&l->out) < budget && (n = TAILQ_FIRST(&l->ready)) != NULL) {
+		TAILQ_REMOVE(&l->ready, n, entry);
+		n->queued = 0;
+		/* stream_produce() may destroy the stream; it returns 1 only if it lives and has more. */
+		if (stream_produce(n->s, &l->out, budget - buf_len(&l->out))) {
+			TAILQ_INSERT_TAIL(&l->ready, n, entry);
+			n->queued = 1;
 		}
 		if (l->dead)
 			return;
@@ -360,7 +497,7 @@ link_protocol_error(struct link *l, const char *fmt, ...)
 static int
 link_stream_past(const struct link *l, uint32_t id)
 {
-	int ours = (id % 2 == 0) == (l->params.server != 0);
+	int ours = (id % 2 == 0) == (l->params.role == LINK_SERVER);
 
 	return ours ? id < l->next_id : id <= l->peer_max_id;
 }
@@ -371,7 +508,7 @@ link_on_open(struct link *l, const struct frame *f)
 	char service[FRAME_TEXT_MAX + 1], peer[FRAME_TEXT_MAX + 1], dest[FRAME_TEXT_MAX + 1];
 	struct frame rst;
 
-	if ((f->stream % 2 == 0) != (l->params.server == 0) || l->ops->open == NULL) {
+	if ((f->stream % 2 == 0) != (l->params.role == LINK_CLIENT) || l->ops->open == NULL) {
 		link_protocol_error(l, "OPEN for stream %u from the wrong side", f->stream);
 		return;
 	}

@@ -77,63 +77,65 @@ struct link_counters {
 	uint64_t *open_timeouts;
 };
 
+/*
+ * Which end of the hello a link is: the client sends the preface and the
+ * hello and opens odd stream ids; the server expects the preface and opens
+ * even ones. A daemon's role does not decide it: an agent dials rtund as a
+ * client, and may be either end of a link to another agent.
+ */
+enum link_role {
+	LINK_CLIENT,
+	LINK_SERVER,
+};
+
 /* Settings a link takes from the config. */
 struct link_params {
 	double heartbeat_interval;
 	double heartbeat_timeout;
 	uint32_t stream_window;  /* what we grant the peer per stream */
 	uint32_t max_streams;
-	int server;              /* 1 on rtund: opens even stream ids */
+	enum link_role role;
 	const struct link_counters *counters;
 };
 
-struct link {
-	struct ev_loop *loop;
-	struct transport *t;     /* the layers below: TCP, TLS, WebSocket */
-	char peer[NET_ADDRSTRLEN];
-	char label[NET_ADDRSTRLEN + 80];  /* "agent NAME (ADDR)" for logs */
-	const struct link_ops *ops;
-	void *owner;
-	struct link_params params;
-	int expect_preface;      /* server side: the peer's first bytes must be the preface */
-	int authed;              /* streams and DATA allowed */
-	int dead;
-	int close_after_flush;
-	int write_blocked;       /* waiting for EV_WRITE */
-	uint32_t goaway_code;    /* code of the peer's GOAWAY, if one came */
-	double *rtt;             /* heartbeat round-trip gauge, set by the owner, or NULL */
-	size_t notsent_target;   /* bytes of unsent backlog the kernel may hold */
-	size_t data_max;         /* DATA payload per frame, from LINK_DATA_MAX up to 64 KiB */
-	ev_tstamp notsent_at;    /* when the target was last derived */
-
-	ev_io io;
-	int read_events;         /* what reading waits for (EV_READ, or what TLS asks) */
-	int write_events;        /* what a blocked write waits for */
-	ev_prepare flush_w;
-	ev_timer hb_w;           /* sends PINGs */
-	ev_timer silence_w;      /* fires heartbeat_timeout after the last byte received */
-	ev_check free_w;
-	ev_tstamp last_rx;
-
-	uint8_t *in;
-	size_t in_len;
-	struct frame_decoder dec;
-
-	struct buf out;          /* whole frames for the socket; control is appended at once, DATA at flush */
-	TAILQ_HEAD(, stream) ready;  /* streams with data, EOF or credit to act on */
-
-	struct idmap streams;
-	uint32_t nstreams;
-	uint32_t next_id;        /* next id we open */
-	uint32_t peer_max_id;    /* highest id the peer opened */
-	uint32_t peer_window;    /* initial credit the peer grants per stream */
-
-	uint64_t rx_bytes, tx_bytes;
+/*
+ * A stream's place in its link's ready list, embedded in the stream: only
+ * link.c touches its fields.
+ */
+struct link_node {
+	TAILQ_ENTRY(link_node) entry;
+	struct stream *s;
+	int queued;
 };
+
 
 /* Run a link over an established transport (which it now owns); it starts reading at once. */
 struct link *link_new(struct ev_loop *loop, struct transport *t, const struct net_addr *peer,
     const struct link_params *params, const struct link_ops *ops, void *owner);
+/* The loop the link runs on. */
+struct ev_loop *link_loop(const struct link *l);
+/* The "agent NAME (ADDR)" prefix of the link's log lines. */
+const char *link_label(const struct link *l);
+/* The peer's address, "1.2.3.4:5". */
+const char *link_peer(const struct link *l);
+/* The owner given to link_new(). */
+void *link_owner(const struct link *l);
+/* The settings the link was made with. */
+const struct link_params *link_params(const struct link *l);
+/* Streams open on the link. */
+uint32_t link_nstreams(const struct link *l);
+/* The stream with this id, or NULL. */
+struct stream *link_stream(const struct link *l, uint32_t id);
+/* Call fn for every stream of the link. */
+void link_each_stream(const struct link *l, void (*fn)(struct stream *s, void *arg), void *arg);
+/* Initial credit the peer grants each stream (0 before authentication). */
+uint32_t link_peer_window(const struct link *l);
+/* Most DATA payload per frame now. */
+size_t link_data_max(const struct link *l);
+/* The code of the peer's GOAWAY, 0 if none came. */
+uint32_t link_goaway_code(const struct link *l);
+/* Point the heartbeat round-trip gauge at a metric slot (or NULL); returns the old one. */
+double *link_set_rtt_gauge(struct link *l, double *gauge);
 /* Set the "agent NAME (ADDR)" prefix used in log lines. */
 void link_set_label(struct link *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Allow streams: called once authentication succeeded; peer_window from the peer. */
@@ -153,12 +155,15 @@ void link_protocol_error(struct link *l, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Allocate the next stream id we open. */
 uint32_t link_next_stream_id(struct link *l);
-/* Register a stream under its id. */
-void link_add_stream(struct link *l, struct stream *s);
-/* Forget a stream (it is being destroyed). */
-void link_remove_stream(struct link *l, struct stream *s);
-/* Put a stream on the ready list and schedule a flush. */
-void link_stream_ready(struct link *l, struct stream *s);
+/* Register stream s under id; node is its place in the ready list. */
+void link_add_stream(struct link *l, uint32_t id, struct stream *s, struct link_node *node);
+/* Forget stream id (it is being destroyed). */
+void link_remove_stream(struct link *l, uint32_t id, struct link_node *node);
+/*
+ * Put a stream on the ready list and schedule a flush: at the head if it
+ * drained its socket last time (interactive), at the tail if not (bulk).
+ */
+void link_stream_ready(struct link *l, struct link_node *node, int bulk);
 /* Schedule a flush before the loop next polls. */
 void link_kick(struct link *l);
 

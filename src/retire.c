@@ -21,13 +21,13 @@ struct slot_use {
 };
 
 static void
-check_stream(void *ptr, void *arg)
+check_stream(struct stream *s, void *arg)
 {
-	const struct stream *s = ptr;
+	const struct stream_counters *c = stream_counters(s);
 	struct slot_use *u = arg;
 
-	if (s->ctr.local_read == u->slot || s->ctr.local_written == u->slot ||
-	    s->ctr.connect_failed == u->slot)
+	if (c->local_read == u->slot || c->local_written == u->slot ||
+	    c->connect_failed == u->slot)
 		u->used = 1;
 }
 
@@ -36,9 +36,9 @@ slot_in_use(const struct link *l, const uint64_t *slot)
 {
 	struct slot_use u = { slot, 0 };
 
-	if (l == NULL || l->nstreams == 0)
+	if (l == NULL || link_nstreams(l) == 0)
 		return 0;
-	idmap_each(&l->streams, check_stream, &u);
+	link_each_stream(l, check_stream, &u);
 	return u.used;
 }
 

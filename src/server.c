@@ -129,7 +129,7 @@ peer_release_ports(struct peer *pe)
 	for (p = LIST_FIRST(&pe->srv->ports); p != NULL; p = next) {
 		next = LIST_NEXT(p, entry);
 		if (p->owner == pe) {
-			log_info("%s: released port %u (service %s)", pe->link->label, p->number,
+			log_info("%s: released port %u (service %s)", link_label(pe->link), p->number,
 			    p->service);
 			port_free(p);
 		}
@@ -139,18 +139,17 @@ peer_release_ports(struct peer *pe)
 static void
 server_link_closed(struct link *l, const char *reason)
 {
-	struct peer *pe = l->owner;
+	struct peer *pe = link_owner(l);
 
 	if (pe->state == PEER_UP) {
-		log_info("%s: link closed: %s", l->label, reason);
+		log_info("%s: link closed: %s", link_label(l), reason);
 		(*pe->srv->links_up)--;
 	} else if (pe->state != PEER_FAILED)
-		log_info("%s: connection closed during handshake: %s", l->label, reason);
+		log_info("%s: connection closed during handshake: %s", link_label(l), reason);
 	peer_release_ports(pe);
 	/* The link's streams are gone: nothing counts into the agent's series any more. */
 	retire_free(&pe->retired, pe->srv->metrics);
-	metrics_release(pe->srv->metrics, l->rtt);
-	l->rtt = NULL;
+	metrics_release(pe->srv->metrics, link_set_rtt_gauge(l, NULL));
 	ev_timer_stop(pe->srv->loop, &pe->handshake_w);
 	LIST_REMOVE(pe, entry);
 	free(pe);
@@ -177,10 +176,10 @@ peer_on_hello(struct peer *pe, const Rtun__ClientHello *h)
 	Rtun__ServerHello sh = RTUN__SERVER_HELLO__INIT;
 
 	snprintf(pe->name, sizeof(pe->name), "%s", h->name);
-	link_set_label(pe->link, "agent %s (%s)", pe->name, pe->link->peer);
+	link_set_label(pe->link, "agent %s (%s)", pe->name, link_peer(pe->link));
 	if (h->version_min > CONTROL_VERSION_MAX || h->version_max < CONTROL_VERSION_MIN) {
 		log_warn("%s: no common protocol version (agent speaks %u-%u, we speak %u-%u)",
-		    pe->link->label, h->version_min, h->version_max, CONTROL_VERSION_MIN,
+		    link_label(pe->link), h->version_min, h->version_max, CONTROL_VERSION_MIN,
 		    CONTROL_VERSION_MAX);
 		peer_send_error(pe, CONTROL_ERR_VERSION, "unsupported protocol version");
 		return;
@@ -241,8 +240,8 @@ peer_supersede_old(struct peer *pe)
 		next = LIST_NEXT(old, entry);
 		if (old == pe || old->state != PEER_UP || strcmp(old->name, pe->name) != 0)
 			continue;
-		log_info("%s: superseded by a new link from %s", old->link->label,
-		    pe->link->peer);
+		log_info("%s: superseded by a new link from %s", link_label(old->link),
+		    link_peer(pe->link));
 		link_close(old->link, FRAME_CODE_SUPERSEDED, "superseded by a new link");
 		/* link_close() freed old through server_link_closed(); next is still valid. */
 	}
@@ -280,12 +279,12 @@ peer_on_auth(struct peer *pe, const Rtun__Auth *a)
 	msg.msg_case = RTUN__CONTROL__MSG_AUTH_RESULT;
 	msg.auth_result = &ar;
 	link_send_control(pe->link, &msg);
-	log_info("%s: authenticated", pe->link->label);
+	log_info("%s: authenticated", link_label(pe->link));
 	(*pe->srv->links_up)++;
 	(*pe->srv->auth_ok)++;
-	pe->link->rtt = metrics_gauge(pe->srv->metrics, "rtund_heartbeat_rtt_seconds",
+	link_set_rtt_gauge(pe->link, metrics_gauge(pe->srv->metrics, "rtund_heartbeat_rtt_seconds",
 	    "Round-trip time of the last heartbeat, per agent.",
-	    agent_labels(pe, NULL, labels, sizeof(labels)));
+	    agent_labels(pe, NULL, labels, sizeof(labels))));
 }
 
 /* Metric labels `agent="NAME"`, plus `,service="S"` when service is given. */
@@ -331,14 +330,14 @@ port_accept_cb(struct listener *li, int fd, const struct net_addr *from)
 	char addr[NET_ADDRSTRLEN];
 
 	net_addr_str((const struct sockaddr *)&from->ss, addr);
-	if (l->nstreams >= l->params.max_streams) {
-		log_warn("%s: service %s: refusing %s: max_streams (%u) reached", l->label,
-		    p->service, addr, l->params.max_streams);
+	if (link_nstreams(l) >= link_params(l)->max_streams) {
+		log_warn("%s: service %s: refusing %s: max_streams (%u) reached", link_label(l),
+		    p->service, addr, link_params(l)->max_streams);
 		net_set_abortive(fd, 1);
 		close(fd);
 		return;
 	}
-	log_debug("%s: service %s: user %s connected", l->label, p->service, addr);
+	log_debug("%s: service %s: user %s connected", link_label(l), p->service, addr);
 	stream_new_user(l, fd, p->service, addr, &p->ctr, p->srv->conf->open_timeout);
 }
 
@@ -426,11 +425,11 @@ static void
 peer_log_result(struct peer *pe, const Rtun__ServiceResult *res)
 {
 	if (res->status == RTUN__SERVICE_STATUS__SERVICE_OK) {
-		log_info("%s: service %s on port %u", pe->link->label, res->name,
+		log_info("%s: service %s on port %u", link_label(pe->link), res->name,
 		    res->remote_port);
 		return;
 	}
-	log_warn("%s: service %s port %u refused: %s", pe->link->label, res->name,
+	log_warn("%s: service %s port %u refused: %s", link_label(pe->link), res->name,
 	    res->remote_port, res->reason);
 	if ((size_t)res->status < REFUSAL_COUNT && pe->srv->refused[res->status] != NULL)
 		(*pe->srv->refused[res->status])++;
@@ -444,7 +443,7 @@ peer_drop_stale_ports(struct peer *pe)
 	for (p = LIST_FIRST(&pe->srv->ports); p != NULL; p = next) {
 		next = LIST_NEXT(p, entry);
 		if (p->owner == pe && p->stale) {
-			log_info("%s: service %s on port %u withdrawn", pe->link->label,
+			log_info("%s: service %s on port %u withdrawn", link_label(pe->link),
 			    p->service, p->number);
 			port_free(p);
 		}
@@ -499,7 +498,7 @@ peer_on_declare(struct peer *pe, const Rtun__Declare *d)
 static void
 server_link_control(struct link *l, Rtun__Control *msg)
 {
-	struct peer *pe = l->owner;
+	struct peer *pe = link_owner(l);
 
 	if (pe->state == PEER_HELLO && msg->msg_case == RTUN__CONTROL__MSG_CLIENT_HELLO)
 		peer_on_hello(pe, msg->client_hello);
@@ -508,7 +507,7 @@ server_link_control(struct link *l, Rtun__Control *msg)
 	else if (pe->state == PEER_UP && msg->msg_case == RTUN__CONTROL__MSG_DECLARE)
 		peer_on_declare(pe, msg->declare);
 	else if (msg->msg_case == RTUN__CONTROL__MSG_ERROR) {
-		log_warn("%s: agent reported error %u: %s", l->label, msg->error->code,
+		log_warn("%s: agent reported error %u: %s", link_label(l), msg->error->code,
 		    msg->error->message);
 		link_close(l, FRAME_CODE_NONE, "agent reported an error");
 	} else
@@ -521,7 +520,7 @@ peer_handshake_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct peer *pe = w->data;
 
-	log_warn("%s: no authentication within %.1fs; dropping", pe->link->label,
+	log_warn("%s: no authentication within %.1fs; dropping", link_label(pe->link),
 	    pe->srv->conf->handshake_timeout);
 	link_close(pe->link, FRAME_CODE_NONE, "handshake timeout");
 }
@@ -538,7 +537,7 @@ server_transport_cb(void *arg, struct transport *t, const struct net_addr *from,
 		.heartbeat_timeout = c->heartbeat_timeout,
 		.stream_window = c->stream_window,
 		.max_streams = c->max_streams,
-		.server = 1,
+		.role = LINK_SERVER,
 		.counters = &srv->lc,
 	};
 	struct peer *pe;
@@ -549,13 +548,12 @@ server_transport_cb(void *arg, struct transport *t, const struct net_addr *from,
 	pe->from = *from;
 	retire_init(&pe->retired);
 	pe->link = link_new(srv->loop, t, from, &params, &server_link_ops, pe);
-	pe->link->expect_preface = 1;
 	/* Absolute: what the sniffing and the TLS or WebSocket handshakes left of it. */
 	ev_timer_init(&pe->handshake_w, peer_handshake_timeout_cb, left, 0.0);
 	pe->handshake_w.data = pe;
 	ev_timer_start(srv->loop, &pe->handshake_w);
 	LIST_INSERT_HEAD(&srv->peers, pe, entry);
-	log_debug("%s: agent connection over %s", pe->link->peer, stack);
+	log_debug("%s: agent connection over %s", link_peer(pe->link), stack);
 }
 
 static void
@@ -681,7 +679,7 @@ server_busy(const struct server *srv)
 	const struct peer *pe;
 
 	LIST_FOREACH(pe, &srv->peers, entry) {
-		if (pe->link->nstreams > 0)
+		if (link_nstreams(pe->link) > 0)
 			return 1;
 	}
 	return 0;

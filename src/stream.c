@@ -24,6 +24,41 @@
 #include "stream.h"
 #include "xmalloc.h"
 
+enum stream_state {
+	STREAM_CONNECTING,   /* agent: connecting to the local target */
+	STREAM_OPENING,      /* server: OPEN sent, waiting for OPEN_OK */
+	STREAM_OPEN,
+};
+
+struct stream {
+	struct link *link;
+	uint32_t id;
+	int fd;
+	enum stream_state state;
+	ev_io rio, wio;
+	ev_timer open_w;         /* open (server) or connect (agent) deadline */
+
+	int in_eof;              /* local socket read EOF: CLOSE queued */
+	int close_sent;
+	int peer_closed;         /* CLOSE received */
+	int out_shut;            /* local write side shut down after draining */
+	int want_read;           /* local socket readable, waiting for the flush */
+	int bulk;                /* last read filled a whole frame: schedule at the tail */
+
+	struct buf out;          /* DATA waiting for the local socket */
+	uint32_t credit;         /* bytes we may still send */
+	uint32_t recv_left;      /* bytes the peer may still send */
+	uint32_t recv_done;      /* bytes consumed since the last WINDOW */
+	uint32_t window;         /* the receive window granted now (grows, see stream.c) */
+	ev_tstamp window_at;     /* when the last WINDOW was sent */
+	uint32_t uncounted;      /* leading bytes of out that are ours (PROXY header), not credit */
+
+	struct stream_counters ctr;
+	struct link_node sched;  /* place in the link's ready list */
+	char peer[NET_ADDRSTRLEN];
+	char service[65];
+};
+
 /* Smallest DATA payload a flush asks for when its room is nearly used up. */
 #define STREAM_FRAME_MIN 4096
 /*
@@ -52,9 +87,9 @@ stream_alloc(struct link *l, uint32_t id, int fd, const char *service, const cha
 	s->fd = fd;
 	/* Until both directions end cleanly, any close (ours or the kernel's) is a reset. */
 	net_set_abortive(fd, 1);
-	s->credit = l->peer_window;
-	s->recv_left = s->window = l->params.stream_window;
-	s->window_at = ev_now(l->loop);
+	s->credit = link_peer_window(l);
+	s->recv_left = s->window = link_params(l)->stream_window;
+	s->window_at = ev_now(link_loop(l));
 	snprintf(s->service, sizeof(s->service), "%s", service);
 	snprintf(s->peer, sizeof(s->peer), "%s", peer);
 	buf_init(&s->out);
@@ -62,7 +97,7 @@ stream_alloc(struct link *l, uint32_t id, int fd, const char *service, const cha
 	ev_io_init(&s->wio, stream_write_cb, fd, EV_WRITE);
 	ev_init(&s->open_w, stream_timeout_cb);
 	s->rio.data = s->wio.data = s->open_w.data = s;
-	link_add_stream(l, s);
+	link_add_stream(l, id, s, &s->sched);
 	return s;
 }
 
@@ -70,7 +105,7 @@ stream_alloc(struct link *l, uint32_t id, int fd, const char *service, const cha
 static void
 stream_update_events(struct stream *s)
 {
-	struct ev_loop *loop = s->link->loop;
+	struct ev_loop *loop = link_loop(s->link);
 	int r, w;
 
 	r = s->state != STREAM_CONNECTING && !s->in_eof && !s->want_read && s->credit > 0;
@@ -128,7 +163,7 @@ stream_new_user(struct link *l, int fd, const char *service, const char *peer,
 	f.dest_len = strlen(dest);
 	link_send_frame(l, &f);
 	ev_timer_set(&s->open_w, open_timeout, 0.0);
-	ev_timer_start(l->loop, &s->open_w);
+	ev_timer_start(link_loop(l), &s->open_w);
 	/* The user may speak first: its bytes go out right behind OPEN. */
 	stream_update_events(s);
 	return s;
@@ -163,7 +198,7 @@ stream_new_target(struct link *l, uint32_t id, const char *service, const char *
 	if ((fd = net_connect(target)) == -1) {
 		net_addr_str((const struct sockaddr *)&target->ss, addr);
 		snprintf(why, sizeof(why), "connect to %s: %s", addr, strerror(errno));
-		log_warn("%s: service %s: %s", l->label, service, why);
+		log_warn("%s: service %s: %s", link_label(l), service, why);
 		memset(&f, 0, sizeof(f));
 		f.type = FRAME_RESET;
 		f.stream = id;
@@ -179,29 +214,53 @@ stream_new_target(struct link *l, uint32_t id, const char *service, const char *
 	if (proxy != PROXYPROTO_NONE)
 		stream_proxy_header(s, proxy, peer, dest);
 	ev_timer_set(&s->open_w, connect_timeout, 0.0);
-	ev_timer_start(l->loop, &s->open_w);
+	ev_timer_start(link_loop(l), &s->open_w);
 	stream_update_events(s);
 	return s;
+}
+
+const struct stream_counters *
+stream_counters(const struct stream *s)
+{
+	return &s->ctr;
+}
+
+uint32_t
+stream_credit(const struct stream *s)
+{
+	return s->credit;
+}
+
+uint32_t
+stream_window(const struct stream *s)
+{
+	return s->window;
+}
+
+size_t
+stream_queued(const struct stream *s)
+{
+	return buf_len(&s->out);
 }
 
 void
 stream_destroy(struct stream *s)
 {
-	struct ev_loop *loop = s->link->loop;
+	struct ev_loop *loop = link_loop(s->link);
 
 	ev_io_stop(loop, &s->rio);
 	ev_io_stop(loop, &s->wio);
 	ev_timer_stop(loop, &s->open_w);
 	close(s->fd);
 	buf_free(&s->out);
-	link_remove_stream(s->link, s);
+	link_remove_stream(s->link, s->id, &s->sched);
 	free(s);
 }
 
 void
 stream_reset(struct stream *s, enum frame_code code, const char *reason)
 {
-	log_debug("%s: stream %u (%s, %s): reset: %s", s->link->label, s->id, s->service,
+	log_debug("%s: stream %u (%s, %s): reset: %s", link_label(s->link), s->id, s->service,
 	    s->peer, reason);
 	stream_send(s, FRAME_RESET, code, reason);
 	stream_destroy(s);
@@ -212,7 +271,7 @@ static int
 stream_maybe_finish(struct stream *s)
 {
 	if (s->close_sent && s->out_shut) {
-		log_debug("%s: stream %u (%s, %s): closed", s->link->label, s->id, s->service,
+		log_debug("%s: stream %u (%s, %s): closed", link_label(s->link), s->id, s->service,
 		    s->peer);
 		/* Both sides' own half-closes ended it: the only close that is a FIN. */
 		net_set_abortive(s->fd, 0);
@@ -227,12 +286,12 @@ stream_maybe_finish(struct stream *s)
 static int
 stream_should_grow(const struct stream *s)
 {
-	uint64_t cap = (uint64_t)s->link->params.stream_window * STREAM_GROW_FACTOR;
+	uint64_t cap = (uint64_t)link_params(s->link)->stream_window * STREAM_GROW_FACTOR;
 
 	if (cap > CONFIG_WINDOW_MAX)
 		cap = CONFIG_WINDOW_MAX;
 	return buf_len(&s->out) == 0 && (uint64_t)s->window * 2 <= cap &&
-	    ev_now(s->link->loop) - s->window_at < STREAM_GROW_WITHIN;
+	    ev_now(link_loop(s->link)) - s->window_at < STREAM_GROW_WITHIN;
 }
 
 static void
@@ -254,7 +313,7 @@ stream_consumed(struct stream *s, size_t n)
 	stream_send(s, FRAME_WINDOW, inc, NULL);
 	s->recv_left += inc;
 	s->recv_done = 0;
-	s->window_at = ev_now(s->link->loop);
+	s->window_at = ev_now(link_loop(s->link));
 }
 
 /* Shut the local write side once the peer closed and everything was written. */
@@ -332,7 +391,7 @@ stream_on_window(struct stream *s, const struct frame *f)
 	}
 	s->credit += (uint32_t)f->value;
 	if (s->want_read)
-		link_stream_ready(s->link, s);
+		link_stream_ready(s->link, &s->sched, s->bulk);
 	stream_update_events(s);
 }
 
@@ -344,7 +403,7 @@ stream_on_open_ok(struct stream *s)
 		return;
 	}
 	s->state = STREAM_OPEN;
-	ev_timer_stop(s->link->loop, &s->open_w);
+	ev_timer_stop(link_loop(s->link), &s->open_w);
 	stream_write_out(s);
 }
 
@@ -365,7 +424,7 @@ stream_on_reset(struct stream *s, const struct frame *f)
 	char reason[FRAME_TEXT_MAX * 4 + 1];
 
 	log_safe(f->text, f->text_len, reason, sizeof(reason));
-	log_debug("%s: stream %u (%s, %s): peer reset: %s", s->link->label, s->id, s->service,
+	log_debug("%s: stream %u (%s, %s): peer reset: %s", link_label(s->link), s->id, s->service,
 	    s->peer, reason);
 	stream_destroy(s);
 }
@@ -408,8 +467,8 @@ stream_produce(struct stream *s, struct buf *out, size_t room)
 		return 0;
 	/* Fill the flush's room, but no frame so small its header dominates. */
 	want = room > STREAM_FRAME_MIN ? room : STREAM_FRAME_MIN;
-	if (want > s->link->data_max)
-		want = s->link->data_max;
+	if (want > link_data_max(s->link))
+		want = link_data_max(s->link);
 	if (want > s->credit)
 		want = s->credit;
 	memset(&f, 0, sizeof(f));
@@ -456,7 +515,7 @@ stream_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 	s->want_read = 1;
 	stream_update_events(s);
-	link_stream_ready(s->link, s);
+	link_stream_ready(s->link, &s->sched, s->bulk);
 }
 
 static void
@@ -467,13 +526,13 @@ stream_connected(struct stream *s)
 
 	if (err != 0) {
 		snprintf(why, sizeof(why), "connect failed: %s", strerror(err));
-		log_warn("%s: service %s: %s", s->link->label, s->service, why);
+		log_warn("%s: service %s: %s", link_label(s->link), s->service, why);
 		(*s->ctr.connect_failed)++;
 		stream_send(s, FRAME_RESET, FRAME_CODE_CONNECT, why);
 		stream_destroy(s);
 		return;
 	}
-	ev_timer_stop(s->link->loop, &s->open_w);
+	ev_timer_stop(link_loop(s->link), &s->open_w);
 	net_set_nodelay(s->fd);
 	s->state = STREAM_OPEN;
 	stream_send(s, FRAME_OPEN_OK, 0, NULL);
@@ -501,9 +560,9 @@ stream_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		snprintf(why, sizeof(why), "connect to the target timed out");
 	else
 		snprintf(why, sizeof(why), "the agent did not answer OPEN within open_timeout");
-	log_warn("%s: service %s: stream %u from %s: %s", s->link->label, s->service, s->id,
+	log_warn("%s: service %s: stream %u from %s: %s", link_label(s->link), s->service, s->id,
 	    s->peer, why);
-	(*s->link->params.counters->open_timeouts)++;
+	(*link_params(s->link)->counters->open_timeouts)++;
 	stream_send(s, FRAME_RESET, FRAME_CODE_TIMEOUT, why);
 	stream_destroy(s);
 }

@@ -30,41 +30,15 @@ struct stream_counters {
 	uint64_t *connect_failed; /* agent: connects to the local target that failed, or NULL */
 };
 
-enum stream_state {
-	STREAM_CONNECTING,   /* agent: connecting to the local target */
-	STREAM_OPENING,      /* server: OPEN sent, waiting for OPEN_OK */
-	STREAM_OPEN,
-};
 
-struct stream {
-	struct link *link;
-	uint32_t id;
-	int fd;
-	enum stream_state state;
-	ev_io rio, wio;
-	ev_timer open_w;         /* open (server) or connect (agent) deadline */
-
-	int in_eof;              /* local socket read EOF: CLOSE queued */
-	int close_sent;
-	int peer_closed;         /* CLOSE received */
-	int out_shut;            /* local write side shut down after draining */
-	int ready;               /* on link->ready */
-	int want_read;           /* local socket readable, waiting for the flush */
-	int bulk;                /* last read filled a whole frame: schedule at the tail */
-
-	struct buf out;          /* DATA waiting for the local socket */
-	uint32_t credit;         /* bytes we may still send */
-	uint32_t recv_left;      /* bytes the peer may still send */
-	uint32_t recv_done;      /* bytes consumed since the last WINDOW */
-	uint32_t window;         /* the receive window granted now (grows, see stream.c) */
-	ev_tstamp window_at;     /* when the last WINDOW was sent */
-	uint32_t uncounted;      /* leading bytes of out that are ours (PROXY header), not credit */
-
-	struct stream_counters ctr;
-	TAILQ_ENTRY(stream) ready_entry;
-	char peer[NET_ADDRSTRLEN];
-	char service[65];
-};
+/* The byte counters the stream counts into. */
+const struct stream_counters *stream_counters(const struct stream *s);
+/* Bytes we may still send before the peer returns credit. */
+uint32_t stream_credit(const struct stream *s);
+/* The receive window granted now (it grows for a fast reader). */
+uint32_t stream_window(const struct stream *s);
+/* Bytes from the peer waiting for the local socket. */
+size_t stream_queued(const struct stream *s);
 
 /* Server: a user connected to service's port; send OPEN and start the open timer. */
 struct stream *stream_new_user(struct link *l, int fd, const char *service, const char *peer,

@@ -125,7 +125,7 @@ make_link_window(int fd, int server, double hb_interval, double hb_timeout, uint
 		.heartbeat_timeout = hb_timeout,
 		.stream_window = window,
 		.max_streams = 64,
-		.server = server,
+		.role = server ? LINK_SERVER : LINK_CLIENT,
 		.counters = &fx.lc,
 	};
 	struct net_addr peer = { .len = 0 };
@@ -164,6 +164,8 @@ setup(void)
 	fx.agt.l = make_link(fds[1], 0, 10, 30);
 	link_set_authed(fx.srv.l, WINDOW);
 	link_set_authed(fx.agt.l, WINDOW);
+	/* The client end opens with the preface, as after a hello. */
+	link_send_raw(fx.agt.l, FRAME_PREFACE, FRAME_PREFACE_LEN);
 }
 
 static void
@@ -316,7 +318,7 @@ pump_until(struct pump *a, struct pump *b, const int *flag, double secs)
 static struct stream *
 stream_of(struct link *l, uint32_t id)
 {
-	return idmap_get(&l->streams, id);
+	return link_stream(l, id);
 }
 
 START_TEST(test_bytes_both_ways)
@@ -333,8 +335,8 @@ START_TEST(test_bytes_both_ways)
 	ck_assert(!user.bad && !svc.bad);
 	/* Both sides' half-closes ended it: FIN at both ends, never a reset. */
 	ck_assert(user.eof && !user.reset && svc.eof && !svc.reset);
-	ck_assert_uint_eq(fx.srv.l->nstreams, 0);
-	ck_assert_uint_eq(fx.agt.l->nstreams, 0);
+	ck_assert_uint_eq(link_nstreams(fx.srv.l), 0);
+	ck_assert_uint_eq(link_nstreams(fx.agt.l), 0);
 	ck_assert(!fx.srv.closed && !fx.agt.closed);
 	close(ufd);
 }
@@ -351,19 +353,19 @@ START_TEST(test_credit_exhausted_and_returned)
 	pump_init(&user, ufd, 64 << 20, 0, 3, 0);
 	s = stream_of(fx.srv.l, 2);
 	ck_assert_ptr_nonnull(s);
-	for (end = now() + 3; now() < end && s->credit > 0;) {
+	for (end = now() + 3; now() < end && stream_credit(s) > 0;) {
 		pump_step(&user, 0);
 		turn();
 	}
-	ck_assert_uint_eq(s->credit, 0);
+	ck_assert_uint_eq(stream_credit(s), 0);
 	for (end = now() + 0.3; now() < end;) {
 		pump_step(&user, 0);
 		turn();
 	}
-	ck_assert_uint_eq(s->credit, 0);
+	ck_assert_uint_eq(stream_credit(s), 0);
 	/* What waits at the agent is within the window it granted (auto-tuned, capped). */
-	ck_assert_uint_le(buf_len(&stream_of(fx.agt.l, 2)->out), stream_of(fx.agt.l, 2)->window);
-	ck_assert_uint_le(stream_of(fx.agt.l, 2)->window, 16 * WINDOW);
+	ck_assert_uint_le(stream_queued(stream_of(fx.agt.l, 2)), stream_window(stream_of(fx.agt.l, 2)));
+	ck_assert_uint_le(stream_window(stream_of(fx.agt.l, 2)), 16 * WINDOW);
 	/* The service reads: credit comes back and every byte arrives in order. */
 	pump_init(&svc, fx.svc[0], 0, 64 << 20, 0, 3);
 	pump_pair(&user, &svc, 60);
@@ -386,8 +388,8 @@ START_TEST(test_window_grows_for_a_fast_reader)
 	while (!pump_done(&svc) && now() < end) {
 		pump_step(&user, 1);
 		pump_step(&svc, 1);
-		if ((s = stream_of(fx.agt.l, 2)) != NULL && s->window > most)
-			most = s->window;
+		if ((s = stream_of(fx.agt.l, 2)) != NULL && stream_window(s) > most)
+			most = stream_window(s);
 		turn();
 	}
 	ck_assert_uint_eq(svc.got, 32 << 20);
@@ -518,6 +520,7 @@ raw_agent(void)
 	fx.srv.l = make_link_window(fds[0], 1, 0.25, 0.3, RAW_WINDOW);
 	link_set_authed(fx.srv.l, WINDOW);
 	fx.agt.closed = 1;
+	ck_assert_int_eq(write(fds[1], FRAME_PREFACE, FRAME_PREFACE_LEN), FRAME_PREFACE_LEN);
 	return fds[1];
 }
 
