@@ -22,6 +22,7 @@
 #include "metrics.h"
 #include "resolve.h"
 #include "retire.h"
+#include "stream-sock.h"
 #include "stream.h"
 #include "transport-tls.h"
 #include "transport-ws.h"
@@ -430,13 +431,40 @@ agent_link_control(struct link *l, Rtun__Control *msg)
 	control_free(msg);
 }
 
+/* Connect stream id to svc's local target; the stream reports how that went. */
+static void
+agent_serve(struct agent *a, struct link *l, uint32_t id, const struct service_conf *svc,
+    const struct stream_counters *ctr, const char *peer, const char *dest)
+{
+	struct stream_conf c = {
+		.service = svc->name,
+		.peer = peer,
+		.dest = dest,
+		.ctr = ctr,
+		.timeout = a->conf->connect_timeout,
+	};
+	char addr[NET_ADDRSTRLEN], why[FRAME_TEXT_MAX];
+	struct stream_end *end;
+
+	end = stream_sock_connect(a->loop, &svc->local_addr,
+	    (enum proxyproto_version)svc->proxy_protocol, peer, dest);
+	if (end == NULL) {
+		net_addr_str((const struct sockaddr *)&svc->local_addr.ss, addr);
+		snprintf(why, sizeof(why), "connect to %s: %s", addr, strerror(errno));
+		log_warn("%s: service %s: %s", link_label(l), svc->name, why);
+		(*ctr->connect_failed)++;
+		stream_refuse(l, id, FRAME_CODE_CONNECT, why);
+		return;
+	}
+	stream_accept(l, id, end, 1, &c);
+}
+
 static void
 agent_link_open(struct link *l, uint32_t id, const char *service, const char *peer,
     const char *dest)
 {
 	struct agent *a = link_owner(l);
 	const struct service_conf *svc = NULL;
-	struct frame f;
 	size_t i;
 
 	for (i = 0; i < a->conf->nservices; i++) {
@@ -447,19 +475,11 @@ agent_link_open(struct link *l, uint32_t id, const char *service, const char *pe
 	}
 	if (svc == NULL) {
 		log_warn("%s: stream %u for unknown service '%s'", link_label(l), id, service);
-		memset(&f, 0, sizeof(f));
-		f.type = FRAME_RESET;
-		f.stream = id;
-		f.value = FRAME_CODE_UNKNOWN_SERVICE;
-		f.text = "unknown service";
-		f.text_len = strlen(f.text);
-		link_send_frame(l, &f);
+		stream_refuse(l, id, FRAME_CODE_UNKNOWN_SERVICE, "unknown service");
 		return;
 	}
 	log_debug("%s: stream %u: user %s for service %s", link_label(l), id, peer, service);
-	stream_new_target(l, id, service, peer, dest, &svc->local_addr,
-	    (enum proxyproto_version)svc->proxy_protocol, &a->svc_ctr[i],
-	    a->conf->connect_timeout);
+	agent_serve(a, l, id, svc, &a->svc_ctr[i], peer, dest);
 }
 
 /* The counter slots of every service of conf, each with a reference of its own. */

@@ -163,6 +163,19 @@ net_set_notsent_lowat(int fd, int bytes)
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &bytes, sizeof(bytes));
 }
 
+const char *
+net_local_str(int fd, char *buf)
+{
+	struct net_addr local;
+
+	local.len = sizeof(local.ss);
+	if (getsockname(fd, (struct sockaddr *)&local.ss, &local.len) == -1) {
+		snprintf(buf, NET_ADDRSTRLEN, "unknown");
+		return buf;
+	}
+	return net_addr_str((const struct sockaddr *)&local.ss, buf);
+}
+
 void
 net_set_abortive(int fd, int abort)
 {

@@ -28,6 +28,8 @@ int net_parse_numeric(const char *s, struct net_addr *out);
 const char *net_host_str(const struct sockaddr *sa, char *buf);
 /* Format an address as "1.2.3.4:5" or "[::1]:5" into buf (NET_ADDRSTRLEN bytes). */
 const char *net_addr_str(const struct sockaddr *sa, char *buf);
+/* The local address of a socket as net_addr_str() writes it, or "unknown". */
+const char *net_local_str(int fd, char *buf);
 /* Make fd non-blocking and close-on-exec. */
 int net_set_nonblock(int fd);
 /* Disable Nagle on a TCP socket. */

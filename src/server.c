@@ -22,6 +22,7 @@
 #include "metrics.h"
 #include "retire.h"
 #include "server.h"
+#include "stream-sock.h"
 #include "stream.h"
 #include "transport-tls.h"
 #include "xmalloc.h"
@@ -327,7 +328,14 @@ port_accept_cb(struct listener *li, int fd, const struct net_addr *from)
 {
 	struct port *p = li->data;
 	struct link *l = p->owner->link;
-	char addr[NET_ADDRSTRLEN];
+	char addr[NET_ADDRSTRLEN], dest[NET_ADDRSTRLEN];
+	struct stream_conf c = {
+		.service = p->service,
+		.peer = addr,
+		.dest = net_local_str(fd, dest),
+		.ctr = &p->ctr,
+		.timeout = p->srv->conf->open_timeout,
+	};
 
 	net_addr_str((const struct sockaddr *)&from->ss, addr);
 	if (link_nstreams(l) >= link_params(l)->max_streams) {
@@ -338,7 +346,7 @@ port_accept_cb(struct listener *li, int fd, const struct net_addr *from)
 		return;
 	}
 	log_debug("%s: service %s: user %s connected", link_label(l), p->service, addr);
-	stream_new_user(l, fd, p->service, addr, &p->ctr, p->srv->conf->open_timeout);
+	stream_open(l, stream_sock_accepted(p->srv->loop, fd), &c);
 }
 
 /* Bind one declared service; fills status and reason. */

@@ -1,12 +1,19 @@
 /*
- * Streams: the local socket of one user connection and its two directions.
+ * Streams: the machine between a link and a local end (stream.h).
  *
- * Local -> link: the read watcher only notes that the socket is readable and
- * puts the stream on the link's ready list; the link's flush then reads at
- * most one frame's worth, within the peer's credit, straight into its output.
- * Link -> local: DATA is written to the socket at once when it takes it, and
+ * End -> link: the end only says it is readable; the stream goes on the
+ * link's ready list, and the link's flush then reads at most one frame's
+ * worth, within the peer's credit, straight into its output.
+ * Link -> end: DATA is written to the end at once when it takes it, and
  * buffered (at most one window) when it does not; credit goes back to the
- * peer as bytes reach the socket.
+ * peer as bytes reach the end.
+ *
+ * Each direction has its own half-close state, changed only through
+ * stream_set_half(), which logs every transition:
+ *   tx (end -> link): open -> closed when the end's input ended (CLOSE sent);
+ *   rx (link -> end): open -> draining when the peer's CLOSE came, -> closed
+ *   once everything was written and the end shut down.
+ * Both closed is the only clean end; anything else aborts the end.
  */
 #include "rtun-build.h"
 
@@ -14,44 +21,51 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
+#include <ev.h>
+
+#include "buf.h"
 #include "config.h"
 #include "link.h"
 #include "log.h"
-#include "proxyproto.h"
+#include "net.h"
 #include "stream.h"
 #include "xmalloc.h"
 
 enum stream_state {
-	STREAM_CONNECTING,   /* agent: connecting to the local target */
-	STREAM_OPENING,      /* server: OPEN sent, waiting for OPEN_OK */
+	STREAM_CONNECTING,   /* stream_accept: the end connects to the local target */
+	STREAM_OPENING,      /* stream_open: OPEN sent, waiting for OPEN_OK */
 	STREAM_OPEN,
+};
+
+enum stream_dir {
+	STREAM_TX,           /* end -> link */
+	STREAM_RX,           /* link -> end */
+};
+
+enum stream_half {
+	HALF_OPEN,
+	HALF_DRAINING,       /* rx only: CLOSE came, buffered bytes still going to the end */
+	HALF_CLOSED,
 };
 
 struct stream {
 	struct link *link;
 	uint32_t id;
-	int fd;
+	struct stream_end *end;
 	enum stream_state state;
-	ev_io rio, wio;
-	ev_timer open_w;         /* open (server) or connect (agent) deadline */
+	enum stream_half half[2];
+	ev_timer open_w;         /* OPEN_OK (stream_open) or connect (stream_accept) deadline */
 
-	int in_eof;              /* local socket read EOF: CLOSE queued */
-	int close_sent;
-	int peer_closed;         /* CLOSE received */
-	int out_shut;            /* local write side shut down after draining */
-	int want_read;           /* local socket readable, waiting for the flush */
+	int want_read;           /* the end is readable, waiting for the flush */
 	int bulk;                /* last read filled a whole frame: schedule at the tail */
 
-	struct buf out;          /* DATA waiting for the local socket */
+	struct buf out;          /* DATA waiting for the end */
 	uint32_t credit;         /* bytes we may still send */
 	uint32_t recv_left;      /* bytes the peer may still send */
 	uint32_t recv_done;      /* bytes consumed since the last WINDOW */
-	uint32_t window;         /* the receive window granted now (grows, see stream.c) */
+	uint32_t window;         /* the receive window granted now (grows, see below) */
 	ev_tstamp window_at;     /* when the last WINDOW was sent */
-	uint32_t uncounted;      /* leading bytes of out that are ours (PROXY header), not credit */
 
 	struct stream_counters ctr;
 	struct link_node sched;  /* place in the link's ready list */
@@ -70,54 +84,54 @@ struct stream {
 #define STREAM_GROW_WITHIN 0.01
 #define STREAM_GROW_FACTOR 16
 
-static void stream_read_cb(struct ev_loop *loop, ev_io *w, int revents);
-static void stream_write_cb(struct ev_loop *loop, ev_io *w, int revents);
 static void stream_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents);
 
+static const char *const half_names[] = { "open", "draining", "closed" };
+
+/* The one place a direction changes state. */
+static void
+stream_set_half(struct stream *s, enum stream_dir d, enum stream_half h)
+{
+	log_debug("%s: stream %u (%s, %s): %s %s -> %s", link_label(s->link), s->id, s->service,
+	    s->peer, d == STREAM_TX ? "local->link" : "link->local", half_names[s->half[d]],
+	    half_names[h]);
+	s->half[d] = h;
+}
+
 static struct stream *
-stream_alloc(struct link *l, uint32_t id, int fd, const char *service, const char *peer,
-    const struct stream_counters *ctr)
+stream_alloc(struct link *l, uint32_t id, struct stream_end *end, const struct stream_conf *c)
 {
 	struct stream *s;
 
 	s = xcalloc(1, sizeof(*s));
-	s->ctr = *ctr;
+	s->ctr = *c->ctr;
 	s->link = l;
 	s->id = id;
-	s->fd = fd;
-	/* Until both directions end cleanly, any close (ours or the kernel's) is a reset. */
-	net_set_abortive(fd, 1);
+	s->end = end;
+	end->s = s;
 	s->credit = link_peer_window(l);
 	s->recv_left = s->window = link_params(l)->stream_window;
 	s->window_at = ev_now(link_loop(l));
-	snprintf(s->service, sizeof(s->service), "%s", service);
-	snprintf(s->peer, sizeof(s->peer), "%s", peer);
+	snprintf(s->service, sizeof(s->service), "%s", c->service);
+	snprintf(s->peer, sizeof(s->peer), "%s", c->peer);
 	buf_init(&s->out);
-	ev_io_init(&s->rio, stream_read_cb, fd, EV_READ);
-	ev_io_init(&s->wio, stream_write_cb, fd, EV_WRITE);
-	ev_init(&s->open_w, stream_timeout_cb);
-	s->rio.data = s->wio.data = s->open_w.data = s;
+	ev_timer_init(&s->open_w, stream_timeout_cb, c->timeout, 0.0);
+	s->open_w.data = s;
+	ev_timer_start(link_loop(l), &s->open_w);
 	link_add_stream(l, id, s, &s->sched);
 	return s;
 }
 
-/* Derive the local socket's watchers from the stream's state, in one place. */
+/* Derive what the end should report from the stream's state, in one place. */
 static void
 stream_update_events(struct stream *s)
 {
-	struct ev_loop *loop = link_loop(s->link);
 	int r, w;
 
-	r = s->state != STREAM_CONNECTING && !s->in_eof && !s->want_read && s->credit > 0;
-	w = s->state == STREAM_CONNECTING || (s->state == STREAM_OPEN && buf_len(&s->out) > 0);
-	if (r && !ev_is_active(&s->rio))
-		ev_io_start(loop, &s->rio);
-	else if (!r && ev_is_active(&s->rio))
-		ev_io_stop(loop, &s->rio);
-	if (w && !ev_is_active(&s->wio))
-		ev_io_start(loop, &s->wio);
-	else if (!w && ev_is_active(&s->wio))
-		ev_io_stop(loop, &s->wio);
+	r = s->state != STREAM_CONNECTING && s->half[STREAM_TX] == HALF_OPEN && !s->want_read &&
+	    s->credit > 0;
+	w = s->state == STREAM_OPEN && buf_len(&s->out) > 0;
+	s->end->ops->want(s->end, r, w);
 }
 
 static void
@@ -135,88 +149,53 @@ stream_send(struct stream *s, enum frame_type type, uint64_t value, const char *
 }
 
 struct stream *
-stream_new_user(struct link *l, int fd, const char *service, const char *peer,
-    const struct stream_counters *ctr, double open_timeout)
+stream_open(struct link *l, struct stream_end *end, const struct stream_conf *c)
 {
-	struct stream *s;
-
-	struct net_addr local;
-	char dest[NET_ADDRSTRLEN];
+	struct stream *s = stream_alloc(l, link_next_stream_id(l), end, c);
 	struct frame f;
 
-	s = stream_alloc(l, link_next_stream_id(l), fd, service, peer, ctr);
 	s->state = STREAM_OPENING;
-	net_set_nodelay(fd);
-	local.len = sizeof(local.ss);
-	if (getsockname(fd, (struct sockaddr *)&local.ss, &local.len) == -1)
-		snprintf(dest, sizeof(dest), "unknown");
-	else
-		net_addr_str((const struct sockaddr *)&local.ss, dest);
 	memset(&f, 0, sizeof(f));
 	f.type = FRAME_OPEN;
 	f.stream = s->id;
-	f.text = service;
-	f.text_len = strlen(service);
-	f.peer = peer;
-	f.peer_len = strlen(peer);
-	f.dest = dest;
-	f.dest_len = strlen(dest);
+	f.text = c->service;
+	f.text_len = strlen(c->service);
+	f.peer = c->peer;
+	f.peer_len = strlen(c->peer);
+	f.dest = c->dest;
+	f.dest_len = strlen(c->dest);
 	link_send_frame(l, &f);
-	ev_timer_set(&s->open_w, open_timeout, 0.0);
-	ev_timer_start(link_loop(l), &s->open_w);
 	/* The user may speak first: its bytes go out right behind OPEN. */
 	stream_update_events(s);
 	return s;
 }
 
-/* Queue a PROXY protocol header as the first bytes the target will read. */
-static void
-stream_proxy_header(struct stream *s, enum proxyproto_version v, const char *peer,
-    const char *dest)
+struct stream *
+stream_accept(struct link *l, uint32_t id, struct stream_end *end, int connecting,
+    const struct stream_conf *c)
 {
-	struct net_addr src, dst;
-	uint8_t hdr[PROXYPROTO_MAX];
-	size_t n;
+	struct stream *s = stream_alloc(l, id, end, c);
 
-	if (net_parse_numeric(peer, &src) == -1 || net_parse_numeric(dest, &dst) == -1)
-		src.ss.ss_family = dst.ss.ss_family = AF_UNSPEC;
-	n = proxyproto_encode(v, (struct sockaddr *)&src.ss, (struct sockaddr *)&dst.ss, hdr);
-	buf_append(&s->out, hdr, n);
-	s->uncounted = (uint32_t)n;
+	s->state = STREAM_CONNECTING;
+	if (!connecting)
+		stream_end_connected(s, 0);
+	else
+		stream_update_events(s);
+	return s;
 }
 
-struct stream *
-stream_new_target(struct link *l, uint32_t id, const char *service, const char *peer,
-    const char *dest, const struct net_addr *target, enum proxyproto_version proxy,
-    const struct stream_counters *ctr, double connect_timeout)
+void
+stream_refuse(struct link *l, uint32_t id, enum frame_code code, const char *why)
 {
-	struct stream *s;
-	char addr[NET_ADDRSTRLEN], why[FRAME_TEXT_MAX];
 	struct frame f;
-	int fd;
 
-	if ((fd = net_connect(target)) == -1) {
-		net_addr_str((const struct sockaddr *)&target->ss, addr);
-		snprintf(why, sizeof(why), "connect to %s: %s", addr, strerror(errno));
-		log_warn("%s: service %s: %s", link_label(l), service, why);
-		memset(&f, 0, sizeof(f));
-		f.type = FRAME_RESET;
-		f.stream = id;
-		f.value = FRAME_CODE_CONNECT;
-		f.text = why;
-		f.text_len = strlen(why);
-		link_send_frame(l, &f);
-		(*ctr->connect_failed)++;
-		return NULL;
-	}
-	s = stream_alloc(l, id, fd, service, peer, ctr);
-	s->state = STREAM_CONNECTING;
-	if (proxy != PROXYPROTO_NONE)
-		stream_proxy_header(s, proxy, peer, dest);
-	ev_timer_set(&s->open_w, connect_timeout, 0.0);
-	ev_timer_start(link_loop(l), &s->open_w);
-	stream_update_events(s);
-	return s;
+	memset(&f, 0, sizeof(f));
+	f.type = FRAME_RESET;
+	f.stream = id;
+	f.value = code;
+	f.text = why;
+	f.text_len = strlen(why);
+	link_send_frame(l, &f);
 }
 
 const struct stream_counters *
@@ -243,18 +222,23 @@ stream_queued(const struct stream *s)
 	return buf_len(&s->out);
 }
 
-void
-stream_destroy(struct stream *s)
+/* Free the stream; the end is closed cleanly only when both directions are. */
+static void
+stream_free(struct stream *s)
 {
-	struct ev_loop *loop = link_loop(s->link);
+	int clean = s->half[STREAM_TX] == HALF_CLOSED && s->half[STREAM_RX] == HALF_CLOSED;
 
-	ev_io_stop(loop, &s->rio);
-	ev_io_stop(loop, &s->wio);
-	ev_timer_stop(loop, &s->open_w);
-	close(s->fd);
+	ev_timer_stop(link_loop(s->link), &s->open_w);
+	s->end->ops->close(s->end, clean);
 	buf_free(&s->out);
 	link_remove_stream(s->link, s->id, &s->sched);
 	free(s);
+}
+
+void
+stream_destroy(struct stream *s)
+{
+	stream_free(s);
 }
 
 void
@@ -263,25 +247,21 @@ stream_reset(struct stream *s, enum frame_code code, const char *reason)
 	log_debug("%s: stream %u (%s, %s): reset: %s", link_label(s->link), s->id, s->service,
 	    s->peer, reason);
 	stream_send(s, FRAME_RESET, code, reason);
-	stream_destroy(s);
+	stream_free(s);
 }
 
 /* End the stream once both directions are closed and drained; 1 if it ended. */
 static int
 stream_maybe_finish(struct stream *s)
 {
-	if (s->close_sent && s->out_shut) {
-		log_debug("%s: stream %u (%s, %s): closed", link_label(s->link), s->id, s->service,
-		    s->peer);
-		/* Both sides' own half-closes ended it: the only close that is a FIN. */
-		net_set_abortive(s->fd, 0);
-		stream_destroy(s);
-		return 1;
-	}
-	return 0;
+	if (s->half[STREAM_TX] != HALF_CLOSED || s->half[STREAM_RX] != HALF_CLOSED)
+		return 0;
+	log_debug("%s: stream %u (%s, %s): closed", link_label(s->link), s->id, s->service,
+	    s->peer);
+	stream_free(s);
+	return 1;
 }
 
-/* Bytes reached the local socket (or were discarded): return credit at half a window. */
 /* Grow the window when it, not the reader, is what limits the stream. */
 static int
 stream_should_grow(const struct stream *s)
@@ -294,15 +274,14 @@ stream_should_grow(const struct stream *s)
 	    ev_now(link_loop(s->link)) - s->window_at < STREAM_GROW_WITHIN;
 }
 
+/* Bytes reached the end: return credit at half a window. */
 static void
 stream_consumed(struct stream *s, size_t n)
 {
-	size_t ours = n < s->uncounted ? n : s->uncounted;
 	uint32_t inc;
 
-	s->uncounted -= (uint32_t)ours;
-	*s->ctr.local_written += n - ours;
-	s->recv_done += (uint32_t)(n - ours);
+	*s->ctr.local_written += n;
+	s->recv_done += (uint32_t)n;
 	if (s->recv_done < s->window / 2)
 		return;
 	inc = s->recv_done;
@@ -316,14 +295,15 @@ stream_consumed(struct stream *s, size_t n)
 	s->window_at = ev_now(link_loop(s->link));
 }
 
-/* Shut the local write side once the peer closed and everything was written. */
+/* Shut the end's write side once the peer closed and everything was written. */
 static int
 stream_maybe_shut(struct stream *s)
 {
-	if (!s->peer_closed || s->out_shut || buf_len(&s->out) > 0 || s->state != STREAM_OPEN)
+	if (s->half[STREAM_RX] != HALF_DRAINING || buf_len(&s->out) > 0 ||
+	    s->state != STREAM_OPEN)
 		return 0;
-	(void)shutdown(s->fd, SHUT_WR);
-	s->out_shut = 1;
+	s->end->ops->shutdown(s->end);
+	stream_set_half(s, STREAM_RX, HALF_CLOSED);
 	return stream_maybe_finish(s);
 }
 
@@ -335,7 +315,7 @@ stream_write_out(struct stream *s)
 	size_t len;
 
 	while ((len = buf_len(&s->out)) > 0) {
-		n = write(s->fd, buf_ptr(&s->out), len);
+		n = s->end->ops->write(s->end, buf_ptr(&s->out), len);
 		if (n == -1 && (errno == EAGAIN || errno == EINTR))
 			break;
 		if (n <= 0) {
@@ -351,6 +331,12 @@ stream_write_out(struct stream *s)
 	return 0;
 }
 
+void
+stream_end_writable(struct stream *s)
+{
+	stream_write_out(s);
+}
+
 static void
 stream_on_data(struct stream *s, const struct frame *f)
 {
@@ -361,13 +347,13 @@ stream_on_data(struct stream *s, const struct frame *f)
 		    s->id, f->payload_len, s->recv_left);
 		return;
 	}
-	if (s->peer_closed) {
+	if (s->half[STREAM_RX] != HALF_OPEN) {
 		link_protocol_error(s->link, "stream %u: DATA after CLOSE", s->id);
 		return;
 	}
 	s->recv_left -= (uint32_t)f->payload_len;
 	if (s->state == STREAM_OPEN && buf_len(&s->out) == 0) {
-		n = write(s->fd, f->payload, f->payload_len);
+		n = s->end->ops->write(s->end, f->payload, f->payload_len);
 		if (n == -1 && errno != EAGAIN && errno != EINTR) {
 			stream_reset(s, FRAME_CODE_ABORTED, strerror(errno));
 			return;
@@ -410,23 +396,23 @@ stream_on_open_ok(struct stream *s)
 static void
 stream_on_close(struct stream *s)
 {
-	if (s->peer_closed) {
+	if (s->half[STREAM_RX] != HALF_OPEN) {
 		link_protocol_error(s->link, "stream %u: second CLOSE", s->id);
 		return;
 	}
-	s->peer_closed = 1;
+	stream_set_half(s, STREAM_RX, HALF_DRAINING);
 	stream_maybe_shut(s);
 }
 
 static void
 stream_on_reset(struct stream *s, const struct frame *f)
 {
-	char reason[FRAME_TEXT_MAX * 4 + 1];
+	char reason[FRAME_TEXT_MAX + 1];
 
 	log_safe(f->text, f->text_len, reason, sizeof(reason));
-	log_debug("%s: stream %u (%s, %s): peer reset: %s", link_label(s->link), s->id, s->service,
-	    s->peer, reason);
-	stream_destroy(s);
+	log_debug("%s: stream %u (%s, %s): peer reset: %s", link_label(s->link), s->id,
+	    s->service, s->peer, reason);
+	stream_free(s);
 }
 
 void
@@ -455,6 +441,16 @@ stream_input(struct stream *s, const struct frame *f)
 	}
 }
 
+/* The end's input ended: CLOSE goes out, and the stream may be done. */
+static void
+stream_on_eof(struct stream *s)
+{
+	stream_set_half(s, STREAM_TX, HALF_CLOSED);
+	stream_send(s, FRAME_CLOSE, 0, NULL);
+	if (!stream_maybe_finish(s))
+		stream_update_events(s);
+}
+
 int
 stream_produce(struct stream *s, struct buf *out, size_t room)
 {
@@ -477,7 +473,7 @@ stream_produce(struct stream *s, struct buf *out, size_t room)
 	f.payload_len = want;
 	hlen = frame_encode_header(hdr, &f);
 	p = buf_reserve(out, hlen + want);
-	n = read(s->fd, p + hlen, want);
+	n = s->end->ops->read(s->end, p + hlen, want);
 	if (n > 0) {
 		f.payload_len = (size_t)n;
 		frame_encode_header(p, &f);
@@ -500,69 +496,46 @@ stream_produce(struct stream *s, struct buf *out, size_t room)
 		stream_reset(s, FRAME_CODE_ABORTED, strerror(errno));
 		return 0;
 	}
-	s->in_eof = 1;
-	s->close_sent = 1;
-	stream_send(s, FRAME_CLOSE, 0, NULL);
-	if (!stream_maybe_finish(s))
-		stream_update_events(s);
+	stream_on_eof(s);
 	return 0;
 }
 
-static void
-stream_read_cb(struct ev_loop *loop, ev_io *w, int revents)
+void
+stream_end_readable(struct stream *s)
 {
-	struct stream *s = w->data;
-
 	s->want_read = 1;
 	stream_update_events(s);
 	link_stream_ready(s->link, &s->sched, s->bulk);
 }
 
-static void
-stream_connected(struct stream *s)
+void
+stream_end_connected(struct stream *s, int err)
 {
-	int err = net_socket_error(s->fd);
 	char why[FRAME_TEXT_MAX];
 
 	if (err != 0) {
 		snprintf(why, sizeof(why), "connect failed: %s", strerror(err));
 		log_warn("%s: service %s: %s", link_label(s->link), s->service, why);
-		(*s->ctr.connect_failed)++;
-		stream_send(s, FRAME_RESET, FRAME_CODE_CONNECT, why);
-		stream_destroy(s);
+		if (s->ctr.connect_failed != NULL)
+			(*s->ctr.connect_failed)++;
+		stream_reset(s, FRAME_CODE_CONNECT, why);
 		return;
 	}
 	ev_timer_stop(link_loop(s->link), &s->open_w);
-	net_set_nodelay(s->fd);
 	s->state = STREAM_OPEN;
 	stream_send(s, FRAME_OPEN_OK, 0, NULL);
 	stream_write_out(s);
 }
 
 static void
-stream_write_cb(struct ev_loop *loop, ev_io *w, int revents)
-{
-	struct stream *s = w->data;
-
-	if (s->state == STREAM_CONNECTING)
-		stream_connected(s);
-	else
-		stream_write_out(s);
-}
-
-static void
 stream_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct stream *s = w->data;
-	char why[96];
+	const char *why = s->state == STREAM_CONNECTING ? "connect to the target timed out" :
+	    "the agent did not answer OPEN within open_timeout";
 
-	if (s->state == STREAM_CONNECTING)
-		snprintf(why, sizeof(why), "connect to the target timed out");
-	else
-		snprintf(why, sizeof(why), "the agent did not answer OPEN within open_timeout");
 	log_warn("%s: service %s: stream %u from %s: %s", link_label(s->link), s->service, s->id,
 	    s->peer, why);
 	(*link_params(s->link)->counters->open_timeouts)++;
-	stream_send(s, FRAME_RESET, FRAME_CODE_TIMEOUT, why);
-	stream_destroy(s);
+	stream_reset(s, FRAME_CODE_TIMEOUT, why);
 }

@@ -1,61 +1,88 @@
 /*
- * One stream: a user's TCP connection on one end of a link and the service's
- * on the other. Bytes from the local socket become DATA frames (read only when
+ * One stream: the machine that carries one user connection over a link, with
+ * per-stream credit, window growth and a half-close state per direction. Its
+ * local side is a stream end (struct stream_end): today a socket
+ * (stream-sock.c), the user's on rtund and the service's on the agent; a relay
+ * can be another stream. Bytes from the end become DATA frames (read only when
  * the link is ready to send them and the peer granted credit); DATA from the
- * link is written to the local socket, and credit is returned as it is.
- * Half-close is tracked per direction; a stream ends when both directions are
- * closed and drained (the local socket then sees a FIN), or on RESET or the
- * link's end (the local socket then sees a reset, so a cut copy never looks
- * complete).
+ * link is written to the end, and credit is returned as it takes it. A stream
+ * ends cleanly when both directions were closed by their own side and drained
+ * (the end is closed cleanly: a socket sees a FIN), or is aborted by RESET or
+ * the link's end (a socket sees a reset, so a cut copy never looks complete).
  */
 #ifndef RTUN_STREAM_H
 #define RTUN_STREAM_H
 
+#include <stddef.h>
 #include <stdint.h>
-#include <sys/queue.h>
+#include <sys/types.h>
 
-#include <ev.h>
-
-#include "buf.h"
 #include "frame.h"
-#include "net.h"
-#include "proxyproto.h"
 
+struct buf;
 struct link;
+struct stream;
+struct stream_end;
+
+/* What a stream asks of its local end; every call is non-blocking. */
+struct stream_end_ops {
+	/* Read up to len bytes: > 0 bytes, 0 at the end of input, -1 with errno (EAGAIN: wait). */
+	ssize_t (*read)(struct stream_end *e, void *p, size_t len);
+	/* Write up to len bytes: bytes taken, or -1 with errno (EAGAIN: wait). */
+	ssize_t (*write)(struct stream_end *e, const void *p, size_t len);
+	/* Nothing more will be written (a socket sends its FIN once what it holds is out). */
+	void (*shutdown)(struct stream_end *e);
+	/* Which readiness the stream wants to be told of (stream_end_readable/_writable). */
+	void (*want)(struct stream_end *e, int read, int write);
+	/* Free the end: clean when both directions ended by their own half-closes, else abort. */
+	void (*close)(struct stream_end *e, int clean);
+};
+
+/* The local side of a stream; implementations embed it first. */
+struct stream_end {
+	const struct stream_end_ops *ops;
+	struct stream *s;        /* set by the stream that takes the end */
+};
 
 /* Byte counter slots of the stream's service (see metrics.h). */
 struct stream_counters {
-	uint64_t *local_read;     /* bytes read from the local socket */
-	uint64_t *local_written;  /* bytes written to the local socket */
+	uint64_t *local_read;     /* bytes read from the local end */
+	uint64_t *local_written;  /* bytes written to the local end */
 	uint64_t *connect_failed; /* agent: connects to the local target that failed, or NULL */
 };
 
+/* What a new stream is for. */
+struct stream_conf {
+	const char *service;
+	const char *peer;         /* the user's address, "1.2.3.4:5" */
+	const char *dest;         /* the public address the user connected to */
+	const struct stream_counters *ctr;
+	double timeout;           /* for OPEN_OK (stream_open) or the end's connect (stream_accept) */
+};
 
-/* The byte counters the stream counts into. */
-const struct stream_counters *stream_counters(const struct stream *s);
-/* Bytes we may still send before the peer returns credit. */
-uint32_t stream_credit(const struct stream *s);
-/* The receive window granted now (it grows for a fast reader). */
-uint32_t stream_window(const struct stream *s);
-/* Bytes from the peer waiting for the local socket. */
-size_t stream_queued(const struct stream *s);
-
-/* Server: a user connected to service's port; send OPEN and start the open timer. */
-struct stream *stream_new_user(struct link *l, int fd, const char *service, const char *peer,
-    const struct stream_counters *ctr, double open_timeout);
+/* A local connection arrived on end: send OPEN for it and wait for OPEN_OK. */
+struct stream *stream_open(struct link *l, struct stream_end *end, const struct stream_conf *c);
 /*
- * Agent: the server opened id for service (user peer, public address dest);
- * connect to target without blocking, and if proxy is set, send the target a
- * PROXY protocol header first. NULL (RESET sent) if the connect fails at once.
+ * The peer sent OPEN id: serve it with end, which is still connecting if
+ * connecting is set (it then calls stream_end_connected()).
  */
-struct stream *stream_new_target(struct link *l, uint32_t id, const char *service,
-    const char *peer, const char *dest, const struct net_addr *target,
-    enum proxyproto_version proxy, const struct stream_counters *ctr, double connect_timeout);
+struct stream *stream_accept(struct link *l, uint32_t id, struct stream_end *end, int connecting,
+    const struct stream_conf *c);
+/* Answer the peer's OPEN id with RESET (code, why): it cannot be served. */
+void stream_refuse(struct link *l, uint32_t id, enum frame_code code, const char *why);
+
+/* The end has input (or its end) to offer. */
+void stream_end_readable(struct stream *s);
+/* The end can take more output. */
+void stream_end_writable(struct stream *s);
+/* The end's connect finished: err is 0 or an errno value. */
+void stream_end_connected(struct stream *s, int err);
+
 /* Dispatch a frame for this stream (DATA, WINDOW, OPEN_OK, CLOSE, RESET). */
 void stream_input(struct stream *s, const struct frame *f);
 /*
  * Called by the link's flush: append at most one DATA frame (or the CLOSE) to
- * out, read straight from the local socket, of about room bytes at most.
+ * out, read straight from the end, of about room bytes at most.
  * Returns 1 if the stream still has something to send, 0 if it should leave
  * the ready list.
  */
@@ -64,8 +91,17 @@ int stream_produce(struct stream *s, struct buf *out, size_t room);
 void stream_reset(struct stream *s, enum frame_code code, const char *reason);
 /*
  * Destroy without telling the peer (the link is closing, or the peer reset
- * it). The local socket is reset unless both directions had ended cleanly.
+ * it). The end is aborted unless both directions had ended cleanly.
  */
 void stream_destroy(struct stream *s);
+
+/* The byte counters the stream counts into. */
+const struct stream_counters *stream_counters(const struct stream *s);
+/* Bytes we may still send before the peer returns credit. */
+uint32_t stream_credit(const struct stream *s);
+/* The receive window granted now (it grows for a fast reader). */
+uint32_t stream_window(const struct stream *s);
+/* Bytes from the peer waiting for the end. */
+size_t stream_queued(const struct stream *s);
 
 #endif

@@ -28,6 +28,7 @@
 #include "frame.h"
 #include "link.h"
 #include "net.h"
+#include "stream-sock.h"
 #include "stream.h"
 #include "transport.h"
 
@@ -48,6 +49,7 @@ struct fixture {
 	struct net_addr svc_addr;
 	int svc[4];                /* accepted service connections */
 	int nsvc;
+	enum proxyproto_version proxy;  /* what the agent's streams send the service first */
 	double streams_open;
 	uint64_t streams_total, protocol_errors, open_timeouts, bytes[3];
 	struct link_counters lc;
@@ -74,7 +76,10 @@ on_closed(struct link *l, const char *reason)
 static void
 on_open(struct link *l, uint32_t id, const char *service, const char *peer, const char *dest)
 {
-	stream_new_target(l, id, service, peer, dest, &fx.svc_addr, PROXYPROTO_NONE, &fx.sc, 5.0);
+	struct stream_conf c = { service, peer, dest, &fx.sc, 5.0 };
+
+	stream_accept(l, id,
+	    stream_sock_connect(link_loop(l), &fx.svc_addr, fx.proxy, peer, dest), 1, &c);
 }
 
 static const struct link_ops srv_ops = { .control = on_control, .closed = on_closed };
@@ -206,6 +211,15 @@ turn(void)
 	usleep(200);
 }
 
+/* The server side of a user connection on fd: a stream that sends OPEN. */
+static void
+open_user(int fd)
+{
+	struct stream_conf c = { "svc", "192.0.2.1:4000", "192.0.2.2:22", &fx.sc, 5.0 };
+
+	stream_open(fx.srv.l, stream_sock_accepted(fx.loop, fd), &c);
+}
+
 /* A user connected to a public port: the server opens a stream; returns the user's end. */
 static int
 user_connect(void)
@@ -213,7 +227,7 @@ user_connect(void)
 	int fds[2], n = fx.nsvc, i;
 
 	tcp_pair(fds);
-	stream_new_user(fx.srv.l, fds[1], "svc", "192.0.2.1:4000", &fx.sc, 5.0);
+	open_user(fds[1]);
 	for (i = 0; i < 5000 && fx.nsvc == n; i++)
 		turn();
 	ck_assert_int_eq(fx.nsvc, n + 1);
@@ -533,7 +547,7 @@ START_TEST(test_peer_beyond_window)
 	double end;
 
 	tcp_pair(ufd);
-	stream_new_user(fx.srv.l, ufd[1], "svc", "192.0.2.1:4000", &fx.sc, 5.0);
+	open_user(ufd[1]);
 	memset(&f, 0, sizeof(f));
 	f.type = FRAME_OPEN_OK;
 	f.stream = 2;
@@ -613,6 +627,33 @@ START_TEST(test_two_bulk_streams_share_the_link)
 }
 END_TEST
 
+START_TEST(test_proxy_header_before_everything)
+{
+	static const char want[] = "PROXY TCP4 192.0.2.1 192.0.2.2 4000 22\r\n";
+	char got[256];
+	size_t n = 0;
+	ssize_t r;
+	double end;
+	int ufd;
+
+	fx.proxy = PROXYPROTO_V1;
+	/* The user says nothing and leaves: the service still reads the header, then EOF. */
+	ufd = user_connect();
+	shutdown(ufd, SHUT_WR);
+	for (end = now() + 5; now() < end;) {
+		turn();
+		r = read(fx.svc[0], got + n, sizeof(got) - 1 - n);
+		if (r == 0)
+			break;
+		if (r > 0)
+			n += (size_t)r;
+	}
+	got[n] = '\0';
+	ck_assert_str_eq(got, want);
+	close(ufd);
+}
+END_TEST
+
 static Suite *
 link_suite(void)
 {
@@ -630,6 +671,7 @@ link_suite(void)
 	tcase_add_test(tc, test_peer_beyond_window);
 	tcase_add_test(tc, test_heartbeat_verdict_is_exact);
 	tcase_add_test(tc, test_two_bulk_streams_share_the_link);
+	tcase_add_test(tc, test_proxy_header_before_everything);
 	suite_add_tcase(s, tc);
 	return s;
 }
