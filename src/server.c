@@ -21,6 +21,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "retire.h"
+#include "server-ports.h"
 #include "server.h"
 #include "stream-sock.h"
 #include "stream.h"
@@ -48,18 +49,6 @@ struct peer {
 	LIST_ENTRY(peer) entry;
 };
 
-/* A public port bound for an agent's service. */
-struct port {
-	struct server *srv;
-	uint16_t number;
-	char service[CONFIG_NAME_MAX + 1];
-	struct peer *owner;
-	struct listener *listener;
-	struct stream_counters ctr;
-	int stale;    /* not (yet) in the owner's latest declaration */
-	LIST_ENTRY(port) entry;
-};
-
 /* Why a declared port was refused, as the rtund_ports_refused_total label. */
 static const char *const refusal_names[] = {
 	[RTUN__SERVICE_STATUS__SERVICE_NOT_ALLOWED] = "not_allowed",
@@ -84,7 +73,8 @@ struct server {
 	struct authlimit *authlimit;
 	uint64_t *refused[REFUSAL_COUNT];
 	LIST_HEAD(, peer) peers;
-	LIST_HEAD(, port) ports;
+	struct ports *ports;
+	struct net_addr bind;     /* bind_addr, parsed once */
 };
 
 static void server_link_control(struct link *l, Rtun__Control *msg);
@@ -98,43 +88,32 @@ static const struct link_ops server_link_ops = {
 	.closed = server_link_closed,
 };
 
-static void
-port_free(struct port *p)
-{
-	retire_counters(&p->owner->retired, p->srv->metrics, p->owner->link, &p->ctr);
-	LIST_REMOVE(p, entry);
-	listener_free(p->listener);
-	free(p);
-}
-
-static struct port *
-port_find(struct server *srv, uint16_t number)
-{
-	struct port *p;
-
-	LIST_FOREACH(p, &srv->ports, entry) {
-		if (p->number == number)
-			return p;
-	}
-	return NULL;
-}
-
 static void peer_log_result(struct peer *pe, const Rtun__ServiceResult *res);
+
+/* A port of pe's goes: streams still counting into its slots keep them until they end. */
+static void
+peer_port_released(struct port *p)
+{
+	struct peer *pe = port_owner_arg(p);
+
+	retire_counters(&pe->retired, pe->srv->metrics, pe->link, port_counters(p));
+}
+
+static void
+release_port(struct port *p, void *arg)
+{
+	struct peer *pe = arg;
+
+	log_info("%s: released port %u (service %s)", link_label(pe->link), port_number(p),
+	    port_service(p));
+	port_close(p);
+}
 
 /* Release every port a peer holds. */
 static void
 peer_release_ports(struct peer *pe)
 {
-	struct port *p, *next;
-
-	for (p = LIST_FIRST(&pe->srv->ports); p != NULL; p = next) {
-		next = LIST_NEXT(p, entry);
-		if (p->owner == pe) {
-			log_info("%s: released port %u (service %s)", link_label(pe->link), p->number,
-			    p->service);
-			port_free(p);
-		}
-	}
+	ports_each_of(pe->srv->ports, pe, release_port, pe);
 }
 
 static void
@@ -311,42 +290,44 @@ agent_labels(const struct peer *pe, const char *service, char *out, size_t outle
 static void
 port_set_counters(struct port *p)
 {
-	struct metrics *m = p->srv->metrics;
-	struct stream_counters old = p->ctr;
+	struct peer *pe = port_owner_arg(p);
+	struct metrics *m = pe->srv->metrics;
+	struct stream_counters *ctr = port_counters(p), old = *ctr;
 	char labels[1024];
 
-	agent_labels(p->owner, p->service, labels, sizeof(labels));
-	p->ctr.local_read = metrics_counter(m, "rtund_service_bytes_in_total",
+	agent_labels(pe, port_service(p), labels, sizeof(labels));
+	ctr->local_read = metrics_counter(m, "rtund_service_bytes_in_total",
 	    "Bytes from users to the service.", labels);
-	p->ctr.local_written = metrics_counter(m, "rtund_service_bytes_out_total",
+	ctr->local_written = metrics_counter(m, "rtund_service_bytes_out_total",
 	    "Bytes from the service to users.", labels);
-	retire_counters(&p->owner->retired, m, p->owner->link, &old);
+	retire_counters(&pe->retired, m, pe->link, &old);
 }
 
+/* A user connected to one of pe's ports: a stream on its link. */
 static void
-port_accept_cb(struct listener *li, int fd, const struct net_addr *from)
+peer_port_accept(struct port *p, int fd, const struct net_addr *from)
 {
-	struct port *p = li->data;
-	struct link *l = p->owner->link;
+	struct peer *pe = port_owner_arg(p);
+	struct link *l = pe->link;
 	char addr[NET_ADDRSTRLEN], dest[NET_ADDRSTRLEN];
 	struct stream_conf c = {
-		.service = p->service,
+		.service = port_service(p),
 		.peer = addr,
 		.dest = net_local_str(fd, dest),
-		.ctr = &p->ctr,
-		.timeout = p->srv->conf->open_timeout,
+		.ctr = port_counters(p),
+		.timeout = pe->srv->conf->open_timeout,
 	};
 
 	net_addr_str((const struct sockaddr *)&from->ss, addr);
 	if (link_nstreams(l) >= link_params(l)->max_streams) {
 		log_warn("%s: service %s: refusing %s: max_streams (%u) reached", link_label(l),
-		    p->service, addr, link_params(l)->max_streams);
+		    port_service(p), addr, link_params(l)->max_streams);
 		net_set_abortive(fd, 1);
 		close(fd);
 		return;
 	}
-	log_debug("%s: service %s: user %s connected", link_label(l), p->service, addr);
-	stream_open(l, stream_sock_accepted(p->srv->loop, fd), &c);
+	log_debug("%s: service %s: user %s connected", link_label(l), port_service(p), addr);
+	stream_open(l, stream_sock_accepted(pe->srv->loop, fd), &c);
 }
 
 /* Bind one declared service; fills status and reason. */
@@ -355,53 +336,47 @@ peer_bind_service(struct peer *pe, const Rtun__Service *svc, Rtun__ServiceResult
     char *reason, size_t rlen)
 {
 	struct server *srv = pe->srv;
-	struct port *p = port_find(srv, (uint16_t)svc->remote_port);
-	struct net_addr addr;
-	char portstr[8], err[128];
+	const struct port_owner owner = {
+		.kind = PORT_OWNER_AGENT,
+		.arg = pe,
+		.accept = peer_port_accept,
+		.released = peer_port_released,
+	};
+	uint16_t number = (uint16_t)svc->remote_port;
+	struct port *p;
 
-	if (srv->listener == NULL) {
+	switch (ports_claim(srv->ports, number, pe,
+	    portset_contains(&srv->conf->allow_ports, number))) {
+	case PORT_CLAIM_CLOSED:
 		res->status = RTUN__SERVICE_STATUS__SERVICE_BIND_ERROR;
 		snprintf(reason, rlen, "bind error: rtund is shutting down");
 		return;
-	}
-	if (p != NULL && p->owner != pe) {
+	case PORT_CLAIM_IN_USE:
 		res->status = RTUN__SERVICE_STATUS__SERVICE_IN_USE;
-		snprintf(reason, rlen, "in use: port %u is held by another agent", svc->remote_port);
+		snprintf(reason, rlen, "in use: port %u is held by another agent", number);
 		return;
-	}
-	if (!portset_contains(&srv->conf->allow_ports, (uint16_t)svc->remote_port)) {
+	case PORT_CLAIM_NOT_ALLOWED:
 		res->status = RTUN__SERVICE_STATUS__SERVICE_NOT_ALLOWED;
-		snprintf(reason, rlen, "not allowed: port %u is not in allow_ports (%s)",
-		    svc->remote_port, srv->conf->allow_ports_str);
+		snprintf(reason, rlen, "not allowed: port %u is not in allow_ports (%s)", number,
+		    srv->conf->allow_ports_str);
 		return;
-	}
-	if (p != NULL) {
-		/* Ours already (a re-declaration): keep the socket, maybe rename. */
-		p->stale = 0;
-		snprintf(p->service, sizeof(p->service), "%s", svc->name);
+	case PORT_CLAIM_OURS:
+		/* A re-declaration: keep the socket, maybe rename. */
+		p = ports_find(srv->ports, number);
+		port_set_marked(p, 0);
+		port_set_service(p, svc->name);
 		port_set_counters(p);
 		return;
+	case PORT_CLAIM_FREE:
+		break;
 	}
-	snprintf(portstr, sizeof(portstr), "%u", svc->remote_port);
-	if (net_resolve(srv->conf->bind_addr, portstr, 1, &addr, err, sizeof(err)) == -1) {
+	if ((p = ports_open(srv->ports, &srv->bind, number, svc->name, &owner)) == NULL) {
 		res->status = RTUN__SERVICE_STATUS__SERVICE_BIND_ERROR;
-		snprintf(reason, rlen, "bind error: %s", err);
-		return;
-	}
-	p = xcalloc(1, sizeof(*p));
-	p->srv = srv;
-	p->number = (uint16_t)svc->remote_port;
-	p->owner = pe;
-	snprintf(p->service, sizeof(p->service), "%s", svc->name);
-	if ((p->listener = listener_new(srv->loop, &addr, port_accept_cb, p)) == NULL) {
-		res->status = RTUN__SERVICE_STATUS__SERVICE_BIND_ERROR;
-		snprintf(reason, rlen, "bind error: %s:%u: %s", srv->conf->bind_addr,
-		    svc->remote_port, strerror(errno));
-		free(p);
+		snprintf(reason, rlen, "bind error: %s:%u: %s", srv->conf->bind_addr, number,
+		    strerror(errno));
 		return;
 	}
 	port_set_counters(p);
-	LIST_INSERT_HEAD(&srv->ports, p, entry);
 }
 
 /* Check a declared service against the others in the same declaration. */
@@ -444,18 +419,21 @@ peer_log_result(struct peer *pe, const Rtun__ServiceResult *res)
 }
 
 static void
-peer_drop_stale_ports(struct peer *pe)
+drop_if_stale(struct port *p, void *arg)
 {
-	struct port *p, *next;
+	struct peer *pe = arg;
 
-	for (p = LIST_FIRST(&pe->srv->ports); p != NULL; p = next) {
-		next = LIST_NEXT(p, entry);
-		if (p->owner == pe && p->stale) {
-			log_info("%s: service %s on port %u withdrawn", link_label(pe->link),
-			    p->service, p->number);
-			port_free(p);
-		}
-	}
+	if (!port_marked(p))
+		return;
+	log_info("%s: service %s on port %u withdrawn", link_label(pe->link), port_service(p),
+	    port_number(p));
+	port_close(p);
+}
+
+static void
+mark_stale(struct port *p, void *arg)
+{
+	port_set_marked(p, 1);
 }
 
 static void
@@ -465,16 +443,12 @@ peer_on_declare(struct peer *pe, const Rtun__Declare *d)
 	Rtun__DeclareResult dr = RTUN__DECLARE_RESULT__INIT;
 	Rtun__ServiceResult *results, **ptrs;
 	char (*reasons)[256];
-	struct port *p;
 	size_t i, n = d->n_services;
 
 	results = xcalloc(n + 1, sizeof(*results));
 	ptrs = xcalloc(n + 1, sizeof(*ptrs));
 	reasons = xcalloc(n + 1, sizeof(*reasons));
-	LIST_FOREACH(p, &pe->srv->ports, entry) {
-		if (p->owner == pe)
-			p->stale = 1;
-	}
+	ports_each_of(pe->srv->ports, pe, mark_stale, NULL);
 	for (i = 0; i < n; i++) {
 		rtun__service_result__init(&results[i]);
 		ptrs[i] = &results[i];
@@ -491,7 +465,7 @@ peer_on_declare(struct peer *pe, const Rtun__Declare *d)
 		if (!control_name_valid(results[i].name))
 			results[i].name = "";
 	}
-	peer_drop_stale_ports(pe);
+	ports_each_of(pe->srv->ports, pe, drop_if_stale, pe);
 	retire_sweep(&pe->retired, pe->srv->metrics, pe->link);
 	dr.n_results = n;
 	dr.results = ptrs;
@@ -639,6 +613,7 @@ struct server *
 server_new(struct ev_loop *loop, const struct server_conf *conf, struct metrics *metrics)
 {
 	struct server *srv;
+	char err[128];
 
 	srv = xcalloc(1, sizeof(*srv));
 	srv->loop = loop;
@@ -647,38 +622,36 @@ server_new(struct ev_loop *loop, const struct server_conf *conf, struct metrics 
 	srv->authlimit = authlimit_new();
 	server_register_metrics(srv);
 	LIST_INIT(&srv->peers);
-	LIST_INIT(&srv->ports);
 	acceptor_set_init(&srv->acceptors);
-	if (server_accept_setup(srv) == -1) {
-		authlimit_free(srv->authlimit);
-		free(srv);
-		return NULL;
+	if (net_resolve(conf->bind_addr, "0", 1, &srv->bind, err, sizeof(err)) == -1) {
+		log_error("bind_addr %s: %s", conf->bind_addr, err);
+		goto fail;
 	}
+	if (server_accept_setup(srv) == -1)
+		goto fail;
 	srv->listener = listener_new(loop, &conf->listen_addr, server_accept_cb, srv);
 	if (srv->listener == NULL) {
 		log_error("cannot listen on %s: %s", conf->listen, strerror(errno));
 		SSL_CTX_free(srv->accept_conf.tls);
-		authlimit_free(srv->authlimit);
-		free(srv);
-		return NULL;
+		goto fail;
 	}
+	srv->ports = ports_new(loop);
 	log_info("listening for agents on %s; allow_ports %s", conf->listen,
 	    conf->allow_ports_str);
 	return srv;
+fail:
+	authlimit_free(srv->authlimit);
+	free(srv);
+	return NULL;
 }
 
 void
 server_drain(struct server *srv)
 {
-	struct port *p;
-
 	listener_free(srv->listener);
 	srv->listener = NULL;
 	acceptor_set_clear(&srv->acceptors);
-	LIST_FOREACH(p, &srv->ports, entry) {
-		listener_free(p->listener);
-		p->listener = NULL;
-	}
+	ports_stop(srv->ports);
 }
 
 int
@@ -697,29 +670,43 @@ server_busy(const struct server *srv)
 static void
 port_revoke(struct port *p, const char *reason)
 {
+	struct peer *pe = port_owner_arg(p);
 	Rtun__Control msg = RTUN__CONTROL__INIT;
 	Rtun__DeclareResult dr = RTUN__DECLARE_RESULT__INIT;
 	Rtun__ServiceResult res = RTUN__SERVICE_RESULT__INIT, *ptr = &res;
 
-	res.name = p->service;
-	res.remote_port = p->number;
+	res.name = (char *)port_service(p);
+	res.remote_port = port_number(p);
 	res.status = RTUN__SERVICE_STATUS__SERVICE_NOT_ALLOWED;
 	res.reason = (char *)reason;
 	dr.n_results = 1;
 	dr.results = &ptr;
 	msg.msg_case = RTUN__CONTROL__MSG_DECLARE_RESULT;
 	msg.declare_result = &dr;
-	link_send_control(p->owner->link, &msg);
-	peer_log_result(p->owner, &res);
-	port_free(p);
+	link_send_control(pe->link, &msg);
+	peer_log_result(pe, &res);
+	port_close(p);
+}
+
+/* An agent's port the new allow_ports no longer holds is revoked. */
+static void
+revoke_if_disallowed(struct port *p, void *arg)
+{
+	const struct server_conf *conf = arg;
+	char reason[256];
+
+	if (port_owner_kind(p) != PORT_OWNER_AGENT ||
+	    portset_contains(&conf->allow_ports, port_number(p)))
+		return;
+	snprintf(reason, sizeof(reason), "not allowed: port %u is no longer in allow_ports (%s)",
+	    port_number(p), conf->allow_ports_str);
+	port_revoke(p, reason);
 }
 
 void
 server_reload(struct server *srv, const struct server_conf *conf)
 {
 	const struct server_conf *old = srv->conf;
-	struct port *p, *next;
-	char reason[256];
 
 	if (strcmp(old->listen, conf->listen) != 0 || strcmp(old->bind_addr, conf->bind_addr) != 0 ||
 	    old->transports != conf->transports || (old->tls_cert == NULL) != (conf->tls_cert == NULL))
@@ -728,14 +715,7 @@ server_reload(struct server *srv, const struct server_conf *conf)
 	srv->conf = conf;
 	srv->accept_conf.ws_path = conf->ws_path;
 	srv->accept_conf.timeout = conf->handshake_timeout;
-	for (p = LIST_FIRST(&srv->ports); p != NULL; p = next) {
-		next = LIST_NEXT(p, entry);
-		if (portset_contains(&conf->allow_ports, p->number))
-			continue;
-		snprintf(reason, sizeof(reason), "not allowed: port %u is no longer in allow_ports (%s)",
-		    p->number, conf->allow_ports_str);
-		port_revoke(p, reason);
-	}
+	ports_each(srv->ports, revoke_if_disallowed, (void *)conf);
 	log_info("configuration reloaded from %s; allow_ports %s", conf->path,
 	    conf->allow_ports_str);
 }
@@ -749,6 +729,7 @@ server_free(struct server *srv)
 	acceptor_set_clear(&srv->acceptors);
 	while ((pe = LIST_FIRST(&srv->peers)) != NULL)
 		link_close(pe->link, FRAME_CODE_NONE, "server shutting down");
+	ports_free(srv->ports);
 	SSL_CTX_free(srv->accept_conf.tls);
 	authlimit_free(srv->authlimit);
 	free(srv);

@@ -8,3 +8,12 @@ tests_unit_test_link_SOURCES = tests/unit/test_link.c
 tests_unit_test_link_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_link_LDADD = $(UNIT_LDADD)
 endif
+
+# The public-port registry (src/server-ports.c) and its claim policy.
+if HAVE_CHECK
+check_PROGRAMS += tests/unit/test_ports
+TESTS += tests/unit/test_ports
+tests_unit_test_ports_SOURCES = tests/unit/test_ports.c
+tests_unit_test_ports_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_ports_LDADD = $(UNIT_LDADD)
+endif
