@@ -1,6 +1,6 @@
 /*
  * libFuzzer target for the WebSocket upgrade request parser: arbitrary bytes
- * to ws_parse_request(), whole and as a prefix, as rtund sees a request that
+ * to ws_http_parse_request(), whole and as a prefix, as rtund sees a request that
  * arrives in two reads. The outcome must be one of the three documented ones,
  * an accepted request must carry a usable key, and a prefix must never decide
  * differently from the whole.
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "transport-ws.h"
+#include "ws-http.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -34,7 +34,7 @@ check_outcome(int r, size_t len, const struct ws_request *req)
 	if (r == 0 && req->status != 101 && req->reason == NULL)
 		abort();
 	if (r == 0 && req->status == 101 &&
-	    (strlen(req->key) != 24 || ws_accept_key(req->key, accept) != 0))
+	    (strlen(req->key) != 24 || ws_http_accept_key(req->key, accept) != 0))
 		abort();
 }
 
@@ -46,9 +46,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t cut = size > 0 ? (size_t)data[0] * size / 256 : 0;
 	int r, rp;
 
-	r = ws_parse_request(p, size, "/rtun", &whole);
+	r = ws_http_parse_request(p, size, "/rtun", &whole);
 	check_outcome(r, size, &whole);
-	rp = ws_parse_request(p, cut, "/rtun", &part);
+	rp = ws_http_parse_request(p, cut, "/rtun", &part);
 	check_outcome(rp, cut, &part);
 	/* More bytes can only complete a request, never change what was decided. */
 	if (rp == -1 && r != -1)

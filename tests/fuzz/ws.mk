@@ -1,5 +1,5 @@
 # tests/fuzz: libFuzzer targets for the network input of rtund's shared port:
-# fuzz_upgrade (ws_parse_request on raw bytes, whole and split in two) and
+# fuzz_upgrade (ws_http_parse_request on raw bytes, whole and split in two) and
 # fuzz_sniff (sniff_classify on every prefix). Seeds in tests/fuzz/corpus/upgrade
 # and tests/fuzz/corpus/sniff. Included from the top-level Makefile.am after
 # tests/fuzz/local.mk: the targets join its FUZZ_TARGETS, so they are
@@ -10,7 +10,7 @@ EXTRA_DIST += tests/fuzz/fuzz_upgrade.c tests/fuzz/fuzz_sniff.c
 if ENABLE_FUZZ
 FUZZ_TARGETS += tests/fuzz/fuzz_upgrade tests/fuzz/fuzz_sniff
 
-tests_fuzz_fuzz_upgrade_SOURCES = tests/fuzz/fuzz_upgrade.c src/transport-ws.c src/buf.c \
+tests_fuzz_fuzz_upgrade_SOURCES = tests/fuzz/fuzz_upgrade.c src/ws-http.c src/buf.c \
 	src/log.c src/xmalloc.c
 tests_fuzz_fuzz_upgrade_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS)
 tests_fuzz_fuzz_upgrade_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_FLAGS)
