@@ -1,6 +1,6 @@
 /*
- * Counters and gauges, and an HTTP/1.1 endpoint that serves them in the
- * Prometheus text format. Hot paths hold a pointer to their slot and bump it
+ * Counters and gauges, and their Prometheus text format (metrics-http.h
+ * serves it over HTTP). Hot paths hold a pointer to their slot and bump it
  * directly. Every lookup takes a reference to the slot and metrics_release()
  * drops one: a slot stays valid while its holder keeps its reference. With
  * none left, a gauge is removed at once; a counter stays (and is served, and
@@ -10,11 +10,8 @@
 #ifndef RTUN_METRICS_H
 #define RTUN_METRICS_H
 
+#include <stddef.h>
 #include <stdint.h>
-
-#include <ev.h>
-
-#include "net.h"
 
 struct metrics;
 
@@ -23,13 +20,8 @@ struct metrics;
 
 /* An empty registry; metric names are used as given (e.g. "rtund_streams_total"). */
 struct metrics *metrics_new(void);
-/* Stop serving and free every slot. */
+/* Free every slot; whatever serves m must be freed first. */
 void metrics_free(struct metrics *m);
-/*
- * Serve GET /metrics on addr (HTTP/1.1, parsed with http-parser); -1 with errno
- * if it cannot listen. Other paths get 404, other methods 405.
- */
-int metrics_listen(struct metrics *m, struct ev_loop *loop, const struct net_addr *addr);
 /*
  * The counter slot for name with the given labels ("" or `service="ssh",agent="nas"`,
  * values escaped with metrics_label_value()), with a reference for the caller;

@@ -13,7 +13,7 @@
 
 #include "config.h"
 #include "log.h"
-#include "metrics.h"
+#include "metrics-http.h"
 #include "proc.h"
 
 static void __attribute__((noreturn))
@@ -99,11 +99,13 @@ proc_apply_logging(const struct config_common *c)
 }
 
 int
-proc_metrics_listen(struct metrics *m, struct ev_loop *loop, const struct config_common *c)
+proc_metrics_listen(struct metrics *m, struct ev_loop *loop, const struct config_common *c,
+    struct metrics_http **http)
 {
+	*http = NULL;
 	if (c->metrics_listen == NULL)
 		return 0;
-	if (metrics_listen(m, loop, &c->metrics_addr) == -1) {
+	if ((*http = metrics_http_new(loop, &c->metrics_addr, m)) == NULL) {
 		log_error("cannot serve metrics on %s: %s", c->metrics_listen, strerror(errno));
 		return -1;
 	}

@@ -10,6 +10,7 @@
 struct config_common;
 struct config_errors;
 struct metrics;
+struct metrics_http;
 
 struct proc_opts {
 	const char *config;   /* -c */
@@ -30,8 +31,9 @@ void proc_log_config_errors(struct config_errors *errs, const char *outcome);
 void proc_setup(const char *progname, int debug, const struct config_common *c);
 /* Apply a (reloaded) config's log settings; -d stays in force. */
 void proc_apply_logging(const struct config_common *c);
-/* Serve metrics if metrics_listen is set; -1 (logged) if it cannot listen. */
-int proc_metrics_listen(struct metrics *m, struct ev_loop *loop, const struct config_common *c);
+/* Serve m in *http if metrics_listen is set, else *http = NULL; -1 (logged) if it cannot. */
+int proc_metrics_listen(struct metrics *m, struct ev_loop *loop, const struct config_common *c,
+    struct metrics_http **http);
 /* What the loop driver asks of a daemon. */
 struct proc_hooks {
 	void (*drain)(void *arg);     /* SIGTERM/SIGINT: stop accepting, let streams finish */

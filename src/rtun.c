@@ -12,6 +12,7 @@
 #include "agent.h"
 #include "config.h"
 #include "log.h"
+#include "metrics-http.h"
 #include "metrics.h"
 #include "proc.h"
 #include "xmalloc.h"
@@ -75,6 +76,7 @@ main(int argc, char **argv)
 	struct proc_opts opts;
 	struct ev_loop *loop;
 	struct metrics *metrics;
+	struct metrics_http *http;
 
 	proc_parse_args(argc, argv, SYSCONFDIR "/rtun/rtun.conf", "rtun", &opts);
 	r.path = opts.config;
@@ -86,12 +88,13 @@ main(int argc, char **argv)
 	proc_setup("rtun", opts.debug, &r.conf->common);
 	loop = EV_DEFAULT;
 	metrics = metrics_new();
-	if (proc_metrics_listen(metrics, loop, &r.conf->common) == 0 &&
+	if (proc_metrics_listen(metrics, loop, &r.conf->common, &http) == 0 &&
 	    (r.agent = agent_new(loop, r.conf, metrics)) != NULL) {
 		proc_run(loop, &hooks);
 		agent_free(r.agent);
 	}
 	ev_run(loop, EVRUN_NOWAIT);
+	metrics_http_free(http);
 	metrics_free(metrics);
 	config_free_agent(r.conf);
 	free(r.conf);

@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "metrics-http.h"
 #include "metrics.h"
 #include "proc.h"
 #include "server.h"
@@ -71,6 +72,7 @@ main(int argc, char **argv)
 	struct proc_opts opts;
 	struct ev_loop *loop;
 	struct metrics *metrics;
+	struct metrics_http *http;
 
 	proc_parse_args(argc, argv, SYSCONFDIR "/rtun/rtund.conf", "rtund", &opts);
 	d.path = opts.config;
@@ -82,13 +84,14 @@ main(int argc, char **argv)
 	proc_setup("rtund", opts.debug, &d.conf->common);
 	loop = EV_DEFAULT;
 	metrics = metrics_new();
-	if (proc_metrics_listen(metrics, loop, &d.conf->common) == 0 &&
+	if (proc_metrics_listen(metrics, loop, &d.conf->common, &http) == 0 &&
 	    (d.srv = server_new(loop, d.conf, metrics)) != NULL) {
 		proc_run(loop, &hooks);
 		server_free(d.srv);
 	}
 	/* One more turn runs the deferred frees. */
 	ev_run(loop, EVRUN_NOWAIT);
+	metrics_http_free(http);
 	metrics_free(metrics);
 	config_free_server(d.conf);
 	free(d.conf);

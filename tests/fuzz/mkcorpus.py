@@ -2,7 +2,10 @@
 """Write the seed corpora of the fuzz targets (tests/fuzz/corpus/*).
 
 Each seed is a well-formed input built here by hand from doc/PROTOCOL.md and
-proto/rtun.proto, so the fuzzers start from the shapes a real link carries.
+proto/rtun.proto, so the fuzzers start from the shapes a real link carries;
+those of upgrade_response are the answers an agent may get to its WebSocket
+upgrade, from rtund or from a proxy in between (the upgrade and sniff seeds
+are files of their own).
 Run from anywhere: python3 tests/fuzz/mkcorpus.py
 """
 import os
@@ -67,6 +70,34 @@ FRAMES = {
 FRAMES["stream"] = (FRAMES["open"] + FRAMES["open_ok"] + FRAMES["data"] + FRAMES["window"]
                     + FRAMES["close"] + FRAMES["ping"])
 
+# fuzz_upgrade_response expects the answer to the RFC 6455 sample key.
+ACCEPT = b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+SWITCH = (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+          b"Sec-WebSocket-Accept: " + ACCEPT + b"\r\n\r\n")
+RESPONSES = {
+    "good": SWITCH,
+    "good_frame": SWITCH + b"\x82\x03abc",
+    "nginx": b"HTTP/1.1 101 Switching Protocols\r\nServer: nginx/1.24.0\r\n"
+             b"Date: Mon, 01 Dec 2025 10:00:00 GMT\r\nConnection: upgrade\r\n"
+             b"Upgrade: websocket\r\nSec-WebSocket-Accept: " + ACCEPT + b"\r\n\r\n",
+    "folded": b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c,\r\n websocket\r\n"
+              b"sec-websocket-accept:  " + ACCEPT + b" \r\n\r\n",
+    "wrong_accept": b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                    b"Sec-WebSocket-Accept: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+    "no_upgrade": b"HTTP/1.1 101 Switching Protocols\r\nSec-WebSocket-Accept: " + ACCEPT
+                  + b"\r\n\r\n",
+    "refused": b"HTTP/1.1 400 Bad Request\r\nSec-WebSocket-Version: 13\r\n"
+               b"Content-Type: text/plain\r\nContent-Length: 32\r\nConnection: close\r\n\r\n"
+               b"Sec-WebSocket-Version is not 13\n",
+    "proxy_auth": b"HTTP/1.1 407 Proxy Authentication Required\r\n"
+                  b"Proxy-Authenticate: Basic realm=\"proxy\"\r\nContent-Length: 0\r\n\r\n",
+    "bad_gateway": b"HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/html\r\n"
+                   b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+    "http10": b"HTTP/1.0 200 OK\r\n\r\n",
+    "partial": b"HTTP/1.1 101 Swit",
+    "ssh": b"SSH-2.0-OpenSSH_9.2\r\n",
+}
+
 
 def write(folder, seeds):
     path = os.path.join(HERE, "corpus", folder)
@@ -78,3 +109,4 @@ def write(folder, seeds):
 
 write("frame", FRAMES)
 write("control", CONTROL)
+write("upgrade_response", RESPONSES)

@@ -1,10 +1,10 @@
 /*
- * Unit tests of src/metrics.c: the exact Prometheus text of a small registry,
- * slot pointers that stay put while thousands more are registered, released
- * series that go (gauges at once, idle counters beyond a bound), label and
- * HELP escaping, gauge formatting, and the HTTP endpoint driven through a real
- * loopback socket in the test's own event loop (200, 404, 405, 400, 431, a
- * request that arrives in pieces).
+ * Unit tests of src/metrics.c and src/metrics-http.c: the exact Prometheus
+ * text of a small registry, slot pointers that stay put while thousands more
+ * are registered, released series that go (gauges at once, idle counters
+ * beyond a bound), label and HELP escaping, gauge formatting, and the HTTP
+ * endpoint driven through a real loopback socket in the test's own event loop
+ * (200, 404, 405, 400, 431, a request that arrives in pieces).
  */
 #include "rtun-build.h"
 
@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "metrics-http.h"
 #include "metrics.h"
 #include "xmalloc.h"
 
@@ -260,6 +261,7 @@ struct client {
 
 static struct ev_loop *loop;
 static struct net_addr maddr;
+static struct metrics_http *http;
 
 static void
 http_setup(void)
@@ -270,7 +272,7 @@ http_setup(void)
 
 	setup();
 	loop = ev_loop_new(EVFLAG_AUTO);
-	/* A free port: bind to port 0, read it back, and let metrics_listen() take it. */
+	/* A free port: bind to port 0, read it back, and let metrics_http_new() take it. */
 	memset(&maddr, 0, sizeof(maddr));
 	sin->sin_family = AF_INET;
 	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -280,14 +282,17 @@ http_setup(void)
 	ck_assert_int_eq(bind(fd, (struct sockaddr *)sin, len), 0);
 	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)sin, &len), 0);
 	close(fd);
-	ck_assert_int_eq(metrics_listen(m, loop, &maddr), 0);
-	ck_assert_int_eq(metrics_listen(m, loop, &maddr), -1);
+	http = metrics_http_new(loop, &maddr, m);
+	ck_assert_ptr_nonnull(http);
+	ck_assert_ptr_null(metrics_http_new(loop, &maddr, m));
+	ck_assert_int_eq(errno, EADDRINUSE);
 	metrics_counter(m, "req_total", "Requests.", "")[0] = 42;
 }
 
 static void
 http_teardown(void)
 {
+	metrics_http_free(http);
 	teardown();
 	ev_loop_destroy(loop);
 }
@@ -439,13 +444,13 @@ START_TEST(test_http_free_open)
 {
 	struct client c;
 
-	/* metrics_free() with a connection still half-way through its request. */
+	/* metrics_http_free() with a connection still half-way through its request. */
 	client_connect(&c);
 	client_send(&c, "GET /metr", 9);
 	ev_run(loop, EVRUN_NOWAIT);
 	ev_run(loop, EVRUN_NOWAIT);
-	metrics_free(m);
-	m = metrics_new();
+	metrics_http_free(http);
+	http = NULL;
 	client_run(&c);
 	close(c.fd);
 	ck_assert_str_eq(c.resp, "");

@@ -1,8 +1,10 @@
 /*
- * Unit tests of src/transport-ws.c and src/sniff.c: the RFC 6455 accept key,
- * the upgrade request parser on good and refused requests (whole and one byte
- * at a time), real client/server pairs over a socketpair (handshake, data both
- * ways, a 1 MiB write, close), a scripted server that answers with proxy
+ * Unit tests of src/ws-http.c, src/transport-ws.c and src/sniff.c: the RFC
+ * 6455 accept key, the upgrade request parser on good and refused requests
+ * (whole and one byte at a time), the response parser on the answers of
+ * servers and proxies, the builders read back by the parsers, real
+ * client/server pairs over a socketpair (handshake, data both ways, a 1 MiB
+ * write, close), a scripted server that answers with proxy
  * errors, a bad accept key or frames glued to the 101, a raw client that
  * gets refused (no Host, another version), breaks RFC 6455 (it must get the
  * right Close code) or floods PINGs without reading (bounded replies), and
@@ -42,7 +44,7 @@ START_TEST(test_accept_key)
 {
 	char out[29];
 
-	ck_assert_int_eq(ws_accept_key(KEY, out), 0);
+	ck_assert_int_eq(ws_http_accept_key(KEY, out), 0);
 	ck_assert_str_eq(out, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
 }
 END_TEST
@@ -62,13 +64,13 @@ START_TEST(test_parse_good)
 	size_t len = strlen(r), i;
 	struct ws_request req;
 
-	ck_assert_int_eq(ws_parse_request(r, len, "/rtun", &req), 0);
+	ck_assert_int_eq(ws_http_parse_request(r, len, "/rtun", &req), 0);
 	ck_assert_int_eq(req.complete, 1);
 	ck_assert_int_eq(req.status, 101);
 	ck_assert_uint_eq(req.header_len, len);
 	ck_assert_str_eq(req.key, KEY);
 	for (i = 0; i < len; i++)
-		ck_assert_int_eq(ws_parse_request(r, i, "/rtun", &req), 1);
+		ck_assert_int_eq(ws_http_parse_request(r, i, "/rtun", &req), 1);
 }
 END_TEST
 
@@ -78,7 +80,7 @@ START_TEST(test_parse_trailing)
 	                                         "abc";
 	struct ws_request req;
 
-	ck_assert_int_eq(ws_parse_request(r, sizeof(r) - 1, "/rtun", &req), 0);
+	ck_assert_int_eq(ws_http_parse_request(r, sizeof(r) - 1, "/rtun", &req), 0);
 	ck_assert_int_eq(req.status, 101);
 	ck_assert_uint_eq(req.header_len, sizeof(r) - 1 - 5);
 }
@@ -127,7 +129,7 @@ START_TEST(test_parse_refusal)
 	const struct refusal *c = &refusals[_i];
 	struct ws_request req;
 
-	ck_assert_int_eq(ws_parse_request(c->req, strlen(c->req), "/rtun", &req), c->ret);
+	ck_assert_int_eq(ws_http_parse_request(c->req, strlen(c->req), "/rtun", &req), c->ret);
 	ck_assert_int_eq(req.status, c->status);
 	ck_assert_ptr_nonnull(req.reason);
 	ck_assert_msg(strstr(req.reason, c->reason) != NULL, "case %d: reason '%s' lacks '%s'", _i,
@@ -145,12 +147,116 @@ START_TEST(test_parse_oversize)
 	memcpy(r, GOOD_START, n);
 	while (n < WS_HTTP_MAX + 100 - 16)
 		n += (size_t)sprintf(r + n, "X-Pad: %06zu\r\n", n);
-	ck_assert_int_eq(ws_parse_request(r, WS_HTTP_MAX - 1, "/rtun", &req), 1);
-	ck_assert_int_eq(ws_parse_request(r, WS_HTTP_MAX, "/rtun", &req), -1);
-	ck_assert_int_eq(ws_parse_request(r, n, "/rtun", &req), -1);
+	ck_assert_int_eq(ws_http_parse_request(r, WS_HTTP_MAX - 1, "/rtun", &req), 1);
+	ck_assert_int_eq(ws_http_parse_request(r, WS_HTTP_MAX, "/rtun", &req), -1);
+	ck_assert_int_eq(ws_http_parse_request(r, n, "/rtun", &req), -1);
 	ck_assert_int_eq(req.status, 400);
 	ck_assert_ptr_nonnull(strstr(req.reason, "too long"));
 	free(r);
+}
+END_TEST
+
+#define ACCEPT "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+#define GOOD_101                                                                                   \
+	"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"        \
+	"Sec-WebSocket-Accept: " ACCEPT "\r\n\r\n"
+
+/* Answers to a request whose key is KEY, and the client's verdict ("" to upgrade). */
+static const struct answer {
+	const char *text;
+	const char *error;
+} answers[] = {
+	{ GOOD_101, "" },
+	{ "HTTP/1.1 101 x\r\nupgrade: WebSocket\r\nsec-websocket-accept:  " ACCEPT " \r\n\r\n",
+	    "" },
+	{ "HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n",
+	    "HTTP status 407 from server or proxy: Proxy Authentication Required" },
+	{ "HTTP/1.1 200\r\n\r\n", "HTTP status 200 from server or proxy: " },
+	{ "HTTP/1.1 101 Switching Protocols\r\nSec-WebSocket-Accept: " ACCEPT "\r\n\r\n",
+	    "upgrade refused: 101 without Upgrade: websocket" },
+	{ "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n",
+	    "upgrade refused: bad Sec-WebSocket-Accept" },
+	{ "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+	  "Sec-WebSocket-Accept: " KEY "\r\n\r\n",
+	    "upgrade refused: bad Sec-WebSocket-Accept" },
+	{ "GET / HTTP/1.1\r\n\r\n",
+	    "malformed HTTP response from server or proxy: invalid constant string" },
+};
+
+START_TEST(test_response)
+{
+	const struct answer *c = &answers[_i];
+	struct ws_response res;
+	size_t len = strlen(c->text), i;
+	int want = c->error[0] == '\0' ? 0 : -1;
+
+	ck_assert_int_eq(ws_http_parse_response(c->text, len, ACCEPT, &res), want);
+	ck_assert_str_eq(res.error, c->error);
+	if (res.complete)
+		ck_assert_uint_eq(res.header_len, len);
+	for (i = 0; want == 0 && i < len; i++)
+		ck_assert_int_eq(ws_http_parse_response(c->text, i, ACCEPT, &res), 1);
+}
+END_TEST
+
+START_TEST(test_response_trailing)
+{
+	const char a[] = GOOD_101 "\x82\x03"
+	                          "abc";
+	struct ws_response res;
+
+	ck_assert_int_eq(ws_http_parse_response(a, sizeof(a) - 1, ACCEPT, &res), 0);
+	ck_assert_int_eq(res.status, 101);
+	ck_assert_uint_eq(res.header_len, sizeof(a) - 1 - 5);
+}
+END_TEST
+
+START_TEST(test_response_oversize)
+{
+	char *a = malloc(WS_HTTP_MAX + 100);
+	struct ws_response res;
+	size_t n = (size_t)sprintf(a, "HTTP/1.1 101 Switching Protocols\r\n");
+
+	while (n < WS_HTTP_MAX + 100 - 16)
+		n += (size_t)sprintf(a + n, "X-Pad: %06zu\r\n", n);
+	ck_assert_int_eq(ws_http_parse_response(a, WS_HTTP_MAX - 1, ACCEPT, &res), 1);
+	ck_assert_int_eq(ws_http_parse_response(a, n, ACCEPT, &res), -1);
+	ck_assert_str_eq(res.error, "HTTP response from server or proxy is over 8192 bytes");
+	free(a);
+}
+END_TEST
+
+/* The client's request, the server's 101 and its refusal, each read by the other side. */
+START_TEST(test_build_round_trip)
+{
+	static const char *const extra[] = { "X-Test: 1" };
+	const struct ws_client_opts o = { "example.com", "/rtun", extra, 1 };
+	/* The RFC 6455 sample key is the base64 of these 16 bytes. */
+	const unsigned char *nonce = (const unsigned char *)"the sample nonce";
+	struct ws_request req;
+	struct ws_response res;
+	struct buf b;
+	char accept[29];
+
+	buf_init(&b);
+	ck_assert_int_eq(ws_http_put_request(&b, &o, nonce, accept), 0);
+	ck_assert_str_eq(accept, ACCEPT);
+	ck_assert_int_eq(
+	    ws_http_parse_request((const char *)buf_ptr(&b), buf_len(&b), "/rtun", &req), 0);
+	ck_assert_int_eq(req.status, 101);
+	ck_assert_str_eq(req.key, KEY);
+	buf_consume(&b, buf_len(&b));
+	ck_assert_int_eq(ws_http_put_101(&b, req.key), 0);
+	ck_assert_int_eq(
+	    ws_http_parse_response((const char *)buf_ptr(&b), buf_len(&b), accept, &res), 0);
+	buf_consume(&b, buf_len(&b));
+	req.status = 400;
+	req.reason = "no Upgrade: websocket header";
+	ck_assert_str_eq(ws_http_put_refusal(&b, &req), req.reason);
+	ck_assert_int_eq(
+	    ws_http_parse_response((const char *)buf_ptr(&b), buf_len(&b), accept, &res), -1);
+	ck_assert_str_eq(res.error, "HTTP status 400 from server or proxy: Bad Request");
+	buf_free(&b);
 }
 END_TEST
 
@@ -342,7 +448,7 @@ script_answer(int fd, const char *a, size_t len)
 	k += strlen("Sec-WebSocket-Key: ");
 	ck_assert_ptr_nonnull(memchr(k, '\r', 25));
 	*(char *)memchr(k, '\r', 25) = '\0';
-	ck_assert_int_eq(ws_accept_key(k, accept), 0);
+	ck_assert_int_eq(ws_http_accept_key(k, accept), 0);
 	o = at != NULL ? (size_t)(at - a) : len;
 	memcpy(out, a, o);
 	if (at != NULL) {
@@ -683,6 +789,10 @@ ws_suite(void)
 	tcase_add_test(tc, test_parse_trailing);
 	tcase_add_loop_test(tc, test_parse_refusal, 0, N(refusals));
 	tcase_add_test(tc, test_parse_oversize);
+	tcase_add_loop_test(tc, test_response, 0, N(answers));
+	tcase_add_test(tc, test_response_trailing);
+	tcase_add_test(tc, test_response_oversize);
+	tcase_add_test(tc, test_build_round_trip);
 	tcase_add_test(tc, test_pair_data);
 	tcase_add_test(tc, test_pair_wrong_path);
 	tcase_add_loop_test(tc, test_scripted, 0, N(scripted));
