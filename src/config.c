@@ -25,6 +25,7 @@
 #include "config.h"
 #include "log.h"
 #include "net.h"
+#include "portset.h"
 #include "transport-tls.h"
 #include "xmalloc.h"
 
@@ -218,86 +219,6 @@ trim(char *s)
 	while (end > s && strchr(" \t\r\n", end[-1]) != NULL)
 		*--end = '\0';
 	return s;
-}
-
-static int
-port_parse(char *s, uint16_t *port, const char **why)
-{
-	uint64_t v;
-
-	if (parse_uint(trim(s), &v) == -1) {
-		*why = "expected ports or ranges like 22,6000-6999";
-		return -1;
-	}
-	if (v < 1 || v > 65535) {
-		*why = "ports must be from 1 to 65535";
-		return -1;
-	}
-	*port = (uint16_t)v;
-	return 0;
-}
-
-/* One "22" or "6000-6999" entry; item is modified. */
-static int
-range_parse(char *item, struct portrange *r, const char **why)
-{
-	char *dash;
-
-	if ((dash = strchr(item, '-')) != NULL)
-		*dash++ = '\0';
-	if (port_parse(item, &r->lo, why) == -1)
-		return -1;
-	r->hi = r->lo;
-	if (dash != NULL && port_parse(dash, &r->hi, why) == -1)
-		return -1;
-	if (r->lo > r->hi) {
-		*why = "range start is greater than its end";
-		return -1;
-	}
-	return 0;
-}
-
-int
-portset_parse(const char *s, struct portset *set, const char **why)
-{
-	char *copy, *item, *next;
-	struct portrange r;
-
-	memset(set, 0, sizeof(*set));
-	copy = xstrdup(s);
-	for (item = copy; item != NULL; item = next) {
-		if ((next = strchr(item, ',')) != NULL)
-			*next++ = '\0';
-		if (range_parse(item, &r, why) == -1) {
-			free(copy);
-			portset_free(set);
-			return -1;
-		}
-		set->ranges = xreallocarray(set->ranges, set->n + 1, sizeof(*set->ranges));
-		set->ranges[set->n++] = r;
-	}
-	free(copy);
-	return 0;
-}
-
-int
-portset_contains(const struct portset *set, uint16_t port)
-{
-	size_t i;
-
-	for (i = 0; i < set->n; i++) {
-		if (port >= set->ranges[i].lo && port <= set->ranges[i].hi)
-			return 1;
-	}
-	return 0;
-}
-
-void
-portset_free(struct portset *set)
-{
-	free(set->ranges);
-	set->ranges = NULL;
-	set->n = 0;
 }
 
 static int

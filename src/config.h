@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "net.h"
+#include "portset.h"
 
 /* Exit status for a bad configuration (sysexits.h EX_CONFIG). */
 #define CONFIG_EXIT_BAD 78
@@ -44,14 +45,6 @@ enum config_transport {
 /* Collected "file:line: message" strings. */
 struct config_errors {
 	char **msgs;
-	size_t n;
-};
-
-/* A set of TCP ports, from "22,6000-6999". */
-struct portset {
-	struct portrange {
-		uint16_t lo, hi;
-	} *ranges;
 	size_t n;
 };
 
@@ -131,12 +124,6 @@ void config_errors_free(struct config_errors *errs);
 
 /* "tcp", "tls", "ws" or "wss" for one enum config_transport value. */
 const char *config_transport_name(int transport);
-/* Parse "22,6000-6999" into set; -1 with *why set. */
-int portset_parse(const char *s, struct portset *set, const char **why);
-/* True when port is in set. */
-int portset_contains(const struct portset *set, uint16_t port);
-/* Free a port set. */
-void portset_free(struct portset *set);
 /* Parse a duration: "10", "10s", "500ms", "2m", "1h"; -1 if malformed or negative. */
 int config_parse_duration(const char *s, double *out);
 /* Parse a size: "65536", "64K", "64KiB", "1M", "1MiB"; -1 if malformed. */

@@ -1,7 +1,7 @@
 /*
  * Unit tests of src/config.c: both config files loaded from real files in a
  * temporary directory, defaults, every kind of error with its exact
- * "file:line: message", and the port set, duration and size parsers.
+ * "file:line: message", and the duration and size parsers.
  */
 #include "rtun-build.h"
 
@@ -660,71 +660,6 @@ START_TEST(all_errors_collected)
 }
 END_TEST
 
-START_TEST(portset_edges)
-{
-	struct portset set;
-	const char *why = NULL;
-
-	ck_assert_int_eq(portset_parse("1", &set, &why), 0);
-	ck_assert_uint_eq(set.n, 1);
-	ck_assert_int_eq(portset_contains(&set, 1), 1);
-	ck_assert_int_eq(portset_contains(&set, 2), 0);
-	portset_free(&set);
-	ck_assert_int_eq(portset_parse("65535", &set, &why), 0);
-	ck_assert_int_eq(portset_contains(&set, 65535), 1);
-	ck_assert_int_eq(portset_contains(&set, 65534), 0);
-	portset_free(&set);
-	ck_assert_int_eq(portset_parse(" 22 , 80 - 90,443 ", &set, &why), 0);
-	ck_assert_uint_eq(set.n, 3);
-	ck_assert_int_eq(portset_contains(&set, 22), 1);
-	ck_assert_int_eq(portset_contains(&set, 80), 1);
-	ck_assert_int_eq(portset_contains(&set, 90), 1);
-	ck_assert_int_eq(portset_contains(&set, 91), 0);
-	ck_assert_int_eq(portset_contains(&set, 443), 1);
-	ck_assert_int_eq(portset_contains(&set, 0), 0);
-	portset_free(&set);
-	ck_assert_ptr_null(set.ranges);
-	ck_assert_int_eq(portset_parse("1-65535", &set, &why), 0);
-	ck_assert_int_eq(portset_contains(&set, 1), 1);
-	ck_assert_int_eq(portset_contains(&set, 65535), 1);
-	portset_free(&set);
-}
-END_TEST
-
-static void
-portset_rejects(const char *s, const char *reason)
-{
-	struct portset set;
-	const char *why = NULL;
-
-	ck_assert_msg(portset_parse(s, &set, &why) == -1, "\"%s\" accepted", s);
-	ck_assert_str_eq(why, reason);
-	ck_assert_ptr_null(set.ranges);
-	ck_assert_uint_eq(set.n, 0);
-}
-
-START_TEST(portset_errors)
-{
-	const char *syntax = "expected ports or ranges like 22,6000-6999";
-	const char *range = "ports must be from 1 to 65535";
-
-	portset_rejects("0", range);
-	portset_rejects("65536", range);
-	portset_rejects("22,0-10", range);
-	portset_rejects("1-65536", range);
-	portset_rejects("5-3", "range start is greater than its end");
-	portset_rejects("", syntax);
-	portset_rejects("22,", syntax);
-	portset_rejects(",22", syntax);
-	portset_rejects("22;23", syntax);
-	portset_rejects("-5", syntax);
-	portset_rejects("5-", syntax);
-	portset_rejects("1-2-3", syntax);
-	portset_rejects("+22", syntax);
-	portset_rejects("99999999999999999999999", syntax);
-}
-END_TEST
-
 START_TEST(durations)
 {
 	static const struct {
@@ -842,8 +777,6 @@ config_suite(void)
 	tcase_add_test(bad, long_line);
 	tcase_add_test(bad, nul_byte);
 	tcase_add_test(bad, all_errors_collected);
-	tcase_add_test(parse, portset_edges);
-	tcase_add_test(parse, portset_errors);
 	tcase_add_test(parse, durations);
 	tcase_add_test(parse, sizes);
 	suite_add_tcase(s, good);
