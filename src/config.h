@@ -1,8 +1,9 @@
 /*
- * Configuration files of both daemons (INI, parsed with inih). Every key has
- * a default or is required; every problem is reported as "file:line: message"
- * and all of them are collected before the caller exits with EX_CONFIG (78).
- * One table per section drives parsing, defaults and validation.
+ * The configuration files of both daemons: rtund's [server] and rtun's
+ * [agent] and [service NAME] sections. Every key has a default or is
+ * required; every problem is reported as "file:line: message" and all of them
+ * are collected before the caller exits with EX_CONFIG (78). The schemas are
+ * tables for the loader engine in config-load.h.
  */
 #ifndef RTUN_CONFIG_H
 #define RTUN_CONFIG_H
@@ -10,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config-load.h"
 #include "net.h"
 #include "portset.h"
 
@@ -41,12 +43,6 @@ enum config_transport {
 #define CONFIG_WINDOW_MIN (16 * 1024)
 #define CONFIG_WINDOW_MAX (16 * 1024 * 1024)
 #define CONFIG_NAME_MAX 64
-
-/* Collected "file:line: message" strings. */
-struct config_errors {
-	char **msgs;
-	size_t n;
-};
 
 /* Settings both daemons share. */
 struct config_common {
@@ -119,14 +115,8 @@ int config_load_agent(const char *path, struct agent_conf *conf, struct config_e
 void config_free_server(struct server_conf *conf);
 /* Free everything a loaded agent config owns. */
 void config_free_agent(struct agent_conf *conf);
-/* Free the collected error strings. */
-void config_errors_free(struct config_errors *errs);
 
 /* "tcp", "tls", "ws" or "wss" for one enum config_transport value. */
 const char *config_transport_name(int transport);
-/* Parse a duration: "10", "10s", "500ms", "2m", "1h"; -1 if malformed or negative. */
-int config_parse_duration(const char *s, double *out);
-/* Parse a size: "65536", "64K", "64KiB", "1M", "1MiB"; -1 if malformed. */
-int config_parse_size(const char *s, uint64_t *out);
 
 #endif

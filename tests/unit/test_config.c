@@ -1,7 +1,8 @@
 /*
- * Unit tests of src/config.c: both config files loaded from real files in a
- * temporary directory, defaults, every kind of error with its exact
- * "file:line: message", and the duration and size parsers.
+ * Unit tests of src/config.c and the engine under it, src/config-load.c:
+ * both config files loaded from real files in a temporary directory,
+ * defaults, every kind of error with its exact "file:line: message", and the
+ * duration and size parsers.
  */
 #include "rtun-build.h"
 
