@@ -74,29 +74,23 @@ set_proxy_protocol(struct config_loader *ld, const struct config_key *k, const c
 	    val);
 }
 
-static const char *const transport_names[] = { "tcp", "tls", "ws", "wss" };
-
 /* "tcp" -> CONFIG_TRANSPORT_TCP ...; 0 if unknown. */
 static int
 transport_bit(const char *s, size_t len)
 {
-	size_t i;
+	int kind = transport_kind_parse(s, len);
 
-	for (i = 0; i < NELEM(transport_names); i++) {
-		if (strlen(transport_names[i]) == len && strncmp(s, transport_names[i], len) == 0)
-			return 1 << i;
-	}
-	return 0;
+	return kind == -1 ? 0 : 1 << kind;
 }
 
 const char *
 config_transport_name(int transport)
 {
-	size_t i;
+	int kind;
 
-	for (i = 0; i < NELEM(transport_names); i++) {
-		if (transport == 1 << i)
-			return transport_names[i];
+	for (kind = 0; kind < TRANSPORT_KINDS; kind++) {
+		if (transport == 1 << kind)
+			return transport_names[kind];
 	}
 	return "?";
 }
@@ -302,7 +296,7 @@ static const struct config_key agent_keys[] = {
 	    .ndflt = CONFIG_DEFAULT_RECONNECT_MIN },
 	{ "reconnect_max", config_set_duration, AGENT(reconnect_max),
 	    .ndflt = CONFIG_DEFAULT_RECONNECT_MAX },
-	{ "transport", set_transport, AGENT(transport), .dflt = "tcp" },
+	{ "transport", set_transport, AGENT(transport), .dflt = transport_names[TRANSPORT_TCP] },
 	{ "server_name", config_set_string, AGENT(server_name), .optional = 1 },
 	{ "ca_file", config_set_file, AGENT(ca_file), .optional = 1 },
 	{ "fingerprint", set_fingerprint, AGENT(fingerprint), .optional = 1 },

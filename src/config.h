@@ -14,6 +14,7 @@
 #include "config-load.h"
 #include "net.h"
 #include "portset.h"
+#include "transport.h"
 
 /* Exit status for a bad configuration (sysexits.h EX_CONFIG). */
 #define CONFIG_EXIT_BAD 78
@@ -35,10 +36,10 @@
 
 /* Transports, as a bit set for rtund's `transports` and a value for rtun's `transport`. */
 enum config_transport {
-	CONFIG_TRANSPORT_TCP = 1,
-	CONFIG_TRANSPORT_TLS = 2,
-	CONFIG_TRANSPORT_WS = 4,
-	CONFIG_TRANSPORT_WSS = 8,
+	CONFIG_TRANSPORT_TCP = 1 << TRANSPORT_TCP,
+	CONFIG_TRANSPORT_TLS = 1 << TRANSPORT_TLS,
+	CONFIG_TRANSPORT_WS = 1 << TRANSPORT_WS,
+	CONFIG_TRANSPORT_WSS = 1 << TRANSPORT_WSS,
 };
 #define CONFIG_WINDOW_MIN (16 * 1024)
 #define CONFIG_WINDOW_MAX (16 * 1024 * 1024)
@@ -116,7 +117,7 @@ void config_free_server(struct server_conf *conf);
 /* Free everything a loaded agent config owns. */
 void config_free_agent(struct agent_conf *conf);
 
-/* "tcp", "tls", "ws" or "wss" for one enum config_transport value. */
+/* The transport_names[] entry of one enum config_transport value, "?" if none. */
 const char *config_transport_name(int transport);
 
 #endif
