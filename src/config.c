@@ -17,6 +17,7 @@
 
 #include "config-load.h"
 #include "config.h"
+#include "control.h"
 #include "log.h"
 #include "net.h"
 #include "portset.h"
@@ -24,17 +25,10 @@
 #include "xmalloc.h"
 
 #define MAX_STREAMS_LIMIT 1000000
-#define NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
-
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
-static int
-name_valid(const char *s)
-{
-	size_t n = strlen(s);
-
-	return n >= 1 && n <= CONFIG_NAME_MAX && strspn(s, NAME_CHARS) == n;
-}
+/* A name the config accepts is one the wire accepts, and fits the buffers sized for it. */
+_Static_assert(CONFIG_NAME_MAX == CONTROL_NAME_MAX, "CONFIG_NAME_MAX is CONTROL_NAME_MAX");
 
 static int
 set_log_level(struct config_loader *ld, const struct config_key *k, const char *val, void *field)
@@ -167,7 +161,7 @@ set_ws_header(struct config_loader *ld, const struct config_key *k, const char *
 static int
 set_name(struct config_loader *ld, const struct config_key *k, const char *val, void *field)
 {
-	if (!name_valid(val))
+	if (!control_name_valid(val))
 		return config_key_error(ld, k,
 		    "\"%s\" is not a valid name (1-%d of A-Z a-z 0-9 . _ -)", val, CONFIG_NAME_MAX);
 	*(char **)field = xstrdup(val);
@@ -385,7 +379,7 @@ service_open(struct config_loader *ld, const char *name)
 	struct service_conf *svc;
 	size_t i;
 
-	if (!name_valid(name)) {
+	if (!control_name_valid(name)) {
 		config_error(ld, config_loader_line(ld),
 		    "bad service name \"%s\" (1-%d of A-Z a-z 0-9 . _ -)", name, CONFIG_NAME_MAX);
 		return NULL;

@@ -43,7 +43,7 @@ enum config_transport {
 };
 #define CONFIG_WINDOW_MIN (16 * 1024)
 #define CONFIG_WINDOW_MAX (16 * 1024 * 1024)
-#define CONFIG_NAME_MAX 64
+#define CONFIG_NAME_MAX 64     /* agent and service names, as control_name_valid() has them */
 
 /* Settings both daemons share. */
 struct config_common {
