@@ -7,7 +7,6 @@
  */
 #include "rtun-build.h"
 
-#include <arpa/inet.h>
 #include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -168,12 +167,13 @@ set_name(struct config_loader *ld, const struct config_key *k, const char *val, 
 	return 0;
 }
 
+/* Parsed once here, so that binding a declared port never resolves anything. */
 static int
 set_bind_addr(struct config_loader *ld, const struct config_key *k, const char *val, void *field)
 {
-	unsigned char a[sizeof(struct in6_addr)];
+	struct server_conf *sc = config_loader_base(ld);
 
-	if (inet_pton(AF_INET, val, a) != 1 && inet_pton(AF_INET6, val, a) != 1)
+	if (net_parse_host(val, &sc->bind_ip) == -1)
 		return config_key_error(ld, k, "\"%s\" is not a numeric IPv4 or IPv6 address", val);
 	*(char **)field = xstrdup(val);
 	return 0;

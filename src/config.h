@@ -65,7 +65,8 @@ struct server_conf {
 	char *token;
 	char *allow_ports_str;      /* as written, for logs */
 	struct portset allow_ports;
-	char *bind_addr;            /* numeric address service ports listen on */
+	char *bind_addr;            /* numeric address service ports listen on, as written */
+	struct net_addr bind_ip;    /* bind_addr parsed, port 0: each service port copies it */
 	double handshake_timeout;   /* agent must authenticate within this */
 	double open_timeout;        /* agent must answer OPEN within this */
 	char *tls_cert;             /* PEM certificate chain, or NULL */

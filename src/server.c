@@ -349,7 +349,6 @@ peer_bind_service(struct peer *pe, const Rtun__Service *svc, Rtun__ServiceResult
 	struct server *srv = pe->srv;
 	struct port *p = port_find(srv, (uint16_t)svc->remote_port);
 	struct net_addr addr;
-	char portstr[8], err[128];
 
 	if (srv->listener == NULL) {
 		res->status = RTUN__SERVICE_STATUS__SERVICE_BIND_ERROR;
@@ -374,12 +373,8 @@ peer_bind_service(struct peer *pe, const Rtun__Service *svc, Rtun__ServiceResult
 		port_set_counters(p);
 		return;
 	}
-	snprintf(portstr, sizeof(portstr), "%u", svc->remote_port);
-	if (net_resolve(srv->conf->bind_addr, portstr, 1, &addr, err, sizeof(err)) == -1) {
-		res->status = RTUN__SERVICE_STATUS__SERVICE_BIND_ERROR;
-		snprintf(reason, rlen, "bind error: %s", err);
-		return;
-	}
+	addr = srv->conf->bind_ip;
+	net_addr_set_port(&addr, (uint16_t)svc->remote_port);
 	p = xcalloc(1, sizeof(*p));
 	p->srv = srv;
 	p->number = (uint16_t)svc->remote_port;

@@ -127,6 +127,8 @@ assert_common_defaults(const struct config_common *c)
 
 START_TEST(server_defaults)
 {
+	char text[NET_ADDRSTRLEN];
+
 	ck_assert_int_eq(load_server("[server]\ntoken = s3cret\nallow_ports = 22,6000-6999\n"), 0);
 	ck_assert_uint_eq(errs.n, 0);
 	ck_assert_str_eq(sconf.path, path);
@@ -139,6 +141,8 @@ START_TEST(server_defaults)
 	ck_assert_int_eq(portset_contains(&sconf.allow_ports, 6999), 1);
 	ck_assert_int_eq(portset_contains(&sconf.allow_ports, 23), 0);
 	ck_assert_str_eq(sconf.bind_addr, CONFIG_DEFAULT_BIND_ADDR);
+	ck_assert_str_eq(net_addr_str((struct sockaddr *)&sconf.bind_ip.ss, text), "0.0.0.0:0");
+	ck_assert_uint_eq(sconf.bind_ip.len, sizeof(struct sockaddr_in));
 	ck_assert_double_eq(sconf.handshake_timeout, CONFIG_DEFAULT_HANDSHAKE_TIMEOUT);
 	ck_assert_double_eq(sconf.open_timeout, CONFIG_DEFAULT_OPEN_TIMEOUT);
 	assert_common_defaults(&sconf.common);
@@ -147,6 +151,8 @@ END_TEST
 
 START_TEST(server_all_keys)
 {
+	char text[NET_ADDRSTRLEN];
+
 	ck_assert_int_eq(load_server("\xef\xbb\xbf; rtund test config, after a UTF-8 BOM\r\n"
 	    "# comments of both kinds\n"
 	    "\n"
@@ -167,6 +173,8 @@ START_TEST(server_all_keys)
 	ck_assert_uint_eq(port_of(&sconf.listen_addr), 7100);
 	ck_assert_str_eq(sconf.token, "abc");
 	ck_assert_str_eq(sconf.bind_addr, "::1");
+	ck_assert_str_eq(net_addr_str((struct sockaddr *)&sconf.bind_ip.ss, text), "[::1]:0");
+	ck_assert_uint_eq(sconf.bind_ip.len, sizeof(struct sockaddr_in6));
 	ck_assert_double_eq(sconf.handshake_timeout, 1.5);
 	ck_assert_double_eq(sconf.open_timeout, 0.5);
 	ck_assert_double_eq(sconf.common.heartbeat_interval, 120);
