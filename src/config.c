@@ -131,13 +131,15 @@ set_ws_path(struct config_loader *ld, const struct config_key *k, const char *va
 	return 0;
 }
 
+/* Parsed once here, so that every reconnect uses the bytes and a bad pin is a config error. */
 static int
 set_fingerprint(struct config_loader *ld, const struct config_key *k, const char *val, void *field)
 {
-	uint8_t fp[TLS_FINGERPRINT_LEN];
+	struct agent_conf *ac = config_loader_base(ld);
 
-	if (tls_fingerprint_parse(val, fp) == -1)
+	if (tls_fingerprint_parse(val, ac->pin) == -1)
 		return config_key_error(ld, k, "\"%s\" is not sha256:<64 hex digits>", val);
+	ac->pinned = 1;
 	*(char **)field = xstrdup(val);
 	return 0;
 }

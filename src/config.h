@@ -14,6 +14,7 @@
 #include "config-load.h"
 #include "net.h"
 #include "portset.h"
+#include "transport-tls.h"
 #include "transport.h"
 
 /* Exit status for a bad configuration (sysexits.h EX_CONFIG). */
@@ -98,7 +99,9 @@ struct agent_conf {
 	int transport;              /* one enum config_transport value */
 	char *server_name;          /* TLS SNI and verification name */
 	char *ca_file;              /* PEM CA bundle, or NULL for the system store */
-	char *fingerprint;          /* "sha256:HEX" pin, or NULL */
+	char *fingerprint;          /* "sha256:HEX" pin as written, or NULL */
+	uint8_t pin[TLS_FINGERPRINT_LEN]; /* fingerprint parsed, when pinned */
+	int pinned;                 /* a fingerprint is set */
 	int insecure;               /* skip TLS verification (warned about) */
 	char *ws_path;
 	char *ws_host;              /* Host header, default: the server value */

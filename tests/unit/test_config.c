@@ -254,6 +254,8 @@ START_TEST(transport_defaults)
 	ck_assert_str_eq(aconf.ws_host, "h:1");
 	ck_assert_str_eq(aconf.ws_path, CONFIG_DEFAULT_WS_PATH);
 	ck_assert_int_eq(aconf.insecure, 0);
+	ck_assert_ptr_null(aconf.fingerprint);
+	ck_assert_int_eq(aconf.pinned, 0);
 	ck_assert_ptr_null(aconf.common.metrics_listen);
 	ck_assert_double_eq(aconf.common.shutdown_timeout, CONFIG_DEFAULT_SHUTDOWN_TIMEOUT);
 	ck_assert_int_eq(load_server(SERVER_OK), 0);
@@ -264,6 +266,12 @@ END_TEST
 
 START_TEST(transport_values)
 {
+	static const uint8_t pin[TLS_FINGERPRINT_LEN] = {
+		0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd,
+		0xee, 0xff, 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb,
+		0xcc, 0xdd, 0xee, 0xff,
+	};
+
 	ck_assert_int_eq(load_agent(AGENT_OK "transport = wss\nserver_name = tunnel.example\n"
 	    "insecure = yes\nws_header = X-A: 1\nws_header = X-B: two words\n"
 	    "fingerprint = sha256:" "00112233445566778899aabbccddeeff"
@@ -272,6 +280,8 @@ START_TEST(transport_values)
 	ck_assert_int_eq(aconf.transport, CONFIG_TRANSPORT_WSS);
 	ck_assert_str_eq(aconf.server_name, "tunnel.example");
 	ck_assert_int_eq(aconf.insecure, 1);
+	ck_assert_int_eq(aconf.pinned, 1);
+	ck_assert_mem_eq(aconf.pin, pin, sizeof(pin));
 	ck_assert_uint_eq(aconf.nws_headers, 2);
 	ck_assert_str_eq(aconf.ws_headers[1], "X-B: two words");
 	ck_assert_int_eq(aconf.common.log_syslog, 1);
