@@ -115,7 +115,7 @@ acceptor_ws_done(void *arg, struct transport *t, const char *error)
 		acceptor_fail(a, error);
 		return;
 	}
-	acceptor_done(a, t, a->in_tls ? "wss" : "ws");
+	acceptor_done(a, t, transport_names[a->in_tls ? TRANSPORT_WSS : TRANSPORT_WS]);
 }
 
 static void
@@ -158,14 +158,14 @@ acceptor_dispatch(struct acceptor *a, enum sniff_result r)
 	switch (r) {
 	case SNIFF_RTUN:
 		if (!acceptor_allows(a, a->in_tls ? CONFIG_TRANSPORT_TLS : CONFIG_TRANSPORT_TCP,
-		    a->in_tls ? "tls" : "tcp"))
+		    transport_names[a->in_tls ? TRANSPORT_TLS : TRANSPORT_TCP]))
 			return;
 		t = a->t != NULL ? a->t : transport_tcp_new(a->fd);
-		acceptor_done(a, t, a->in_tls ? "tls" : "tcp");
+		acceptor_done(a, t, transport_names[a->in_tls ? TRANSPORT_TLS : TRANSPORT_TCP]);
 		return;
 	case SNIFF_HTTP:
 		if (!acceptor_allows(a, a->in_tls ? CONFIG_TRANSPORT_WSS : CONFIG_TRANSPORT_WS,
-		    a->in_tls ? "wss" : "ws"))
+		    transport_names[a->in_tls ? TRANSPORT_WSS : TRANSPORT_WS]))
 			return;
 		acceptor_start_ws(a, a->t != NULL ? a->t : transport_tcp_new(a->fd));
 		return;

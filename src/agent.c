@@ -165,8 +165,10 @@ agent_tls_opts(const struct agent_conf *c, uint8_t *fp, struct tls_client_opts *
 	memset(o, 0, sizeof(*o));
 	o->server_name = c->server_name;
 	o->ca_file = c->ca_file;
-	if (c->fingerprint != NULL && tls_fingerprint_parse(c->fingerprint, fp) == 0)
+	if (c->pinned) {
+		memcpy(fp, c->pin, TLS_FINGERPRINT_LEN);
 		o->fingerprint = fp;
+	}
 	o->insecure = c->insecure;
 	o->alpn = c->transport == CONFIG_TRANSPORT_WSS ? TLS_ALPN_HTTP : TLS_ALPN_RTUN;
 }

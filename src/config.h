@@ -1,8 +1,9 @@
 /*
- * Configuration files of both daemons (INI, parsed with inih). Every key has
- * a default or is required; every problem is reported as "file:line: message"
- * and all of them are collected before the caller exits with EX_CONFIG (78).
- * One table per section drives parsing, defaults and validation.
+ * The configuration files of both daemons: rtund's [server] and rtun's
+ * [agent] and [service NAME] sections. Every key has a default or is
+ * required; every problem is reported as "file:line: message" and all of them
+ * are collected before the caller exits with EX_CONFIG (78). The schemas are
+ * tables for the loader engine in config-load.h.
  */
 #ifndef RTUN_CONFIG_H
 #define RTUN_CONFIG_H
@@ -10,7 +11,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config-load.h"
 #include "net.h"
+#include "portset.h"
+#include "transport-tls.h"
+#include "transport.h"
 
 /* Exit status for a bad configuration (sysexits.h EX_CONFIG). */
 #define CONFIG_EXIT_BAD 78
@@ -32,28 +37,14 @@
 
 /* Transports, as a bit set for rtund's `transports` and a value for rtun's `transport`. */
 enum config_transport {
-	CONFIG_TRANSPORT_TCP = 1,
-	CONFIG_TRANSPORT_TLS = 2,
-	CONFIG_TRANSPORT_WS = 4,
-	CONFIG_TRANSPORT_WSS = 8,
+	CONFIG_TRANSPORT_TCP = 1 << TRANSPORT_TCP,
+	CONFIG_TRANSPORT_TLS = 1 << TRANSPORT_TLS,
+	CONFIG_TRANSPORT_WS = 1 << TRANSPORT_WS,
+	CONFIG_TRANSPORT_WSS = 1 << TRANSPORT_WSS,
 };
 #define CONFIG_WINDOW_MIN (16 * 1024)
 #define CONFIG_WINDOW_MAX (16 * 1024 * 1024)
-#define CONFIG_NAME_MAX 64
-
-/* Collected "file:line: message" strings. */
-struct config_errors {
-	char **msgs;
-	size_t n;
-};
-
-/* A set of TCP ports, from "22,6000-6999". */
-struct portset {
-	struct portrange {
-		uint16_t lo, hi;
-	} *ranges;
-	size_t n;
-};
+#define CONFIG_NAME_MAX 64     /* agent and service names, as control_name_valid() has them */
 
 /* Settings both daemons share. */
 struct config_common {
@@ -75,7 +66,8 @@ struct server_conf {
 	char *token;
 	char *allow_ports_str;      /* as written, for logs */
 	struct portset allow_ports;
-	char *bind_addr;            /* numeric address service ports listen on */
+	char *bind_addr;            /* numeric address service ports listen on, as written */
+	struct net_addr bind_ip;    /* bind_addr parsed, port 0: each service port copies it */
 	double handshake_timeout;   /* agent must authenticate within this */
 	double open_timeout;        /* agent must answer OPEN within this */
 	char *tls_cert;             /* PEM certificate chain, or NULL */
@@ -107,7 +99,9 @@ struct agent_conf {
 	int transport;              /* one enum config_transport value */
 	char *server_name;          /* TLS SNI and verification name */
 	char *ca_file;              /* PEM CA bundle, or NULL for the system store */
-	char *fingerprint;          /* "sha256:HEX" pin, or NULL */
+	char *fingerprint;          /* "sha256:HEX" pin as written, or NULL */
+	uint8_t pin[TLS_FINGERPRINT_LEN]; /* fingerprint parsed, when pinned */
+	int pinned;                 /* a fingerprint is set */
 	int insecure;               /* skip TLS verification (warned about) */
 	char *ws_path;
 	char *ws_host;              /* Host header, default: the server value */
@@ -126,20 +120,8 @@ int config_load_agent(const char *path, struct agent_conf *conf, struct config_e
 void config_free_server(struct server_conf *conf);
 /* Free everything a loaded agent config owns. */
 void config_free_agent(struct agent_conf *conf);
-/* Free the collected error strings. */
-void config_errors_free(struct config_errors *errs);
 
-/* "tcp", "tls", "ws" or "wss" for one enum config_transport value. */
+/* The transport_names[] entry of one enum config_transport value, "?" if none. */
 const char *config_transport_name(int transport);
-/* Parse "22,6000-6999" into set; -1 with *why set. */
-int portset_parse(const char *s, struct portset *set, const char **why);
-/* True when port is in set. */
-int portset_contains(const struct portset *set, uint16_t port);
-/* Free a port set. */
-void portset_free(struct portset *set);
-/* Parse a duration: "10", "10s", "500ms", "2m", "1h"; -1 if malformed or negative. */
-int config_parse_duration(const char *s, double *out);
-/* Parse a size: "65536", "64K", "64KiB", "1M", "1MiB"; -1 if malformed. */
-int config_parse_size(const char *s, uint64_t *out);
 
 #endif

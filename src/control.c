@@ -36,7 +36,7 @@ control_name_valid(const char *s)
 {
 	size_t n = strlen(s);
 
-	return n >= 1 && n <= 64 &&
+	return n >= 1 && n <= CONTROL_NAME_MAX &&
 	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
 }
 
@@ -48,7 +48,7 @@ check_services(const Rtun__Declare *d)
 	if (d->n_services > CONTROL_SERVICES_MAX)
 		return "too many services";
 	for (i = 0; i < d->n_services; i++) {
-		if (strlen(d->services[i]->name) > 64)
+		if (strlen(d->services[i]->name) > CONTROL_NAME_MAX)
 			return "service name too long";
 	}
 	return NULL;

@@ -18,6 +18,8 @@ struct buf;
 #define CONTROL_VERSION_MAX 1
 /* Most services one declaration may carry. */
 #define CONTROL_SERVICES_MAX 1024
+/* Longest agent or service name. */
+#define CONTROL_NAME_MAX 64
 
 /* Error codes carried in rtun.Error. */
 enum control_error {
@@ -34,7 +36,7 @@ Rtun__Control *control_decode(const uint8_t *p, size_t len, const char **why);
 void control_free(Rtun__Control *msg);
 /* Name of the message inside, for logs. */
 const char *control_name(const Rtun__Control *msg);
-/* True when s is a valid agent or service name: [A-Za-z0-9._-]{1,64}. */
+/* True when s is a valid agent or service name: 1 to CONTROL_NAME_MAX of [A-Za-z0-9._-]. */
 int control_name_valid(const char *s);
 
 #endif

@@ -100,6 +100,35 @@ net_parse_numeric(const char *s, struct net_addr *out)
 	return 0;
 }
 
+int
+net_parse_host(const char *s, struct net_addr *out)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)&out->ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&out->ss;
+
+	memset(out, 0, sizeof(*out));
+	if (inet_pton(AF_INET, s, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		out->len = sizeof(*sin);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		out->len = sizeof(*sin6);
+		return 0;
+	}
+	return -1;
+}
+
+void
+net_addr_set_port(struct net_addr *a, uint16_t port)
+{
+	if (a->ss.ss_family == AF_INET)
+		((struct sockaddr_in *)&a->ss)->sin_port = htons(port);
+	else if (a->ss.ss_family == AF_INET6)
+		((struct sockaddr_in6 *)&a->ss)->sin6_port = htons(port);
+}
+
 const char *
 net_host_str(const struct sockaddr *sa, char *buf)
 {

@@ -7,6 +7,7 @@
 #define RTUN_NET_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 /* Longest string net_addr_str() writes, "[v6]:port" included. */
@@ -24,6 +25,10 @@ int net_resolve(const char *host, const char *port, int passive, struct net_addr
     char *err, size_t errlen);
 /* Parse a numeric "1.2.3.4:5" or "[::1]:5" (never resolves); -1 if it is not one. */
 int net_parse_numeric(const char *s, struct net_addr *out);
+/* Parse a numeric "1.2.3.4" or "::1" without a port (never resolves); port 0, -1 if bad. */
+int net_parse_host(const char *s, struct net_addr *out);
+/* Set the port of an IPv4 or IPv6 address. */
+void net_addr_set_port(struct net_addr *a, uint16_t port);
 /* Format an address without its port, "1.2.3.4" or "::1", into buf (NET_ADDRSTRLEN bytes). */
 const char *net_host_str(const struct sockaddr *sa, char *buf);
 /* Format an address as "1.2.3.4:5" or "[::1]:5" into buf (NET_ADDRSTRLEN bytes). */

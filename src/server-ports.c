@@ -5,7 +5,6 @@
  */
 #include "rtun-build.h"
 
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,17 +92,6 @@ port_accept_cb(struct listener *li, int fd, const struct net_addr *from)
 	p->owner.accept(p, fd, from);
 }
 
-/* addr with its port set to number. */
-static void
-addr_with_port(const struct net_addr *addr, uint16_t number, struct net_addr *out)
-{
-	*out = *addr;
-	if (out->ss.ss_family == AF_INET6)
-		((struct sockaddr_in6 *)&out->ss)->sin6_port = htons(number);
-	else
-		((struct sockaddr_in *)&out->ss)->sin_port = htons(number);
-}
-
 struct port *
 ports_open(struct ports *ps, const struct net_addr *bind, uint16_t number, const char *service,
     const struct port_owner *owner)
@@ -111,7 +99,8 @@ ports_open(struct ports *ps, const struct net_addr *bind, uint16_t number, const
 	struct net_addr addr;
 	struct port *p;
 
-	addr_with_port(bind, number, &addr);
+	addr = *bind;
+	net_addr_set_port(&addr, number);
 	p = xcalloc(1, sizeof(*p));
 	p->ps = ps;
 	p->number = number;

@@ -74,7 +74,6 @@ struct server {
 	uint64_t *refused[REFUSAL_COUNT];
 	LIST_HEAD(, peer) peers;
 	struct ports *ports;
-	struct net_addr bind;     /* bind_addr, parsed once */
 };
 
 static void server_link_control(struct link *l, Rtun__Control *msg);
@@ -370,7 +369,7 @@ peer_bind_service(struct peer *pe, const Rtun__Service *svc, Rtun__ServiceResult
 	case PORT_CLAIM_FREE:
 		break;
 	}
-	if ((p = ports_open(srv->ports, &srv->bind, number, svc->name, &owner)) == NULL) {
+	if ((p = ports_open(srv->ports, &srv->conf->bind_ip, number, svc->name, &owner)) == NULL) {
 		res->status = RTUN__SERVICE_STATUS__SERVICE_BIND_ERROR;
 		snprintf(reason, rlen, "bind error: %s:%u: %s", srv->conf->bind_addr, number,
 		    strerror(errno));
@@ -613,7 +612,6 @@ struct server *
 server_new(struct ev_loop *loop, const struct server_conf *conf, struct metrics *metrics)
 {
 	struct server *srv;
-	char err[128];
 
 	srv = xcalloc(1, sizeof(*srv));
 	srv->loop = loop;
@@ -623,10 +621,6 @@ server_new(struct ev_loop *loop, const struct server_conf *conf, struct metrics 
 	server_register_metrics(srv);
 	LIST_INIT(&srv->peers);
 	acceptor_set_init(&srv->acceptors);
-	if (net_resolve(conf->bind_addr, "0", 1, &srv->bind, err, sizeof(err)) == -1) {
-		log_error("bind_addr %s: %s", conf->bind_addr, err);
-		goto fail;
-	}
 	if (server_accept_setup(srv) == -1)
 		goto fail;
 	srv->listener = listener_new(loop, &conf->listen_addr, server_accept_cb, srv);

@@ -457,7 +457,7 @@ tls_free(struct transport *t)
 }
 
 static const struct transport_ops tls_ops = {
-	.name = "tls",
+	.name = transport_names[TRANSPORT_TLS],
 	.handshake = tls_handshake,
 	.read = tls_read,
 	.write = tls_write,

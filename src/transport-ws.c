@@ -679,15 +679,15 @@ ws_free(struct transport *t)
 		.flush = ws_flush, .want = ws_want, .pending = ws_pending, .peek = ws_peek,        \
 		.free = ws_free,                                                                   \
 	}
-static const struct transport_ops ws_ops = WS_OPS("ws");
-static const struct transport_ops wss_ops = WS_OPS("wss");
+static const struct transport_ops ws_ops = WS_OPS(transport_names[TRANSPORT_WS]);
+static const struct transport_ops wss_ops = WS_OPS(transport_names[TRANSPORT_WSS]);
 
 static struct ws_transport *
 ws_new(struct transport *inner, int server)
 {
 	struct ws_transport *ws = xcalloc(1, sizeof(*ws));
 
-	ws->t.ops = strcmp(inner->ops->name, "tls") == 0 ? &wss_ops : &ws_ops;
+	ws->t.ops = inner->ops->name == transport_names[TRANSPORT_TLS] ? &wss_ops : &ws_ops;
 	ws->t.fd = inner->fd;
 	ws->inner = inner;
 	ws->server = server;

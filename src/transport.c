@@ -1,11 +1,13 @@
 /*
  * The plain TCP transport: the bottom of every stack and the whole stack for
- * transport = tcp. Nothing to negotiate, nothing buffered.
+ * transport = tcp. Nothing to negotiate, nothing buffered. The names of all
+ * the kinds of stack live here too, so there is one table of them.
  */
 #include "rtun-build.h"
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -13,6 +15,26 @@
 
 #include "transport.h"
 #include "xmalloc.h"
+
+const char transport_names[TRANSPORT_KINDS][4] = {
+	[TRANSPORT_TCP] = "tcp",
+	[TRANSPORT_TLS] = "tls",
+	[TRANSPORT_WS] = "ws",
+	[TRANSPORT_WSS] = "wss",
+};
+
+int
+transport_kind_parse(const char *s, size_t len)
+{
+	int kind;
+
+	for (kind = 0; kind < TRANSPORT_KINDS; kind++) {
+		if (strlen(transport_names[kind]) == len &&
+		    strncmp(s, transport_names[kind], len) == 0)
+			return kind;
+	}
+	return -1;
+}
 
 struct tcp_transport {
 	struct transport t;
@@ -78,7 +100,7 @@ tcp_free(struct transport *t)
 }
 
 static const struct transport_ops tcp_ops = {
-	.name = "tcp",
+	.name = transport_names[TRANSPORT_TCP],
 	.handshake = tcp_handshake,
 	.read = tcp_read,
 	.write = tcp_write,

@@ -35,8 +35,24 @@
 
 struct transport;
 
+/* The kinds of stack; rtund's `transports` is a set of their bits (1 << kind). */
+enum transport_kind {
+	TRANSPORT_TCP,
+	TRANSPORT_TLS,
+	TRANSPORT_WS,
+	TRANSPORT_WSS,
+	TRANSPORT_KINDS,
+};
+
+/*
+ * The one spelling of each kind, indexed by enum transport_kind: "tcp",
+ * "tls", "ws", "wss". Configs, logs, metrics and the ops all use it; arrays
+ * rather than pointers, so that an element is a constant initializer.
+ */
+extern const char transport_names[TRANSPORT_KINDS][4];
+
 struct transport_ops {
-	const char *name;   /* "tcp", "tls", "ws", "wss": for logs and metrics */
+	const char *name;   /* transport_names[kind]: for logs and metrics */
 	int (*handshake)(struct transport *t);
 	ssize_t (*read)(struct transport *t, void *buf, size_t len);
 	ssize_t (*write)(struct transport *t, const void *buf, size_t len);
@@ -56,6 +72,8 @@ struct transport {
 	int violation;       /* that failure was the peer breaking the protocol */
 };
 
+/* The kind the first len bytes of s name ("ws" of "ws, tls"); -1 if none. */
+int transport_kind_parse(const char *s, size_t len);
 /* Plain TCP over a connected socket; takes ownership of fd. */
 struct transport *transport_tcp_new(int fd);
 

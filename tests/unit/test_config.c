@@ -1,7 +1,8 @@
 /*
- * Unit tests of src/config.c: both config files loaded from real files in a
- * temporary directory, defaults, every kind of error with its exact
- * "file:line: message", and the port set, duration and size parsers.
+ * Unit tests of src/config.c and the engine under it, src/config-load.c:
+ * both config files loaded from real files in a temporary directory,
+ * defaults, every kind of error with its exact "file:line: message", and the
+ * duration and size parsers.
  */
 #include "rtun-build.h"
 
@@ -126,6 +127,8 @@ assert_common_defaults(const struct config_common *c)
 
 START_TEST(server_defaults)
 {
+	char text[NET_ADDRSTRLEN];
+
 	ck_assert_int_eq(load_server("[server]\ntoken = s3cret\nallow_ports = 22,6000-6999\n"), 0);
 	ck_assert_uint_eq(errs.n, 0);
 	ck_assert_str_eq(sconf.path, path);
@@ -138,6 +141,8 @@ START_TEST(server_defaults)
 	ck_assert_int_eq(portset_contains(&sconf.allow_ports, 6999), 1);
 	ck_assert_int_eq(portset_contains(&sconf.allow_ports, 23), 0);
 	ck_assert_str_eq(sconf.bind_addr, CONFIG_DEFAULT_BIND_ADDR);
+	ck_assert_str_eq(net_addr_str((struct sockaddr *)&sconf.bind_ip.ss, text), "0.0.0.0:0");
+	ck_assert_uint_eq(sconf.bind_ip.len, sizeof(struct sockaddr_in));
 	ck_assert_double_eq(sconf.handshake_timeout, CONFIG_DEFAULT_HANDSHAKE_TIMEOUT);
 	ck_assert_double_eq(sconf.open_timeout, CONFIG_DEFAULT_OPEN_TIMEOUT);
 	assert_common_defaults(&sconf.common);
@@ -146,6 +151,8 @@ END_TEST
 
 START_TEST(server_all_keys)
 {
+	char text[NET_ADDRSTRLEN];
+
 	ck_assert_int_eq(load_server("\xef\xbb\xbf; rtund test config, after a UTF-8 BOM\r\n"
 	    "# comments of both kinds\n"
 	    "\n"
@@ -166,6 +173,8 @@ START_TEST(server_all_keys)
 	ck_assert_uint_eq(port_of(&sconf.listen_addr), 7100);
 	ck_assert_str_eq(sconf.token, "abc");
 	ck_assert_str_eq(sconf.bind_addr, "::1");
+	ck_assert_str_eq(net_addr_str((struct sockaddr *)&sconf.bind_ip.ss, text), "[::1]:0");
+	ck_assert_uint_eq(sconf.bind_ip.len, sizeof(struct sockaddr_in6));
 	ck_assert_double_eq(sconf.handshake_timeout, 1.5);
 	ck_assert_double_eq(sconf.open_timeout, 0.5);
 	ck_assert_double_eq(sconf.common.heartbeat_interval, 120);
@@ -245,6 +254,8 @@ START_TEST(transport_defaults)
 	ck_assert_str_eq(aconf.ws_host, "h:1");
 	ck_assert_str_eq(aconf.ws_path, CONFIG_DEFAULT_WS_PATH);
 	ck_assert_int_eq(aconf.insecure, 0);
+	ck_assert_ptr_null(aconf.fingerprint);
+	ck_assert_int_eq(aconf.pinned, 0);
 	ck_assert_ptr_null(aconf.common.metrics_listen);
 	ck_assert_double_eq(aconf.common.shutdown_timeout, CONFIG_DEFAULT_SHUTDOWN_TIMEOUT);
 	ck_assert_int_eq(load_server(SERVER_OK), 0);
@@ -255,6 +266,12 @@ END_TEST
 
 START_TEST(transport_values)
 {
+	static const uint8_t pin[TLS_FINGERPRINT_LEN] = {
+		0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd,
+		0xee, 0xff, 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb,
+		0xcc, 0xdd, 0xee, 0xff,
+	};
+
 	ck_assert_int_eq(load_agent(AGENT_OK "transport = wss\nserver_name = tunnel.example\n"
 	    "insecure = yes\nws_header = X-A: 1\nws_header = X-B: two words\n"
 	    "fingerprint = sha256:" "00112233445566778899aabbccddeeff"
@@ -263,6 +280,8 @@ START_TEST(transport_values)
 	ck_assert_int_eq(aconf.transport, CONFIG_TRANSPORT_WSS);
 	ck_assert_str_eq(aconf.server_name, "tunnel.example");
 	ck_assert_int_eq(aconf.insecure, 1);
+	ck_assert_int_eq(aconf.pinned, 1);
+	ck_assert_mem_eq(aconf.pin, pin, sizeof(pin));
 	ck_assert_uint_eq(aconf.nws_headers, 2);
 	ck_assert_str_eq(aconf.ws_headers[1], "X-B: two words");
 	ck_assert_int_eq(aconf.common.log_syslog, 1);
@@ -660,71 +679,6 @@ START_TEST(all_errors_collected)
 }
 END_TEST
 
-START_TEST(portset_edges)
-{
-	struct portset set;
-	const char *why = NULL;
-
-	ck_assert_int_eq(portset_parse("1", &set, &why), 0);
-	ck_assert_uint_eq(set.n, 1);
-	ck_assert_int_eq(portset_contains(&set, 1), 1);
-	ck_assert_int_eq(portset_contains(&set, 2), 0);
-	portset_free(&set);
-	ck_assert_int_eq(portset_parse("65535", &set, &why), 0);
-	ck_assert_int_eq(portset_contains(&set, 65535), 1);
-	ck_assert_int_eq(portset_contains(&set, 65534), 0);
-	portset_free(&set);
-	ck_assert_int_eq(portset_parse(" 22 , 80 - 90,443 ", &set, &why), 0);
-	ck_assert_uint_eq(set.n, 3);
-	ck_assert_int_eq(portset_contains(&set, 22), 1);
-	ck_assert_int_eq(portset_contains(&set, 80), 1);
-	ck_assert_int_eq(portset_contains(&set, 90), 1);
-	ck_assert_int_eq(portset_contains(&set, 91), 0);
-	ck_assert_int_eq(portset_contains(&set, 443), 1);
-	ck_assert_int_eq(portset_contains(&set, 0), 0);
-	portset_free(&set);
-	ck_assert_ptr_null(set.ranges);
-	ck_assert_int_eq(portset_parse("1-65535", &set, &why), 0);
-	ck_assert_int_eq(portset_contains(&set, 1), 1);
-	ck_assert_int_eq(portset_contains(&set, 65535), 1);
-	portset_free(&set);
-}
-END_TEST
-
-static void
-portset_rejects(const char *s, const char *reason)
-{
-	struct portset set;
-	const char *why = NULL;
-
-	ck_assert_msg(portset_parse(s, &set, &why) == -1, "\"%s\" accepted", s);
-	ck_assert_str_eq(why, reason);
-	ck_assert_ptr_null(set.ranges);
-	ck_assert_uint_eq(set.n, 0);
-}
-
-START_TEST(portset_errors)
-{
-	const char *syntax = "expected ports or ranges like 22,6000-6999";
-	const char *range = "ports must be from 1 to 65535";
-
-	portset_rejects("0", range);
-	portset_rejects("65536", range);
-	portset_rejects("22,0-10", range);
-	portset_rejects("1-65536", range);
-	portset_rejects("5-3", "range start is greater than its end");
-	portset_rejects("", syntax);
-	portset_rejects("22,", syntax);
-	portset_rejects(",22", syntax);
-	portset_rejects("22;23", syntax);
-	portset_rejects("-5", syntax);
-	portset_rejects("5-", syntax);
-	portset_rejects("1-2-3", syntax);
-	portset_rejects("+22", syntax);
-	portset_rejects("99999999999999999999999", syntax);
-}
-END_TEST
-
 START_TEST(durations)
 {
 	static const struct {
@@ -842,8 +796,6 @@ config_suite(void)
 	tcase_add_test(bad, long_line);
 	tcase_add_test(bad, nul_byte);
 	tcase_add_test(bad, all_errors_collected);
-	tcase_add_test(parse, portset_edges);
-	tcase_add_test(parse, portset_errors);
 	tcase_add_test(parse, durations);
 	tcase_add_test(parse, sizes);
 	suite_add_tcase(s, good);
