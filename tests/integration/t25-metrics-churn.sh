@@ -12,6 +12,10 @@ RENAMES=${IT_RENAMES:-3000}
 # Growth allowed over RENAMES renames, or reloads (the leak this guards against kept
 # 192 bytes of series per rename: about 900 KiB over 3000 with ASan's redzones).
 MAX_GROWTH_KB=${IT_MAX_GROWTH_KB:-400}
+# Reloads: freed configs that the allocator keeps cached show up as up to a few hundred
+# KiB on a loaded machine; a config kept per reload would be several MiB over 300. A
+# config lost per reload is a leak LeakSanitizer reports at exit, which fails the test.
+MAX_RELOAD_GROWTH_KB=${IT_MAX_RELOAD_GROWTH_KB:-1536}
 
 server_conf "$IT_DIR/rtund.conf" "metrics_listen=$IT_ADDR:$(port 2)"
 start_rtund rtund "$IT_DIR/rtund.conf"
@@ -71,7 +75,7 @@ before=$after
 reloads 601 900
 after=$(rss_kb "$rtund_pid")
 note "RSS after reloads: $after KiB, growth $((after - before)) KiB"
-[ $((after - before)) -le "$MAX_GROWTH_KB" ] ||
-	fail "rtund grew by $((after - before)) KiB over 300 reloads (limit $MAX_GROWTH_KB)"
+[ $((after - before)) -le "$MAX_RELOAD_GROWTH_KB" ] ||
+	fail "rtund grew by $((after - before)) KiB over 300 reloads (limit $MAX_RELOAD_GROWTH_KB)"
 expect_alive rtund
 exit 0
