@@ -98,20 +98,9 @@ agent_retry(struct agent *a, const char *why)
 static void
 agent_send_hello(struct agent *a)
 {
-	Rtun__Control msg = RTUN__CONTROL__INIT;
-	Rtun__ClientHello h = RTUN__CLIENT_HELLO__INIT;
-
 	auth_nonce(a->client_nonce);
-	h.version_min = CONTROL_VERSION_MIN;
-	h.version_max = CONTROL_VERSION_MAX;
-	h.name = a->conf->name;
-	h.nonce.data = a->client_nonce;
-	h.nonce.len = AUTH_NONCE_LEN;
-	h.software = PACKAGE_STRING;
-	msg.msg_case = RTUN__CONTROL__MSG_CLIENT_HELLO;
-	msg.client_hello = &h;
 	link_send_raw(a->link, FRAME_PREFACE, FRAME_PREFACE_LEN);
-	link_send_control(a->link, &msg);
+	control_send_client_hello(a->link, a->conf->name, a->client_nonce);
 	a->state = AGENT_HELLO;
 }
 
@@ -313,8 +302,6 @@ agent_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static void
 agent_on_server_hello(struct agent *a, const Rtun__ServerHello *sh)
 {
-	Rtun__Control msg = RTUN__CONTROL__INIT;
-	Rtun__Auth auth = RTUN__AUTH__INIT;
 	uint8_t mac[AUTH_MAC_LEN];
 
 	if (sh->version < CONTROL_VERSION_MIN || sh->version > CONTROL_VERSION_MAX) {
@@ -324,20 +311,13 @@ agent_on_server_hello(struct agent *a, const Rtun__ServerHello *sh)
 	memcpy(a->server_nonce, sh->nonce.data, AUTH_NONCE_LEN);
 	auth_mac(AUTH_AGENT, a->conf->token, a->server_nonce, a->client_nonce, a->conf->name,
 	    mac);
-	auth.mac.data = mac;
-	auth.mac.len = AUTH_MAC_LEN;
-	auth.stream_window = a->conf->common.stream_window;
-	msg.msg_case = RTUN__CONTROL__MSG_AUTH;
-	msg.auth = &auth;
-	link_send_control(a->link, &msg);
+	control_send_auth(a->link, mac, a->conf->common.stream_window);
 	a->state = AGENT_AUTH;
 }
 
 static void
 agent_declare(struct agent *a)
 {
-	Rtun__Control msg = RTUN__CONTROL__INIT;
-	Rtun__Declare d = RTUN__DECLARE__INIT;
 	Rtun__Service *svcs, **ptrs;
 	size_t i, n = a->conf->nservices;
 
@@ -349,11 +329,7 @@ agent_declare(struct agent *a)
 		svcs[i].remote_port = a->conf->services[i].remote_port;
 		ptrs[i] = &svcs[i];
 	}
-	d.n_services = n;
-	d.services = ptrs;
-	msg.msg_case = RTUN__CONTROL__MSG_DECLARE;
-	msg.declare = &d;
-	link_send_control(a->link, &msg);
+	control_send_declare(a->link, ptrs, n);
 	free(svcs);
 	free(ptrs);
 }
@@ -436,7 +412,6 @@ agent_link_open(struct link *l, uint32_t id, const char *service, const char *pe
 {
 	struct agent *a = link_owner(l);
 	const struct service_conf *svc = NULL;
-	struct frame f;
 	size_t i;
 
 	for (i = 0; i < a->conf->nservices; i++) {
@@ -447,13 +422,7 @@ agent_link_open(struct link *l, uint32_t id, const char *service, const char *pe
 	}
 	if (svc == NULL) {
 		log_warn("%s: stream %u for unknown service '%s'", link_label(l), id, service);
-		memset(&f, 0, sizeof(f));
-		f.type = FRAME_RESET;
-		f.stream = id;
-		f.value = FRAME_CODE_UNKNOWN_SERVICE;
-		f.text = "unknown service";
-		f.text_len = strlen(f.text);
-		link_send_frame(l, &f);
+		link_send_reset(l, id, FRAME_CODE_UNKNOWN_SERVICE, "unknown service");
 		return;
 	}
 	log_debug("%s: stream %u: user %s for service %s", link_label(l), id, peer, service);

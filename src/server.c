@@ -158,23 +158,13 @@ server_link_closed(struct link *l, const char *reason)
 static void
 peer_send_error(struct peer *pe, enum control_error code, const char *message)
 {
-	Rtun__Control msg = RTUN__CONTROL__INIT;
-	Rtun__Error err = RTUN__ERROR__INIT;
-
-	err.code = code;
-	err.message = (char *)message;
-	msg.msg_case = RTUN__CONTROL__MSG_ERROR;
-	msg.error = &err;
-	link_send_control(pe->link, &msg);
+	control_send_error(pe->link, code, message);
 	link_close_after_flush(pe->link, message);
 }
 
 static void
 peer_on_hello(struct peer *pe, const Rtun__ClientHello *h)
 {
-	Rtun__Control msg = RTUN__CONTROL__INIT;
-	Rtun__ServerHello sh = RTUN__SERVER_HELLO__INIT;
-
 	snprintf(pe->name, sizeof(pe->name), "%s", h->name);
 	link_set_label(pe->link, "agent %s (%s)", pe->name, link_peer(pe->link));
 	if (h->version_min > CONTROL_VERSION_MAX || h->version_max < CONTROL_VERSION_MIN) {
@@ -186,22 +176,15 @@ peer_on_hello(struct peer *pe, const Rtun__ClientHello *h)
 	}
 	memcpy(pe->client_nonce, h->nonce.data, AUTH_NONCE_LEN);
 	auth_nonce(pe->server_nonce);
-	sh.version = CONTROL_VERSION_MAX < h->version_max ? CONTROL_VERSION_MAX : h->version_max;
-	sh.nonce.data = pe->server_nonce;
-	sh.nonce.len = AUTH_NONCE_LEN;
-	sh.software = PACKAGE_STRING;
-	msg.msg_case = RTUN__CONTROL__MSG_SERVER_HELLO;
-	msg.server_hello = &sh;
-	link_send_control(pe->link, &msg);
+	control_send_server_hello(pe->link,
+	    CONTROL_VERSION_MAX < h->version_max ? CONTROL_VERSION_MAX : h->version_max,
+	    pe->server_nonce);
 	pe->state = PEER_AUTH;
 }
 
 static void
 peer_auth_failed(struct peer *pe)
 {
-	Rtun__Control msg = RTUN__CONTROL__INIT;
-	Rtun__AuthResult ar = RTUN__AUTH_RESULT__INIT;
-	struct frame f;
 	char host[NET_ADDRSTRLEN];
 	double block;
 
@@ -216,17 +199,8 @@ peer_auth_failed(struct peer *pe)
 		log_warn("authentication failed from %s for agent '%s'", host, pe->name);
 	(*pe->srv->auth_failures)++;
 	pe->state = PEER_FAILED;
-	ar.ok = 0;
-	ar.message = "authentication failed";
-	msg.msg_case = RTUN__CONTROL__MSG_AUTH_RESULT;
-	msg.auth_result = &ar;
-	link_send_control(pe->link, &msg);
-	memset(&f, 0, sizeof(f));
-	f.type = FRAME_GOAWAY;
-	f.value = FRAME_CODE_AUTH;
-	f.text = "authentication failed";
-	f.text_len = strlen(f.text);
-	link_send_frame(pe->link, &f);
+	control_send_auth_refused(pe->link, "authentication failed");
+	link_send_goaway(pe->link, FRAME_CODE_AUTH, "authentication failed");
 	link_close_after_flush(pe->link, "authentication failed");
 }
 
@@ -250,8 +224,6 @@ peer_supersede_old(struct peer *pe)
 static void
 peer_on_auth(struct peer *pe, const Rtun__Auth *a)
 {
-	Rtun__Control msg = RTUN__CONTROL__INIT;
-	Rtun__AuthResult ar = RTUN__AUTH_RESULT__INIT;
 	const struct server_conf *conf = pe->srv->conf;
 	uint8_t mac[AUTH_MAC_LEN], smac[AUTH_MAC_LEN];
 	char labels[512];
@@ -271,14 +243,7 @@ peer_on_auth(struct peer *pe, const Rtun__Auth *a)
 	ev_timer_stop(pe->srv->loop, &pe->handshake_w);
 	link_set_authed(pe->link, a->stream_window);
 	auth_mac(AUTH_SERVER, conf->token, pe->server_nonce, pe->client_nonce, pe->name, smac);
-	ar.ok = 1;
-	ar.message = "";
-	ar.server_mac.data = smac;
-	ar.server_mac.len = AUTH_MAC_LEN;
-	ar.stream_window = conf->common.stream_window;
-	msg.msg_case = RTUN__CONTROL__MSG_AUTH_RESULT;
-	msg.auth_result = &ar;
-	link_send_control(pe->link, &msg);
+	control_send_auth_ok(pe->link, smac, conf->common.stream_window);
 	log_info("%s: authenticated", link_label(pe->link));
 	(*pe->srv->links_up)++;
 	(*pe->srv->auth_ok)++;
@@ -453,8 +418,6 @@ peer_drop_stale_ports(struct peer *pe)
 static void
 peer_on_declare(struct peer *pe, const Rtun__Declare *d)
 {
-	Rtun__Control msg = RTUN__CONTROL__INIT;
-	Rtun__DeclareResult dr = RTUN__DECLARE_RESULT__INIT;
 	Rtun__ServiceResult *results, **ptrs;
 	char (*reasons)[256];
 	struct port *p;
@@ -485,11 +448,7 @@ peer_on_declare(struct peer *pe, const Rtun__Declare *d)
 	}
 	peer_drop_stale_ports(pe);
 	retire_sweep(&pe->retired, pe->srv->metrics, pe->link);
-	dr.n_results = n;
-	dr.results = ptrs;
-	msg.msg_case = RTUN__CONTROL__MSG_DECLARE_RESULT;
-	msg.declare_result = &dr;
-	link_send_control(pe->link, &msg);
+	control_send_declare_result(pe->link, ptrs, n);
 	free(results);
 	free(ptrs);
 	free(reasons);
@@ -689,19 +648,13 @@ server_busy(const struct server *srv)
 static void
 port_revoke(struct port *p, const char *reason)
 {
-	Rtun__Control msg = RTUN__CONTROL__INIT;
-	Rtun__DeclareResult dr = RTUN__DECLARE_RESULT__INIT;
 	Rtun__ServiceResult res = RTUN__SERVICE_RESULT__INIT, *ptr = &res;
 
 	res.name = p->service;
 	res.remote_port = p->number;
 	res.status = RTUN__SERVICE_STATUS__SERVICE_NOT_ALLOWED;
 	res.reason = (char *)reason;
-	dr.n_results = 1;
-	dr.results = &ptr;
-	msg.msg_case = RTUN__CONTROL__MSG_DECLARE_RESULT;
-	msg.declare_result = &dr;
-	link_send_control(p->owner->link, &msg);
+	control_send_declare_result(p->owner->link, &ptr, 1);
 	peer_log_result(p->owner, &res);
 	port_free(p);
 }

@@ -192,20 +192,13 @@ stream_new_target(struct link *l, uint32_t id, const char *service, const char *
 {
 	struct stream *s;
 	char addr[NET_ADDRSTRLEN], why[FRAME_TEXT_MAX];
-	struct frame f;
 	int fd;
 
 	if ((fd = net_connect(target)) == -1) {
 		net_addr_str((const struct sockaddr *)&target->ss, addr);
 		snprintf(why, sizeof(why), "connect to %s: %s", addr, strerror(errno));
 		log_warn("%s: service %s: %s", link_label(l), service, why);
-		memset(&f, 0, sizeof(f));
-		f.type = FRAME_RESET;
-		f.stream = id;
-		f.value = FRAME_CODE_CONNECT;
-		f.text = why;
-		f.text_len = strlen(why);
-		link_send_frame(l, &f);
+		link_send_reset(l, id, FRAME_CODE_CONNECT, why);
 		(*ctr->connect_failed)++;
 		return NULL;
 	}
@@ -262,7 +255,7 @@ stream_reset(struct stream *s, enum frame_code code, const char *reason)
 {
 	log_debug("%s: stream %u (%s, %s): reset: %s", link_label(s->link), s->id, s->service,
 	    s->peer, reason);
-	stream_send(s, FRAME_RESET, code, reason);
+	link_send_reset(s->link, s->id, code, reason);
 	stream_destroy(s);
 }
 
@@ -528,7 +521,7 @@ stream_connected(struct stream *s)
 		snprintf(why, sizeof(why), "connect failed: %s", strerror(err));
 		log_warn("%s: service %s: %s", link_label(s->link), s->service, why);
 		(*s->ctr.connect_failed)++;
-		stream_send(s, FRAME_RESET, FRAME_CODE_CONNECT, why);
+		link_send_reset(s->link, s->id, FRAME_CODE_CONNECT, why);
 		stream_destroy(s);
 		return;
 	}
@@ -563,6 +556,6 @@ stream_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	log_warn("%s: service %s: stream %u from %s: %s", link_label(s->link), s->service, s->id,
 	    s->peer, why);
 	(*link_params(s->link)->counters->open_timeouts)++;
-	stream_send(s, FRAME_RESET, FRAME_CODE_TIMEOUT, why);
+	link_send_reset(s->link, s->id, FRAME_CODE_TIMEOUT, why);
 	stream_destroy(s);
 }
