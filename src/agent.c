@@ -353,10 +353,6 @@ agent_on_auth_result(struct agent *a, const Rtun__AuthResult *ar)
 		link_close(a->link, FRAME_CODE_AUTH, "server proof failed");
 		return;
 	}
-	if (ar->stream_window < CONFIG_WINDOW_MIN || ar->stream_window > CONFIG_WINDOW_MAX) {
-		link_protocol_error(a->link, "stream_window %u out of range", ar->stream_window);
-		return;
-	}
 	ev_timer_stop(a->loop, &a->timeout_w);
 	link_set_authed(a->link, ar->stream_window);
 	a->state = AGENT_UP;

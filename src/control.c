@@ -188,6 +188,26 @@ check_results(const Rtun__DeclareResult *d)
 	return NULL;
 }
 
+/* True when w is a stream_window either side may grant. */
+static int
+window_valid(uint32_t w)
+{
+	return w >= CONFIG_WINDOW_MIN && w <= CONFIG_WINDOW_MAX;
+}
+
+static const char *
+check_auth_result(const Rtun__AuthResult *ar)
+{
+	if (ar->ok && ar->server_mac.len != AUTH_MAC_LEN)
+		return "bad server mac length";
+	if (strlen(ar->message) > 255)
+		return "message too long";
+	/* A refusal carries neither a proof nor a window. */
+	if (ar->ok && !window_valid(ar->stream_window))
+		return "stream_window out of range";
+	return NULL;
+}
+
 /* What the schema cannot say; NULL when the message is acceptable. */
 static const char *
 control_check(const Rtun__Control *m)
@@ -202,11 +222,11 @@ control_check(const Rtun__Control *m)
 	case RTUN__CONTROL__MSG_SERVER_HELLO:
 		return m->server_hello->nonce.len != AUTH_NONCE_LEN ? "bad nonce length" : NULL;
 	case RTUN__CONTROL__MSG_AUTH:
-		return m->auth->mac.len != AUTH_MAC_LEN ? "bad mac length" : NULL;
+		if (m->auth->mac.len != AUTH_MAC_LEN)
+			return "bad mac length";
+		return window_valid(m->auth->stream_window) ? NULL : "stream_window out of range";
 	case RTUN__CONTROL__MSG_AUTH_RESULT:
-		if (m->auth_result->ok && m->auth_result->server_mac.len != AUTH_MAC_LEN)
-			return "bad server mac length";
-		return strlen(m->auth_result->message) > 255 ? "message too long" : NULL;
+		return check_auth_result(m->auth_result);
 	case RTUN__CONTROL__MSG_DECLARE:
 		return check_services(m->declare);
 	case RTUN__CONTROL__MSG_DECLARE_RESULT:

@@ -233,10 +233,6 @@ peer_on_auth(struct peer *pe, const Rtun__Auth *a)
 		peer_auth_failed(pe);
 		return;
 	}
-	if (a->stream_window < CONFIG_WINDOW_MIN || a->stream_window > CONFIG_WINDOW_MAX) {
-		link_protocol_error(pe->link, "stream_window %u out of range", a->stream_window);
-		return;
-	}
 	authlimit_success(pe->srv->authlimit, (const struct sockaddr *)&pe->from.ss);
 	peer_supersede_old(pe);
 	pe->state = PEER_UP;
