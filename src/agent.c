@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include "agent.h"
-#include "auth.h"
 #include "control.h"
 #include "handshake.h"
 #include "link.h"
@@ -22,6 +21,7 @@
 #include "metrics.h"
 #include "resolve.h"
 #include "retire.h"
+#include "session.h"
 #include "stream.h"
 #include "transport-tls.h"
 #include "transport-ws.h"
@@ -32,8 +32,7 @@ enum agent_state {
 	AGENT_RESOLVING,
 	AGENT_CONNECTING,
 	AGENT_HANDSHAKE,    /* TLS / WebSocket handshake */
-	AGENT_HELLO,        /* ClientHello sent */
-	AGENT_AUTH,         /* Auth sent */
+	AGENT_SESSION,      /* hello and authentication */
 	AGENT_UP,
 };
 
@@ -42,6 +41,7 @@ struct agent {
 	const struct agent_conf *conf;
 	enum agent_state state;
 	struct link *link;
+	struct session *session;        /* while the link is up */
 	struct resolve *resolve;
 	struct net_addr addr;
 	int fd;                         /* while connecting */
@@ -62,8 +62,6 @@ struct agent {
 	uint64_t *ports_refused;
 	struct stream_counters *svc_ctr;  /* per service of conf, in its order */
 	struct retire retired;            /* counters of removed services streams may still use */
-	uint8_t client_nonce[AUTH_NONCE_LEN];
-	uint8_t server_nonce[AUTH_NONCE_LEN];
 };
 
 static void agent_link_control(struct link *l, Rtun__Control *msg);
@@ -71,6 +69,7 @@ static void agent_link_open(struct link *l, uint32_t id, const char *service, co
     const char *dest);
 static void agent_link_closed(struct link *l, const char *reason);
 static void agent_connect(struct agent *a);
+static void agent_declare(struct agent *a);
 
 static const struct link_ops agent_link_ops = {
 	.control = agent_link_control,
@@ -95,14 +94,42 @@ agent_retry(struct agent *a, const char *why)
 	ev_timer_start(a->loop, &a->retry_w);
 }
 
+/* Both sides proved the token: declare the services. */
 static void
-agent_send_hello(struct agent *a)
+agent_session_up(void *arg, const char *peer_name, uint32_t peer_window)
 {
-	auth_nonce(a->client_nonce);
-	link_send_raw(a->link, FRAME_PREFACE, FRAME_PREFACE_LEN);
-	control_send_client_hello(a->link, a->conf->name, a->client_nonce);
-	a->state = AGENT_HELLO;
+	struct agent *a = arg;
+
+	ev_timer_stop(a->loop, &a->timeout_w);
+	a->state = AGENT_UP;
+	a->backoff = a->conf->reconnect_min;
+	*a->link_up = 1;
+	if (a->was_up)
+		(*a->reconnects)++;
+	a->was_up = 1;
+	log_info("authenticated to %s as %s", a->conf->server, a->conf->name);
+	agent_declare(a);
 }
+
+/* The session failed; it closes the link, which schedules the next attempt. */
+static void
+agent_session_failed(void *arg, const struct session_failure *f)
+{
+	struct agent *a = arg;
+
+	if (f->code == SESSION_ERR_REFUSED) {
+		(*a->auth_failures)++;
+		log_error("%s: authentication failed: %s (check token and name)",
+		    link_label(a->link), f->message);
+	} else if (f->code == SESSION_ERR_PROOF)
+		log_error("%s: the server could not prove it knows the token", link_label(a->link));
+	/* A version the server should not have chosen is logged as a protocol error. */
+}
+
+static const struct session_ops agent_session_ops = {
+	.up = agent_session_up,
+	.failed = agent_session_failed,
+};
 
 /* The link is up over an established transport: start the rtun handshake. */
 static void
@@ -123,7 +150,8 @@ agent_link_up(struct agent *a, struct transport *t)
 	link_set_label(a->link, "server %s", a->conf->server);
 	log_info("connected to %s (%s) over %s", a->conf->server, link_peer(a->link),
 	    config_transport_name(a->conf->transport));
-	agent_send_hello(a);
+	a->session = session_new(a->link, a->conf->token, a->conf->name, &agent_session_ops, a);
+	a->state = AGENT_SESSION;
 	/* The handshake must finish within connect_timeout too. */
 	ev_timer_stop(a->loop, &a->timeout_w);
 	ev_timer_set(&a->timeout_w, a->conf->connect_timeout, 0.0);
@@ -300,22 +328,6 @@ agent_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 static void
-agent_on_server_hello(struct agent *a, const Rtun__ServerHello *sh)
-{
-	uint8_t mac[AUTH_MAC_LEN];
-
-	if (sh->version < CONTROL_VERSION_MIN || sh->version > CONTROL_VERSION_MAX) {
-		link_protocol_error(a->link, "server chose unsupported version %u", sh->version);
-		return;
-	}
-	memcpy(a->server_nonce, sh->nonce.data, AUTH_NONCE_LEN);
-	auth_mac(AUTH_AGENT, a->conf->token, a->server_nonce, a->client_nonce, a->conf->name,
-	    mac);
-	control_send_auth(a->link, mac, a->conf->common.stream_window);
-	a->state = AGENT_AUTH;
-}
-
-static void
 agent_declare(struct agent *a)
 {
 	Rtun__Service *svcs, **ptrs;
@@ -332,37 +344,6 @@ agent_declare(struct agent *a)
 	control_send_declare(a->link, ptrs, n);
 	free(svcs);
 	free(ptrs);
-}
-
-static void
-agent_on_auth_result(struct agent *a, const Rtun__AuthResult *ar)
-{
-	uint8_t smac[AUTH_MAC_LEN];
-
-	if (!ar->ok) {
-		(*a->auth_failures)++;
-		log_error("%s: authentication failed: %s (check token and name)", link_label(a->link),
-		    ar->message);
-		link_close(a->link, FRAME_CODE_NONE, "authentication failed");
-		return;
-	}
-	auth_mac(AUTH_SERVER, a->conf->token, a->server_nonce, a->client_nonce, a->conf->name,
-	    smac);
-	if (!auth_verify(smac, ar->server_mac.data, ar->server_mac.len)) {
-		log_error("%s: the server could not prove it knows the token", link_label(a->link));
-		link_close(a->link, FRAME_CODE_AUTH, "server proof failed");
-		return;
-	}
-	ev_timer_stop(a->loop, &a->timeout_w);
-	link_set_authed(a->link, ar->stream_window);
-	a->state = AGENT_UP;
-	a->backoff = a->conf->reconnect_min;
-	*a->link_up = 1;
-	if (a->was_up)
-		(*a->reconnects)++;
-	a->was_up = 1;
-	log_info("authenticated to %s as %s", a->conf->server, a->conf->name);
-	agent_declare(a);
 }
 
 static void
@@ -388,11 +369,12 @@ agent_link_control(struct link *l, Rtun__Control *msg)
 {
 	struct agent *a = link_owner(l);
 
-	if (a->state == AGENT_HELLO && msg->msg_case == RTUN__CONTROL__MSG_SERVER_HELLO)
-		agent_on_server_hello(a, msg->server_hello);
-	else if (a->state == AGENT_AUTH && msg->msg_case == RTUN__CONTROL__MSG_AUTH_RESULT)
-		agent_on_auth_result(a, msg->auth_result);
-	else if (a->state == AGENT_UP && msg->msg_case == RTUN__CONTROL__MSG_DECLARE_RESULT)
+	/* The session may have closed the link: do not touch it. */
+	if (session_control(a->session, msg)) {
+		control_free(msg);
+		return;
+	}
+	if (a->state == AGENT_UP && msg->msg_case == RTUN__CONTROL__MSG_DECLARE_RESULT)
 		agent_on_declare_result(a, msg->declare_result);
 	else if (msg->msg_case == RTUN__CONTROL__MSG_ERROR) {
 		log_error("%s: server error: %s", link_label(l), msg->error->message);
@@ -471,6 +453,8 @@ agent_link_closed(struct link *l, const char *reason)
 	char why[512];
 
 	a->link = NULL;
+	session_free(a->session);
+	a->session = NULL;
 	*a->link_up = 0;
 	/* The link's streams are gone, and with them the last users of retired counters. */
 	retire_sweep(&a->retired, a->metrics, NULL);
