@@ -6,8 +6,6 @@
  */
 #include "rtun-build.h"
 
-#include <errno.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,11 +13,10 @@
 
 #include "agent.h"
 #include "control.h"
-#include "handshake.h"
+#include "dial.h"
 #include "link.h"
 #include "log.h"
 #include "metrics.h"
-#include "resolve.h"
 #include "retire.h"
 #include "session.h"
 #include "stream.h"
@@ -29,9 +26,7 @@
 
 enum agent_state {
 	AGENT_WAITING,      /* retry timer running */
-	AGENT_RESOLVING,
-	AGENT_CONNECTING,
-	AGENT_HANDSHAKE,    /* TLS / WebSocket handshake */
+	AGENT_DIALING,      /* resolve, connect, TLS / WebSocket handshake */
 	AGENT_SESSION,      /* hello and authentication */
 	AGENT_UP,
 };
@@ -42,13 +37,9 @@ struct agent {
 	enum agent_state state;
 	struct link *link;
 	struct session *session;        /* while the link is up */
-	struct resolve *resolve;
-	struct net_addr addr;
-	int fd;                         /* while connecting */
-	struct handshake *hs;           /* while the transport handshake runs */
+	struct dial *dial;              /* while dialling */
 	SSL_CTX *tls;                   /* for transport tls and wss */
-	ev_io connect_w;
-	ev_timer timeout_w;             /* connect and handshake deadline */
+	ev_timer timeout_w;             /* the session's deadline */
 	ev_timer retry_w;
 	double backoff;
 	int stopping;                   /* agent_free() under way: no more retries */
@@ -133,7 +124,7 @@ static const struct session_ops agent_session_ops = {
 
 /* The link is up over an established transport: start the rtun handshake. */
 static void
-agent_link_up(struct agent *a, struct transport *t)
+agent_link_up(struct agent *a, struct transport *t, const struct net_addr *addr)
 {
 	const struct config_common *c = &a->conf->common;
 	struct link_params params = {
@@ -145,7 +136,7 @@ agent_link_up(struct agent *a, struct transport *t)
 		.counters = &a->lc,
 	};
 
-	a->link = link_new(a->loop, t, &a->addr, &params, &agent_link_ops, a);
+	a->link = link_new(a->loop, t, addr, &params, &agent_link_ops, a);
 	link_set_rtt_gauge(a->link, a->rtt);
 	link_set_label(a->link, "server %s", a->conf->server);
 	log_info("connected to %s (%s) over %s", a->conf->server, link_peer(a->link),
@@ -159,19 +150,16 @@ agent_link_up(struct agent *a, struct transport *t)
 }
 
 static void
-agent_handshake_cb(void *arg, struct transport *t, const char *error)
+agent_dialed(void *arg, struct transport *t, const struct net_addr *addr, const char *error)
 {
 	struct agent *a = arg;
-	char why[512];
 
-	a->hs = NULL;
+	a->dial = NULL;
 	if (t == NULL) {
-		snprintf(why, sizeof(why), "%s handshake with %s failed: %s",
-		    config_transport_name(a->conf->transport), a->conf->server, error);
-		agent_retry(a, why);
+		agent_retry(a, error);
 		return;
 	}
-	agent_link_up(a, t);
+	agent_link_up(a, t, addr);
 }
 
 /* TLS client options from the config; fp receives the pinned fingerprint, if any. */
@@ -187,9 +175,8 @@ agent_tls_opts(const struct agent_conf *c, uint8_t *fp, struct tls_client_opts *
 	o->alpn = c->transport == CONFIG_TRANSPORT_WSS ? TLS_ALPN_HTTP : TLS_ALPN_RTUN;
 }
 
-/* The transport stack `transport` asks for, over the connected socket fd. */
-static struct transport *
-agent_transport(struct agent *a, int fd)
+static void
+agent_connect(struct agent *a)
 {
 	const struct agent_conf *c = a->conf;
 	uint8_t fp[TLS_FINGERPRINT_LEN];
@@ -200,89 +187,20 @@ agent_transport(struct agent *a, int fd)
 		.headers = (const char *const *)c->ws_headers,
 		.nheaders = c->nws_headers,
 	};
-	struct transport *t;
+	struct dial_params p = {
+		.host = c->server_host,
+		.port = c->server_port,
+		.label = c->server,
+		.timeout = c->connect_timeout,
+		.tls = a->tls,
+		.tls_opts = &tls,
+		.ws = c->transport == CONFIG_TRANSPORT_WS || c->transport == CONFIG_TRANSPORT_WSS ?
+		    &ws : NULL,
+	};
 
-	if (c->transport == CONFIG_TRANSPORT_TCP)
-		return transport_tcp_new(fd);
-	if (c->transport == CONFIG_TRANSPORT_WS)
-		return transport_ws_client(transport_tcp_new(fd), &ws);
-	if (c->insecure)
-		log_warn("insecure = yes: the server's certificate is NOT verified; anyone on the "
-		    "path can impersonate %s", c->server);
 	agent_tls_opts(c, fp, &tls);
-	t = transport_tls_client(a->tls, fd, &tls);
-	return c->transport == CONFIG_TRANSPORT_WSS ? transport_ws_client(t, &ws) : t;
-}
-
-/* TCP is connected: establish the configured layers over it. */
-static void
-agent_connected(struct agent *a)
-{
-	struct transport *t;
-	int fd = a->fd;
-
-	ev_io_stop(a->loop, &a->connect_w);
-	a->fd = -1;
-	t = agent_transport(a, fd);
-	if (a->conf->transport == CONFIG_TRANSPORT_TCP) {
-		agent_link_up(a, t);
-		return;
-	}
-	a->state = AGENT_HANDSHAKE;
-	a->hs = handshake_start(a->loop, t, a->conf->connect_timeout, agent_handshake_cb, a);
-}
-
-static void
-agent_connect_cb(struct ev_loop *loop, ev_io *w, int revents)
-{
-	struct agent *a = w->data;
-	char why[256];
-	int err;
-
-	if ((err = net_socket_error(a->fd)) == 0) {
-		agent_connected(a);
-		return;
-	}
-	ev_io_stop(loop, w);
-	close(a->fd);
-	a->fd = -1;
-	snprintf(why, sizeof(why), "connect to %s failed: %s", a->conf->server, strerror(err));
-	agent_retry(a, why);
-}
-
-static void
-agent_resolved(void *arg, int err, const struct net_addr *addr)
-{
-	struct agent *a = arg;
-	char why[256];
-
-	a->resolve = NULL;
-	if (err != 0) {
-		snprintf(why, sizeof(why), "cannot resolve %s: %s", a->conf->server_host,
-		    gai_strerror(err));
-		agent_retry(a, why);
-		return;
-	}
-	a->addr = *addr;
-	if ((a->fd = net_connect(addr)) == -1) {
-		snprintf(why, sizeof(why), "connect to %s failed: %s", a->conf->server,
-		    strerror(errno));
-		agent_retry(a, why);
-		return;
-	}
-	a->state = AGENT_CONNECTING;
-	ev_io_set(&a->connect_w, a->fd, EV_WRITE);
-	ev_io_start(a->loop, &a->connect_w);
-}
-
-static void
-agent_connect(struct agent *a)
-{
-	a->state = AGENT_RESOLVING;
-	ev_timer_set(&a->timeout_w, a->conf->connect_timeout, 0.0);
-	ev_timer_start(a->loop, &a->timeout_w);
-	a->resolve = resolve_start(a->loop, a->conf->server_host, a->conf->server_port,
-	    agent_resolved, a);
+	a->state = AGENT_DIALING;
+	a->dial = dial_start(a->loop, &p, agent_dialed, a);
 }
 
 static void
@@ -291,22 +209,13 @@ agent_retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	agent_connect(w->data);
 }
 
-/* Abandon whatever attempt is under way (resolve, connect or handshake). */
+/* Abandon a dial under way. */
 static void
 agent_abort_attempt(struct agent *a)
 {
-	if (a->resolve != NULL) {
-		resolve_cancel(a->resolve);
-		a->resolve = NULL;
-	}
-	if (a->hs != NULL) {
-		handshake_cancel(a->hs);
-		a->hs = NULL;
-	}
-	if (a->fd != -1) {
-		ev_io_stop(a->loop, &a->connect_w);
-		close(a->fd);
-		a->fd = -1;
+	if (a->dial != NULL) {
+		dial_cancel(a->dial);
+		a->dial = NULL;
 	}
 }
 
@@ -314,17 +223,10 @@ static void
 agent_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct agent *a = w->data;
-	char why[256];
 
-	if (a->link != NULL) {
-		/* agent_link_closed() schedules the retry. */
+	/* agent_link_closed() schedules the retry. */
+	if (a->link != NULL)
 		link_close(a->link, FRAME_CODE_NONE, "handshake timed out");
-		return;
-	}
-	agent_abort_attempt(a);
-	snprintf(why, sizeof(why), "connect to %s timed out after %.1fs", a->conf->server,
-	    a->conf->connect_timeout);
-	agent_retry(a, why);
 }
 
 static void
@@ -529,12 +431,10 @@ agent_new(struct ev_loop *loop, const struct agent_conf *conf, struct metrics *m
 	agent_register_metrics(a);
 	retire_init(&a->retired);
 	agent_set_svc_counters(a, conf);
-	a->fd = -1;
 	a->backoff = conf->reconnect_min;
-	ev_init(&a->connect_w, agent_connect_cb);
 	ev_init(&a->timeout_w, agent_timeout_cb);
 	ev_init(&a->retry_w, agent_retry_cb);
-	a->connect_w.data = a->timeout_w.data = a->retry_w.data = a;
+	a->timeout_w.data = a->retry_w.data = a;
 	log_info("agent %s starting: server %s, %zu service(s)", conf->name, conf->server,
 	    conf->nservices);
 	agent_connect(a);
@@ -637,6 +537,14 @@ agent_reload(struct agent *a, const struct agent_conf *conf)
 		log_info("reload: the server, name, token or transport changed; connecting again");
 		a->backoff = conf->reconnect_min;
 		link_close(a->link, FRAME_CODE_NONE, "configuration changed");
+		return 0;
+	}
+	if (relink && a->dial != NULL) {
+		/* A dial under way uses the old settings: start again with the new ones. */
+		log_info("reload: the server, name, token or transport changed; connecting again");
+		a->backoff = conf->reconnect_min;
+		agent_abort_attempt(a);
+		agent_connect(a);
 		return 0;
 	}
 	if (a->link != NULL && a->state == AGENT_UP)

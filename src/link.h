@@ -3,8 +3,8 @@
  * every stream. It owns the socket, decodes frames and dispatches them,
  * schedules output (control frames first, then DATA round-robin over ready
  * streams, read just in time from their sockets), sends heartbeats and
- * declares the peer dead when it falls silent. Role-specific behaviour
- * (handshake, services) lives in server.c and agent.c behind link_ops.
+ * declares the peer dead when it falls silent. The handshake lives in
+ * session.c, the services in server.c and agent.c, behind link_ops.
  */
 #ifndef RTUN_LINK_H
 #define RTUN_LINK_H

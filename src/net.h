@@ -7,6 +7,7 @@
 #define RTUN_NET_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 /* Longest string net_addr_str() writes, "[v6]:port" included. */
@@ -46,6 +47,11 @@ void net_set_rcvlowat(int fd, int bytes);
 int net_listen(const struct net_addr *addr, int backlog);
 /* Start a non-blocking connect; returns the fd (connect may be in progress) or -1 with errno. */
 int net_connect(const struct net_addr *addr);
+/*
+ * The same from local_port (0: any), bound with SO_REUSEADDR and SO_REUSEPORT
+ * so that other sockets may use that port too, as a hole punch needs.
+ */
+int net_connect_from(const struct net_addr *addr, uint16_t local_port);
 /* Pending error of a socket (SO_ERROR), 0 if none. */
 int net_socket_error(int fd);
 /* accept() a non-blocking, close-on-exec connection; -1 with errno. */
