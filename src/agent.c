@@ -7,21 +7,19 @@
 #include "rtun-build.h"
 
 #include <errno.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "agent.h"
-#include "auth.h"
 #include "control.h"
-#include "handshake.h"
+#include "dial.h"
 #include "link.h"
 #include "log.h"
 #include "metrics.h"
-#include "resolve.h"
 #include "retire.h"
+#include "session.h"
 #include "stream-sock.h"
 #include "stream.h"
 #include "transport-tls.h"
@@ -30,11 +28,8 @@
 
 enum agent_state {
 	AGENT_WAITING,      /* retry timer running */
-	AGENT_RESOLVING,
-	AGENT_CONNECTING,
-	AGENT_HANDSHAKE,    /* TLS / WebSocket handshake */
-	AGENT_HELLO,        /* ClientHello sent */
-	AGENT_AUTH,         /* Auth sent */
+	AGENT_DIALING,      /* resolve, connect, TLS / WebSocket handshake */
+	AGENT_SESSION,      /* hello and authentication */
 	AGENT_UP,
 };
 
@@ -43,13 +38,10 @@ struct agent {
 	const struct agent_conf *conf;
 	enum agent_state state;
 	struct link *link;
-	struct resolve *resolve;
-	struct net_addr addr;
-	int fd;                         /* while connecting */
-	struct handshake *hs;           /* while the transport handshake runs */
+	struct session *session;        /* while the link is up */
+	struct dial *dial;              /* while dialling */
 	SSL_CTX *tls;                   /* for transport tls and wss */
-	ev_io connect_w;
-	ev_timer timeout_w;             /* connect and handshake deadline */
+	ev_timer timeout_w;             /* the session's deadline */
 	ev_timer retry_w;
 	double backoff;
 	int stopping;                   /* agent_free() under way: no more retries */
@@ -63,8 +55,6 @@ struct agent {
 	uint64_t *ports_refused;
 	struct stream_counters *svc_ctr;  /* per service of conf, in its order */
 	struct retire retired;            /* counters of removed services streams may still use */
-	uint8_t client_nonce[AUTH_NONCE_LEN];
-	uint8_t server_nonce[AUTH_NONCE_LEN];
 };
 
 static void agent_link_control(struct link *l, Rtun__Control *msg);
@@ -72,6 +62,7 @@ static void agent_link_open(struct link *l, uint32_t id, const char *service, co
     const char *dest);
 static void agent_link_closed(struct link *l, const char *reason);
 static void agent_connect(struct agent *a);
+static void agent_declare(struct agent *a);
 
 static const struct link_ops agent_link_ops = {
 	.control = agent_link_control,
@@ -96,29 +87,46 @@ agent_retry(struct agent *a, const char *why)
 	ev_timer_start(a->loop, &a->retry_w);
 }
 
+/* Both sides proved the token: declare the services. */
 static void
-agent_send_hello(struct agent *a)
+agent_session_up(void *arg, const char *peer_name, uint32_t peer_window)
 {
-	Rtun__Control msg = RTUN__CONTROL__INIT;
-	Rtun__ClientHello h = RTUN__CLIENT_HELLO__INIT;
+	struct agent *a = arg;
 
-	auth_nonce(a->client_nonce);
-	h.version_min = CONTROL_VERSION_MIN;
-	h.version_max = CONTROL_VERSION_MAX;
-	h.name = a->conf->name;
-	h.nonce.data = a->client_nonce;
-	h.nonce.len = AUTH_NONCE_LEN;
-	h.software = PACKAGE_STRING;
-	msg.msg_case = RTUN__CONTROL__MSG_CLIENT_HELLO;
-	msg.client_hello = &h;
-	link_send_raw(a->link, FRAME_PREFACE, FRAME_PREFACE_LEN);
-	link_send_control(a->link, &msg);
-	a->state = AGENT_HELLO;
+	ev_timer_stop(a->loop, &a->timeout_w);
+	a->state = AGENT_UP;
+	a->backoff = a->conf->reconnect_min;
+	*a->link_up = 1;
+	if (a->was_up)
+		(*a->reconnects)++;
+	a->was_up = 1;
+	log_info("authenticated to %s as %s", a->conf->server, a->conf->name);
+	agent_declare(a);
 }
+
+/* The session failed; it closes the link, which schedules the next attempt. */
+static void
+agent_session_failed(void *arg, const struct session_failure *f)
+{
+	struct agent *a = arg;
+
+	if (f->code == SESSION_ERR_REFUSED) {
+		(*a->auth_failures)++;
+		log_error("%s: authentication failed: %s (check token and name)",
+		    link_label(a->link), f->message);
+	} else if (f->code == SESSION_ERR_PROOF)
+		log_error("%s: the server could not prove it knows the token", link_label(a->link));
+	/* A version the server should not have chosen is logged as a protocol error. */
+}
+
+static const struct session_ops agent_session_ops = {
+	.up = agent_session_up,
+	.failed = agent_session_failed,
+};
 
 /* The link is up over an established transport: start the rtun handshake. */
 static void
-agent_link_up(struct agent *a, struct transport *t)
+agent_link_up(struct agent *a, struct transport *t, const struct net_addr *addr)
 {
 	const struct config_common *c = &a->conf->common;
 	struct link_params params = {
@@ -130,12 +138,13 @@ agent_link_up(struct agent *a, struct transport *t)
 		.counters = &a->lc,
 	};
 
-	a->link = link_new(a->loop, t, &a->addr, &params, &agent_link_ops, a);
+	a->link = link_new(a->loop, t, addr, &params, &agent_link_ops, a);
 	link_set_rtt_gauge(a->link, a->rtt);
 	link_set_label(a->link, "server %s", a->conf->server);
 	log_info("connected to %s (%s) over %s", a->conf->server, link_peer(a->link),
 	    config_transport_name(a->conf->transport));
-	agent_send_hello(a);
+	a->session = session_new(a->link, a->conf->token, a->conf->name, &agent_session_ops, a);
+	a->state = AGENT_SESSION;
 	/* The handshake must finish within connect_timeout too. */
 	ev_timer_stop(a->loop, &a->timeout_w);
 	ev_timer_set(&a->timeout_w, a->conf->connect_timeout, 0.0);
@@ -143,19 +152,16 @@ agent_link_up(struct agent *a, struct transport *t)
 }
 
 static void
-agent_handshake_cb(void *arg, struct transport *t, const char *error)
+agent_dialed(void *arg, struct transport *t, const struct net_addr *addr, const char *error)
 {
 	struct agent *a = arg;
-	char why[512];
 
-	a->hs = NULL;
+	a->dial = NULL;
 	if (t == NULL) {
-		snprintf(why, sizeof(why), "%s handshake with %s failed: %s",
-		    config_transport_name(a->conf->transport), a->conf->server, error);
-		agent_retry(a, why);
+		agent_retry(a, error);
 		return;
 	}
-	agent_link_up(a, t);
+	agent_link_up(a, t, addr);
 }
 
 /* TLS client options from the config; fp receives the pinned fingerprint, if any. */
@@ -173,9 +179,8 @@ agent_tls_opts(const struct agent_conf *c, uint8_t *fp, struct tls_client_opts *
 	o->alpn = c->transport == CONFIG_TRANSPORT_WSS ? TLS_ALPN_HTTP : TLS_ALPN_RTUN;
 }
 
-/* The transport stack `transport` asks for, over the connected socket fd. */
-static struct transport *
-agent_transport(struct agent *a, int fd)
+static void
+agent_connect(struct agent *a)
 {
 	const struct agent_conf *c = a->conf;
 	uint8_t fp[TLS_FINGERPRINT_LEN];
@@ -186,89 +191,20 @@ agent_transport(struct agent *a, int fd)
 		.headers = (const char *const *)c->ws_headers,
 		.nheaders = c->nws_headers,
 	};
-	struct transport *t;
+	struct dial_params p = {
+		.host = c->server_host,
+		.port = c->server_port,
+		.label = c->server,
+		.timeout = c->connect_timeout,
+		.tls = a->tls,
+		.tls_opts = &tls,
+		.ws = c->transport == CONFIG_TRANSPORT_WS || c->transport == CONFIG_TRANSPORT_WSS ?
+		    &ws : NULL,
+	};
 
-	if (c->transport == CONFIG_TRANSPORT_TCP)
-		return transport_tcp_new(fd);
-	if (c->transport == CONFIG_TRANSPORT_WS)
-		return transport_ws_client(transport_tcp_new(fd), &ws);
-	if (c->insecure)
-		log_warn("insecure = yes: the server's certificate is NOT verified; anyone on the "
-		    "path can impersonate %s", c->server);
 	agent_tls_opts(c, fp, &tls);
-	t = transport_tls_client(a->tls, fd, &tls);
-	return c->transport == CONFIG_TRANSPORT_WSS ? transport_ws_client(t, &ws) : t;
-}
-
-/* TCP is connected: establish the configured layers over it. */
-static void
-agent_connected(struct agent *a)
-{
-	struct transport *t;
-	int fd = a->fd;
-
-	ev_io_stop(a->loop, &a->connect_w);
-	a->fd = -1;
-	t = agent_transport(a, fd);
-	if (a->conf->transport == CONFIG_TRANSPORT_TCP) {
-		agent_link_up(a, t);
-		return;
-	}
-	a->state = AGENT_HANDSHAKE;
-	a->hs = handshake_start(a->loop, t, a->conf->connect_timeout, agent_handshake_cb, a);
-}
-
-static void
-agent_connect_cb(struct ev_loop *loop, ev_io *w, int revents)
-{
-	struct agent *a = w->data;
-	char why[256];
-	int err;
-
-	if ((err = net_socket_error(a->fd)) == 0) {
-		agent_connected(a);
-		return;
-	}
-	ev_io_stop(loop, w);
-	close(a->fd);
-	a->fd = -1;
-	snprintf(why, sizeof(why), "connect to %s failed: %s", a->conf->server, strerror(err));
-	agent_retry(a, why);
-}
-
-static void
-agent_resolved(void *arg, int err, const struct net_addr *addr)
-{
-	struct agent *a = arg;
-	char why[256];
-
-	a->resolve = NULL;
-	if (err != 0) {
-		snprintf(why, sizeof(why), "cannot resolve %s: %s", a->conf->server_host,
-		    gai_strerror(err));
-		agent_retry(a, why);
-		return;
-	}
-	a->addr = *addr;
-	if ((a->fd = net_connect(addr)) == -1) {
-		snprintf(why, sizeof(why), "connect to %s failed: %s", a->conf->server,
-		    strerror(errno));
-		agent_retry(a, why);
-		return;
-	}
-	a->state = AGENT_CONNECTING;
-	ev_io_set(&a->connect_w, a->fd, EV_WRITE);
-	ev_io_start(a->loop, &a->connect_w);
-}
-
-static void
-agent_connect(struct agent *a)
-{
-	a->state = AGENT_RESOLVING;
-	ev_timer_set(&a->timeout_w, a->conf->connect_timeout, 0.0);
-	ev_timer_start(a->loop, &a->timeout_w);
-	a->resolve = resolve_start(a->loop, a->conf->server_host, a->conf->server_port,
-	    agent_resolved, a);
+	a->state = AGENT_DIALING;
+	a->dial = dial_start(a->loop, &p, agent_dialed, a);
 }
 
 static void
@@ -277,22 +213,13 @@ agent_retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	agent_connect(w->data);
 }
 
-/* Abandon whatever attempt is under way (resolve, connect or handshake). */
+/* Abandon a dial under way. */
 static void
 agent_abort_attempt(struct agent *a)
 {
-	if (a->resolve != NULL) {
-		resolve_cancel(a->resolve);
-		a->resolve = NULL;
-	}
-	if (a->hs != NULL) {
-		handshake_cancel(a->hs);
-		a->hs = NULL;
-	}
-	if (a->fd != -1) {
-		ev_io_stop(a->loop, &a->connect_w);
-		close(a->fd);
-		a->fd = -1;
+	if (a->dial != NULL) {
+		dial_cancel(a->dial);
+		a->dial = NULL;
 	}
 }
 
@@ -300,47 +227,15 @@ static void
 agent_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct agent *a = w->data;
-	char why[256];
 
-	if (a->link != NULL) {
-		/* agent_link_closed() schedules the retry. */
+	/* agent_link_closed() schedules the retry. */
+	if (a->link != NULL)
 		link_close(a->link, FRAME_CODE_NONE, "handshake timed out");
-		return;
-	}
-	agent_abort_attempt(a);
-	snprintf(why, sizeof(why), "connect to %s timed out after %.1fs", a->conf->server,
-	    a->conf->connect_timeout);
-	agent_retry(a, why);
-}
-
-static void
-agent_on_server_hello(struct agent *a, const Rtun__ServerHello *sh)
-{
-	Rtun__Control msg = RTUN__CONTROL__INIT;
-	Rtun__Auth auth = RTUN__AUTH__INIT;
-	uint8_t mac[AUTH_MAC_LEN];
-
-	if (sh->version < CONTROL_VERSION_MIN || sh->version > CONTROL_VERSION_MAX) {
-		link_protocol_error(a->link, "server chose unsupported version %u", sh->version);
-		return;
-	}
-	memcpy(a->server_nonce, sh->nonce.data, AUTH_NONCE_LEN);
-	auth_mac(AUTH_AGENT, a->conf->token, a->server_nonce, a->client_nonce, a->conf->name,
-	    mac);
-	auth.mac.data = mac;
-	auth.mac.len = AUTH_MAC_LEN;
-	auth.stream_window = a->conf->common.stream_window;
-	msg.msg_case = RTUN__CONTROL__MSG_AUTH;
-	msg.auth = &auth;
-	link_send_control(a->link, &msg);
-	a->state = AGENT_AUTH;
 }
 
 static void
 agent_declare(struct agent *a)
 {
-	Rtun__Control msg = RTUN__CONTROL__INIT;
-	Rtun__Declare d = RTUN__DECLARE__INIT;
 	Rtun__Service *svcs, **ptrs;
 	size_t i, n = a->conf->nservices;
 
@@ -352,48 +247,9 @@ agent_declare(struct agent *a)
 		svcs[i].remote_port = a->conf->services[i].remote_port;
 		ptrs[i] = &svcs[i];
 	}
-	d.n_services = n;
-	d.services = ptrs;
-	msg.msg_case = RTUN__CONTROL__MSG_DECLARE;
-	msg.declare = &d;
-	link_send_control(a->link, &msg);
+	control_send_declare(a->link, ptrs, n);
 	free(svcs);
 	free(ptrs);
-}
-
-static void
-agent_on_auth_result(struct agent *a, const Rtun__AuthResult *ar)
-{
-	uint8_t smac[AUTH_MAC_LEN];
-
-	if (!ar->ok) {
-		(*a->auth_failures)++;
-		log_error("%s: authentication failed: %s (check token and name)", link_label(a->link),
-		    ar->message);
-		link_close(a->link, FRAME_CODE_NONE, "authentication failed");
-		return;
-	}
-	auth_mac(AUTH_SERVER, a->conf->token, a->server_nonce, a->client_nonce, a->conf->name,
-	    smac);
-	if (!auth_verify(smac, ar->server_mac.data, ar->server_mac.len)) {
-		log_error("%s: the server could not prove it knows the token", link_label(a->link));
-		link_close(a->link, FRAME_CODE_AUTH, "server proof failed");
-		return;
-	}
-	if (ar->stream_window < CONFIG_WINDOW_MIN || ar->stream_window > CONFIG_WINDOW_MAX) {
-		link_protocol_error(a->link, "stream_window %u out of range", ar->stream_window);
-		return;
-	}
-	ev_timer_stop(a->loop, &a->timeout_w);
-	link_set_authed(a->link, ar->stream_window);
-	a->state = AGENT_UP;
-	a->backoff = a->conf->reconnect_min;
-	*a->link_up = 1;
-	if (a->was_up)
-		(*a->reconnects)++;
-	a->was_up = 1;
-	log_info("authenticated to %s as %s", a->conf->server, a->conf->name);
-	agent_declare(a);
 }
 
 static void
@@ -419,11 +275,12 @@ agent_link_control(struct link *l, Rtun__Control *msg)
 {
 	struct agent *a = link_owner(l);
 
-	if (a->state == AGENT_HELLO && msg->msg_case == RTUN__CONTROL__MSG_SERVER_HELLO)
-		agent_on_server_hello(a, msg->server_hello);
-	else if (a->state == AGENT_AUTH && msg->msg_case == RTUN__CONTROL__MSG_AUTH_RESULT)
-		agent_on_auth_result(a, msg->auth_result);
-	else if (a->state == AGENT_UP && msg->msg_case == RTUN__CONTROL__MSG_DECLARE_RESULT)
+	/* The session may have closed the link: do not touch it. */
+	if (session_control(a->session, msg)) {
+		control_free(msg);
+		return;
+	}
+	if (a->state == AGENT_UP && msg->msg_case == RTUN__CONTROL__MSG_DECLARE_RESULT)
 		agent_on_declare_result(a, msg->declare_result);
 	else if (msg->msg_case == RTUN__CONTROL__MSG_ERROR) {
 		log_error("%s: server error: %s", link_label(l), msg->error->message);
@@ -455,7 +312,7 @@ agent_serve(struct agent *a, struct link *l, uint32_t id, const struct service_c
 		snprintf(why, sizeof(why), "connect to %s: %s", addr, strerror(errno));
 		log_warn("%s: service %s: %s", link_label(l), svc->name, why);
 		(*ctr->connect_failed)++;
-		stream_refuse(l, id, FRAME_CODE_CONNECT, why);
+		link_send_reset(l, id, FRAME_CODE_CONNECT, why);
 		return;
 	}
 	stream_accept(l, id, end, 1, &c);
@@ -477,7 +334,7 @@ agent_link_open(struct link *l, uint32_t id, const char *service, const char *pe
 	}
 	if (svc == NULL) {
 		log_warn("%s: stream %u for unknown service '%s'", link_label(l), id, service);
-		stream_refuse(l, id, FRAME_CODE_UNKNOWN_SERVICE, "unknown service");
+		link_send_reset(l, id, FRAME_CODE_UNKNOWN_SERVICE, "unknown service");
 		return;
 	}
 	log_debug("%s: stream %u: user %s for service %s", link_label(l), id, peer, service);
@@ -528,6 +385,8 @@ agent_link_closed(struct link *l, const char *reason)
 	char why[512];
 
 	a->link = NULL;
+	session_free(a->session);
+	a->session = NULL;
 	*a->link_up = 0;
 	/* The link's streams are gone, and with them the last users of retired counters. */
 	retire_sweep(&a->retired, a->metrics, NULL);
@@ -602,12 +461,10 @@ agent_new(struct ev_loop *loop, const struct agent_conf *conf, struct metrics *m
 	agent_register_metrics(a);
 	retire_init(&a->retired);
 	agent_set_svc_counters(a, conf);
-	a->fd = -1;
 	a->backoff = conf->reconnect_min;
-	ev_init(&a->connect_w, agent_connect_cb);
 	ev_init(&a->timeout_w, agent_timeout_cb);
 	ev_init(&a->retry_w, agent_retry_cb);
-	a->connect_w.data = a->timeout_w.data = a->retry_w.data = a;
+	a->timeout_w.data = a->retry_w.data = a;
 	log_info("agent %s starting: server %s, %zu service(s)", conf->name, conf->server,
 	    conf->nservices);
 	agent_connect(a);
@@ -710,6 +567,14 @@ agent_reload(struct agent *a, const struct agent_conf *conf)
 		log_info("reload: the server, name, token or transport changed; connecting again");
 		a->backoff = conf->reconnect_min;
 		link_close(a->link, FRAME_CODE_NONE, "configuration changed");
+		return 0;
+	}
+	if (relink && a->dial != NULL) {
+		/* A dial under way uses the old settings: start again with the new ones. */
+		log_info("reload: the server, name, token or transport changed; connecting again");
+		a->backoff = conf->reconnect_min;
+		agent_abort_attempt(a);
+		agent_connect(a);
 		return 0;
 	}
 	if (a->link != NULL && a->state == AGENT_UP)

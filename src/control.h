@@ -12,6 +12,7 @@
 #include "rtun.pb-c.h"
 
 struct buf;
+struct link;
 
 /* Protocol versions this build speaks. */
 #define CONTROL_VERSION_MIN 1
@@ -28,6 +29,22 @@ enum control_error {
 	CONTROL_ERR_AUTH = 3,         /* authentication failed */
 };
 
+/* Queue Error{code, message} on l. */
+void control_send_error(struct link *l, enum control_error code, const char *message);
+/* Queue ClientHello with our version range, name and nonce (AUTH_NONCE_LEN bytes). */
+void control_send_client_hello(struct link *l, const char *name, const uint8_t *nonce);
+/* Queue ServerHello with the chosen version and our nonce (AUTH_NONCE_LEN bytes). */
+void control_send_server_hello(struct link *l, uint32_t version, const uint8_t *nonce);
+/* Queue Auth with the client's proof (AUTH_MAC_LEN bytes) and the window it grants. */
+void control_send_auth(struct link *l, const uint8_t *mac, uint32_t stream_window);
+/* Queue AuthResult ok with the server's proof (AUTH_MAC_LEN bytes) and its window. */
+void control_send_auth_ok(struct link *l, const uint8_t *server_mac, uint32_t stream_window);
+/* Queue AuthResult refused with message. */
+void control_send_auth_refused(struct link *l, const char *message);
+/* Queue Declare with n services. */
+void control_send_declare(struct link *l, Rtun__Service **services, size_t n);
+/* Queue DeclareResult with n results. */
+void control_send_declare_result(struct link *l, Rtun__ServiceResult **results, size_t n);
 /* Append msg as one CONTROL frame to b. */
 void control_append(struct buf *b, const Rtun__Control *msg);
 /* Decode and validate a CONTROL payload; NULL with *why set when malformed. */

@@ -287,6 +287,37 @@ link_send_frame(struct link *l, const struct frame *f)
 	link_kick(l);
 }
 
+/* Fill f as a frame of type that carries a code and a reason (RESET, GOAWAY). */
+static void
+coded_frame(struct frame *f, enum frame_type type, uint32_t id, enum frame_code code,
+    const char *reason)
+{
+	memset(f, 0, sizeof(*f));
+	f->type = type;
+	f->stream = id;
+	f->value = code;
+	f->text = reason;
+	f->text_len = strlen(reason);
+}
+
+void
+link_send_reset(struct link *l, uint32_t id, enum frame_code code, const char *reason)
+{
+	struct frame f;
+
+	coded_frame(&f, FRAME_RESET, id, code, reason);
+	link_send_frame(l, &f);
+}
+
+void
+link_send_goaway(struct link *l, enum frame_code code, const char *reason)
+{
+	struct frame f;
+
+	coded_frame(&f, FRAME_GOAWAY, 0, code, reason);
+	link_send_frame(l, &f);
+}
+
 void
 link_send_control(struct link *l, const Rtun__Control *msg)
 {
@@ -506,7 +537,6 @@ static void
 link_on_open(struct link *l, const struct frame *f)
 {
 	char service[FRAME_TEXT_MAX + 1], peer[FRAME_TEXT_MAX + 1], dest[FRAME_TEXT_MAX + 1];
-	struct frame rst;
 
 	if ((f->stream % 2 == 0) != (l->params.role == LINK_CLIENT) || l->ops->open == NULL) {
 		link_protocol_error(l, "OPEN for stream %u from the wrong side", f->stream);
@@ -518,13 +548,7 @@ link_on_open(struct link *l, const struct frame *f)
 	}
 	l->peer_max_id = f->stream;
 	if (l->nstreams >= l->params.max_streams) {
-		memset(&rst, 0, sizeof(rst));
-		rst.type = FRAME_RESET;
-		rst.stream = f->stream;
-		rst.value = FRAME_CODE_REFUSED;
-		rst.text = "too many streams";
-		rst.text_len = strlen(rst.text);
-		link_send_frame(l, &rst);
+		link_send_reset(l, f->stream, FRAME_CODE_REFUSED, "too many streams");
 		log_warn("%s: refusing stream %u: max_streams (%u) reached", l->label, f->stream,
 		    l->params.max_streams);
 		return;
@@ -813,11 +837,7 @@ link_close(struct link *l, enum frame_code code, const char *reason)
 		return;
 	if (code != FRAME_CODE_NONE) {
 		/* Best effort: one non-blocking write of what is queued plus GOAWAY. */
-		memset(&f, 0, sizeof(f));
-		f.type = FRAME_GOAWAY;
-		f.value = code;
-		f.text = reason;
-		f.text_len = strlen(reason);
+		coded_frame(&f, FRAME_GOAWAY, 0, code, reason);
 		frame_append(&l->out, &f);
 		(void)transport_write(l->t, buf_ptr(&l->out), buf_len(&l->out));
 	}

@@ -3,8 +3,8 @@
  * every stream. It owns the socket, decodes frames and dispatches them,
  * schedules output (control frames first, then DATA round-robin over ready
  * streams, read just in time from their sockets), sends heartbeats and
- * declares the peer dead when it falls silent. Role-specific behaviour
- * (handshake, services) lives in server.c and agent.c behind link_ops.
+ * declares the peer dead when it falls silent. The handshake lives in
+ * session.c, the services in server.c and agent.c, behind link_ops.
  */
 #ifndef RTUN_LINK_H
 #define RTUN_LINK_H
@@ -146,6 +146,10 @@ void link_send_raw(struct link *l, const void *p, size_t n);
 void link_send_control(struct link *l, const Rtun__Control *msg);
 /* Queue a frame without payload (control-class: WINDOW, OPEN, RESET, ...). */
 void link_send_frame(struct link *l, const struct frame *f);
+/* Queue RESET for stream id: code and reason as in doc/PROTOCOL.md. */
+void link_send_reset(struct link *l, uint32_t id, enum frame_code code, const char *reason);
+/* Queue GOAWAY with code and reason; the caller then ends the link. */
+void link_send_goaway(struct link *l, enum frame_code code, const char *reason);
 /* Close the link after queued output is written (or at once if it cannot be). */
 void link_close_after_flush(struct link *l, const char *reason);
 /* Drop the link now: reset streams, send GOAWAY best-effort, tell the owner. */

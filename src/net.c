@@ -238,22 +238,53 @@ net_listen(const struct net_addr *addr, int backlog)
 	return fd;
 }
 
-int
-net_connect(const struct net_addr *addr)
+/* The wildcard address of addr's family with port, for binding before a connect. */
+static void
+net_any(const struct net_addr *addr, uint16_t port, struct net_addr *out)
 {
-	int fd, saved;
+	memset(out, 0, sizeof(*out));
+	out->ss.ss_family = addr->ss.ss_family;
+	if (addr->ss.ss_family == AF_INET6) {
+		((struct sockaddr_in6 *)&out->ss)->sin6_port = htons(port);
+		out->len = sizeof(struct sockaddr_in6);
+	} else {
+		((struct sockaddr_in *)&out->ss)->sin_port = htons(port);
+		out->len = sizeof(struct sockaddr_in);
+	}
+}
+
+int
+net_connect_from(const struct net_addr *addr, uint16_t local_port)
+{
+	struct net_addr local;
+	int fd, on = 1, saved;
 
 	fd = socket(addr->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1)
 		return -1;
-	if (connect(fd, (const struct sockaddr *)&addr->ss, addr->len) == -1 &&
-	    errno != EINPROGRESS) {
-		saved = errno;
-		close(fd);
-		errno = saved;
-		return -1;
+	if (local_port != 0) {
+		/* Others may hold the port the same way: a listener, or a connect elsewhere. */
+		net_any(addr, local_port, &local);
+		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on));
+		if (bind(fd, (const struct sockaddr *)&local.ss, local.len) == -1)
+			goto fail;
 	}
+	if (connect(fd, (const struct sockaddr *)&addr->ss, addr->len) == -1 &&
+	    errno != EINPROGRESS)
+		goto fail;
 	return fd;
+fail:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
+}
+
+int
+net_connect(const struct net_addr *addr)
+{
+	return net_connect_from(addr, 0);
 }
 
 int

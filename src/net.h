@@ -53,6 +53,11 @@ void net_set_rcvlowat(int fd, int bytes);
 int net_listen(const struct net_addr *addr, int backlog);
 /* Start a non-blocking connect; returns the fd (connect may be in progress) or -1 with errno. */
 int net_connect(const struct net_addr *addr);
+/*
+ * The same from local_port (0: any), bound with SO_REUSEADDR and SO_REUSEPORT
+ * so that other sockets may use that port too, as a hole punch needs.
+ */
+int net_connect_from(const struct net_addr *addr, uint16_t local_port);
 /* Pending error of a socket (SO_ERROR), 0 if none. */
 int net_socket_error(int fd);
 /* accept() a non-blocking, close-on-exec connection; -1 with errno. */

@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include "acceptor.h"
-#include "auth.h"
 #include "authlimit.h"
 #include "control.h"
 #include "link.h"
@@ -23,27 +22,26 @@
 #include "retire.h"
 #include "server-ports.h"
 #include "server.h"
+#include "session.h"
 #include "stream-sock.h"
 #include "stream.h"
 #include "transport-tls.h"
 #include "xmalloc.h"
 
 enum peer_state {
-	PEER_HELLO,   /* waiting for ClientHello */
-	PEER_AUTH,    /* ServerHello sent, waiting for Auth */
-	PEER_UP,      /* authenticated */
-	PEER_FAILED,  /* authentication failed; closing */
+	PEER_HANDSHAKE,  /* the session runs */
+	PEER_UP,         /* authenticated */
+	PEER_FAILED,     /* authentication failed; closing */
 };
 
 /* One agent link as rtund sees it. */
 struct peer {
 	struct server *srv;
 	struct link *link;
+	struct session *session;
 	enum peer_state state;
 	struct net_addr from;
 	char name[CONFIG_NAME_MAX + 1];
-	uint8_t server_nonce[AUTH_NONCE_LEN];
-	uint8_t client_nonce[AUTH_NONCE_LEN];
 	ev_timer handshake_w;
 	struct retire retired;   /* counters of its former ports that streams may still use */
 	LIST_ENTRY(peer) entry;
@@ -130,57 +128,24 @@ server_link_closed(struct link *l, const char *reason)
 	retire_free(&pe->retired, pe->srv->metrics);
 	metrics_release(pe->srv->metrics, link_set_rtt_gauge(l, NULL));
 	ev_timer_stop(pe->srv->loop, &pe->handshake_w);
+	session_free(pe->session);
 	LIST_REMOVE(pe, entry);
 	free(pe);
 }
 
+/* The agent's hello named it: its log lines say so from now on. */
 static void
-peer_send_error(struct peer *pe, enum control_error code, const char *message)
+peer_session_hello(void *arg, const char *name)
 {
-	Rtun__Control msg = RTUN__CONTROL__INIT;
-	Rtun__Error err = RTUN__ERROR__INIT;
+	struct peer *pe = arg;
 
-	err.code = code;
-	err.message = (char *)message;
-	msg.msg_case = RTUN__CONTROL__MSG_ERROR;
-	msg.error = &err;
-	link_send_control(pe->link, &msg);
-	link_close_after_flush(pe->link, message);
-}
-
-static void
-peer_on_hello(struct peer *pe, const Rtun__ClientHello *h)
-{
-	Rtun__Control msg = RTUN__CONTROL__INIT;
-	Rtun__ServerHello sh = RTUN__SERVER_HELLO__INIT;
-
-	snprintf(pe->name, sizeof(pe->name), "%s", h->name);
+	snprintf(pe->name, sizeof(pe->name), "%s", name);
 	link_set_label(pe->link, "agent %s (%s)", pe->name, link_peer(pe->link));
-	if (h->version_min > CONTROL_VERSION_MAX || h->version_max < CONTROL_VERSION_MIN) {
-		log_warn("%s: no common protocol version (agent speaks %u-%u, we speak %u-%u)",
-		    link_label(pe->link), h->version_min, h->version_max, CONTROL_VERSION_MIN,
-		    CONTROL_VERSION_MAX);
-		peer_send_error(pe, CONTROL_ERR_VERSION, "unsupported protocol version");
-		return;
-	}
-	memcpy(pe->client_nonce, h->nonce.data, AUTH_NONCE_LEN);
-	auth_nonce(pe->server_nonce);
-	sh.version = CONTROL_VERSION_MAX < h->version_max ? CONTROL_VERSION_MAX : h->version_max;
-	sh.nonce.data = pe->server_nonce;
-	sh.nonce.len = AUTH_NONCE_LEN;
-	sh.software = PACKAGE_STRING;
-	msg.msg_case = RTUN__CONTROL__MSG_SERVER_HELLO;
-	msg.server_hello = &sh;
-	link_send_control(pe->link, &msg);
-	pe->state = PEER_AUTH;
 }
 
 static void
 peer_auth_failed(struct peer *pe)
 {
-	Rtun__Control msg = RTUN__CONTROL__INIT;
-	Rtun__AuthResult ar = RTUN__AUTH_RESULT__INIT;
-	struct frame f;
 	char host[NET_ADDRSTRLEN];
 	double block;
 
@@ -195,18 +160,21 @@ peer_auth_failed(struct peer *pe)
 		log_warn("authentication failed from %s for agent '%s'", host, pe->name);
 	(*pe->srv->auth_failures)++;
 	pe->state = PEER_FAILED;
-	ar.ok = 0;
-	ar.message = "authentication failed";
-	msg.msg_case = RTUN__CONTROL__MSG_AUTH_RESULT;
-	msg.auth_result = &ar;
-	link_send_control(pe->link, &msg);
-	memset(&f, 0, sizeof(f));
-	f.type = FRAME_GOAWAY;
-	f.value = FRAME_CODE_AUTH;
-	f.text = "authentication failed";
-	f.text_len = strlen(f.text);
-	link_send_frame(pe->link, &f);
-	link_close_after_flush(pe->link, "authentication failed");
+}
+
+/* The session failed: log and count; the session answers the agent and closes. */
+static void
+peer_session_failed(void *arg, const struct session_failure *f)
+{
+	struct peer *pe = arg;
+
+	if (f->code != SESSION_ERR_VERSION) {
+		peer_auth_failed(pe);
+		return;
+	}
+	log_warn("%s: no common protocol version (agent speaks %u-%u, we speak %u-%u)",
+	    link_label(pe->link), f->version_min, f->version_max, CONTROL_VERSION_MIN,
+	    CONTROL_VERSION_MAX);
 }
 
 /* A newer link of the same agent takes over: end the old one and free its ports now. */
@@ -226,38 +194,17 @@ peer_supersede_old(struct peer *pe)
 	}
 }
 
+/* The agent proved the token and the session answered with our proof. */
 static void
-peer_on_auth(struct peer *pe, const Rtun__Auth *a)
+peer_session_up(void *arg, const char *name, uint32_t peer_window)
 {
-	Rtun__Control msg = RTUN__CONTROL__INIT;
-	Rtun__AuthResult ar = RTUN__AUTH_RESULT__INIT;
-	const struct server_conf *conf = pe->srv->conf;
-	uint8_t mac[AUTH_MAC_LEN], smac[AUTH_MAC_LEN];
+	struct peer *pe = arg;
 	char labels[512];
 
-	auth_mac(AUTH_AGENT, conf->token, pe->server_nonce, pe->client_nonce, pe->name, mac);
-	if (!auth_verify(mac, a->mac.data, a->mac.len)) {
-		peer_auth_failed(pe);
-		return;
-	}
-	if (a->stream_window < CONFIG_WINDOW_MIN || a->stream_window > CONFIG_WINDOW_MAX) {
-		link_protocol_error(pe->link, "stream_window %u out of range", a->stream_window);
-		return;
-	}
 	authlimit_success(pe->srv->authlimit, (const struct sockaddr *)&pe->from.ss);
 	peer_supersede_old(pe);
 	pe->state = PEER_UP;
 	ev_timer_stop(pe->srv->loop, &pe->handshake_w);
-	link_set_authed(pe->link, a->stream_window);
-	auth_mac(AUTH_SERVER, conf->token, pe->server_nonce, pe->client_nonce, pe->name, smac);
-	ar.ok = 1;
-	ar.message = "";
-	ar.server_mac.data = smac;
-	ar.server_mac.len = AUTH_MAC_LEN;
-	ar.stream_window = conf->common.stream_window;
-	msg.msg_case = RTUN__CONTROL__MSG_AUTH_RESULT;
-	msg.auth_result = &ar;
-	link_send_control(pe->link, &msg);
 	log_info("%s: authenticated", link_label(pe->link));
 	(*pe->srv->links_up)++;
 	(*pe->srv->auth_ok)++;
@@ -265,6 +212,12 @@ peer_on_auth(struct peer *pe, const Rtun__Auth *a)
 	    "Round-trip time of the last heartbeat, per agent.",
 	    agent_labels(pe, NULL, labels, sizeof(labels))));
 }
+
+static const struct session_ops peer_session_ops = {
+	.hello = peer_session_hello,
+	.up = peer_session_up,
+	.failed = peer_session_failed,
+};
 
 /* Metric labels `agent="NAME"`, plus `,service="S"` when service is given. */
 static const char *
@@ -438,8 +391,6 @@ mark_stale(struct port *p, void *arg)
 static void
 peer_on_declare(struct peer *pe, const Rtun__Declare *d)
 {
-	Rtun__Control msg = RTUN__CONTROL__INIT;
-	Rtun__DeclareResult dr = RTUN__DECLARE_RESULT__INIT;
 	Rtun__ServiceResult *results, **ptrs;
 	char (*reasons)[256];
 	size_t i, n = d->n_services;
@@ -466,11 +417,7 @@ peer_on_declare(struct peer *pe, const Rtun__Declare *d)
 	}
 	ports_each_of(pe->srv->ports, pe, drop_if_stale, pe);
 	retire_sweep(&pe->retired, pe->srv->metrics, pe->link);
-	dr.n_results = n;
-	dr.results = ptrs;
-	msg.msg_case = RTUN__CONTROL__MSG_DECLARE_RESULT;
-	msg.declare_result = &dr;
-	link_send_control(pe->link, &msg);
+	control_send_declare_result(pe->link, ptrs, n);
 	free(results);
 	free(ptrs);
 	free(reasons);
@@ -481,11 +428,12 @@ server_link_control(struct link *l, Rtun__Control *msg)
 {
 	struct peer *pe = link_owner(l);
 
-	if (pe->state == PEER_HELLO && msg->msg_case == RTUN__CONTROL__MSG_CLIENT_HELLO)
-		peer_on_hello(pe, msg->client_hello);
-	else if (pe->state == PEER_AUTH && msg->msg_case == RTUN__CONTROL__MSG_AUTH)
-		peer_on_auth(pe, msg->auth);
-	else if (pe->state == PEER_UP && msg->msg_case == RTUN__CONTROL__MSG_DECLARE)
+	/* The session may have closed the link and freed pe: touch neither. */
+	if (session_control(pe->session, msg)) {
+		control_free(msg);
+		return;
+	}
+	if (pe->state == PEER_UP && msg->msg_case == RTUN__CONTROL__MSG_DECLARE)
 		peer_on_declare(pe, msg->declare);
 	else if (msg->msg_case == RTUN__CONTROL__MSG_ERROR) {
 		log_warn("%s: agent reported error %u: %s", link_label(l), msg->error->code,
@@ -525,10 +473,11 @@ server_transport_cb(void *arg, struct transport *t, const struct net_addr *from,
 
 	pe = xcalloc(1, sizeof(*pe));
 	pe->srv = srv;
-	pe->state = PEER_HELLO;
+	pe->state = PEER_HANDSHAKE;
 	pe->from = *from;
 	retire_init(&pe->retired);
 	pe->link = link_new(srv->loop, t, from, &params, &server_link_ops, pe);
+	pe->session = session_new(pe->link, srv->conf->token, NULL, &peer_session_ops, pe);
 	/* Absolute: what the sniffing and the TLS or WebSocket handshakes left of it. */
 	ev_timer_init(&pe->handshake_w, peer_handshake_timeout_cb, left, 0.0);
 	pe->handshake_w.data = pe;
@@ -665,19 +614,13 @@ static void
 port_revoke(struct port *p, const char *reason)
 {
 	struct peer *pe = port_owner_arg(p);
-	Rtun__Control msg = RTUN__CONTROL__INIT;
-	Rtun__DeclareResult dr = RTUN__DECLARE_RESULT__INIT;
 	Rtun__ServiceResult res = RTUN__SERVICE_RESULT__INIT, *ptr = &res;
 
 	res.name = (char *)port_service(p);
 	res.remote_port = port_number(p);
 	res.status = RTUN__SERVICE_STATUS__SERVICE_NOT_ALLOWED;
 	res.reason = (char *)reason;
-	dr.n_results = 1;
-	dr.results = &ptr;
-	msg.msg_case = RTUN__CONTROL__MSG_DECLARE_RESULT;
-	msg.declare_result = &dr;
-	link_send_control(pe->link, &msg);
+	control_send_declare_result(pe->link, &ptr, 1);
 	peer_log_result(pe, &res);
 	port_close(p);
 }

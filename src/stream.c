@@ -184,20 +184,6 @@ stream_accept(struct link *l, uint32_t id, struct stream_end *end, int connectin
 	return s;
 }
 
-void
-stream_refuse(struct link *l, uint32_t id, enum frame_code code, const char *why)
-{
-	struct frame f;
-
-	memset(&f, 0, sizeof(f));
-	f.type = FRAME_RESET;
-	f.stream = id;
-	f.value = code;
-	f.text = why;
-	f.text_len = strlen(why);
-	link_send_frame(l, &f);
-}
-
 const struct stream_counters *
 stream_counters(const struct stream *s)
 {
@@ -246,7 +232,7 @@ stream_reset(struct stream *s, enum frame_code code, const char *reason)
 {
 	log_debug("%s: stream %u (%s, %s): reset: %s", link_label(s->link), s->id, s->service,
 	    s->peer, reason);
-	stream_send(s, FRAME_RESET, code, reason);
+	link_send_reset(s->link, s->id, code, reason);
 	stream_free(s);
 }
 

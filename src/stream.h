@@ -68,8 +68,6 @@ struct stream *stream_open(struct link *l, struct stream_end *end, const struct 
  */
 struct stream *stream_accept(struct link *l, uint32_t id, struct stream_end *end, int connecting,
     const struct stream_conf *c);
-/* Answer the peer's OPEN id with RESET (code, why): it cannot be served. */
-void stream_refuse(struct link *l, uint32_t id, enum frame_code code, const char *why);
 
 /* The end has input (or its end) to offer. */
 void stream_end_readable(struct stream *s);

@@ -1,12 +1,24 @@
-# tests/unit: the link and stream machines (src/link.c, src/stream.c) driven over real
-# loopback sockets in one process.  Included from the top-level Makefile.am after
-# tests/unit/local.mk, whose UNIT_CFLAGS and UNIT_LDADD it reuses.
+# tests/unit: the link and stream machines (src/link.c, src/stream.c), the
+# session on a link (src/session.c) and dialling (src/dial.c), driven over real
+# loopback sockets in one process. Included from the top-level Makefile.am after
+# tests/unit/local.mk, whose UNIT_CFLAGS and UNIT_LDADD they reuse.
 if HAVE_CHECK
-check_PROGRAMS += tests/unit/test_link
-TESTS += tests/unit/test_link
-tests_unit_test_link_SOURCES = tests/unit/test_link.c
+LOOPBACK_TESTS = tests/unit/test_link tests/unit/test_session tests/unit/test_dial
+check_PROGRAMS += $(LOOPBACK_TESTS)
+TESTS += $(LOOPBACK_TESTS)
+LOOPBACK_SOURCES = tests/unit/loopback.c tests/unit/loopback.h
+
+tests_unit_test_link_SOURCES = tests/unit/test_link.c $(LOOPBACK_SOURCES)
 tests_unit_test_link_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_link_LDADD = $(UNIT_LDADD)
+
+tests_unit_test_session_SOURCES = tests/unit/test_session.c $(LOOPBACK_SOURCES)
+tests_unit_test_session_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_session_LDADD = $(UNIT_LDADD)
+
+tests_unit_test_dial_SOURCES = tests/unit/test_dial.c $(LOOPBACK_SOURCES)
+tests_unit_test_dial_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_dial_LDADD = $(UNIT_LDADD)
 endif
 
 # The public-port registry (src/server-ports.c) and its claim policy.

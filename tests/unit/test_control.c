@@ -2,8 +2,8 @@
  * Unit tests of src/control.c: every message type goes out as a CONTROL
  * frame through control_append(), comes back through frame_decode() and
  * control_decode() unchanged, and every check beyond the schema refuses what
- * it must (bad protobuf, no message, wrong nonce or mac sizes, bad agent and
- * result names, too many services, over-long text).
+ * it must (bad protobuf, no message, wrong nonce or mac sizes, a stream_window
+ * out of range, bad agent and result names, too many services, over-long text).
  */
 #include "rtun-build.h"
 
@@ -272,6 +272,26 @@ START_TEST(test_nonce_and_mac_length)
 }
 END_TEST
 
+/* Both windows are checked at the bounds; a refusal carries none. */
+START_TEST(test_stream_window)
+{
+	auth.stream_window = 16 * 1024;
+	assert_accepted(select_msg(RTUN__CONTROL__MSG_AUTH));
+	auth.stream_window = 16 * 1024 * 1024;
+	assert_accepted(select_msg(RTUN__CONTROL__MSG_AUTH));
+	auth.stream_window = 16 * 1024 - 1;
+	assert_refused(select_msg(RTUN__CONTROL__MSG_AUTH), "stream_window out of range");
+	auth.stream_window = 16 * 1024 * 1024 + 1;
+	assert_refused(select_msg(RTUN__CONTROL__MSG_AUTH), "stream_window out of range");
+	auth_result.stream_window = 0;
+	assert_refused(select_msg(RTUN__CONTROL__MSG_AUTH_RESULT), "stream_window out of range");
+	auth_result.ok = 0;
+	auth_result.server_mac.len = 0;
+	auth_result.message = "authentication failed";
+	assert_accepted(select_msg(RTUN__CONTROL__MSG_AUTH_RESULT));
+}
+END_TEST
+
 START_TEST(test_agent_name)
 {
 	static const char *const bad[] = { "", "a b", "a/b", "caf\xc3\xa9", "a\n", long_name };
@@ -386,6 +406,7 @@ control_suite(void)
 	tcase_add_test(bad, test_garbage);
 	tcase_add_test(bad, test_empty);
 	tcase_add_test(bad, test_nonce_and_mac_length);
+	tcase_add_test(bad, test_stream_window);
 	tcase_add_test(bad, test_agent_name);
 	tcase_add_test(bad, test_agent_name_nul);
 	tcase_add_test(bad, test_services);

@@ -27,6 +27,7 @@
 #include "control.h"
 #include "frame.h"
 #include "link.h"
+#include "loopback.h"
 #include "net.h"
 #include "stream-sock.h"
 #include "stream.h"
@@ -87,41 +88,6 @@ static const struct link_ops agt_ops = {
 	.control = on_control, .open = on_open, .closed = on_closed
 };
 
-/* A listening socket on 127.0.0.1 with a kernel-chosen port. */
-static int
-listen_any(struct net_addr *addr)
-{
-	struct sockaddr_in *sin = (struct sockaddr_in *)&addr->ss;
-	int fd;
-
-	memset(addr, 0, sizeof(*addr));
-	sin->sin_family = AF_INET;
-	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	addr->len = sizeof(*sin);
-	fd = net_listen(addr, 16);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&addr->ss, &addr->len), 0);
-	return fd;
-}
-
-/* Two connected non-blocking TCP sockets on loopback. */
-static void
-tcp_pair(int fds[2])
-{
-	struct net_addr a, peer;
-	int lfd = listen_any(&a), i;
-
-	fds[0] = net_connect(&a);
-	ck_assert_int_ge(fds[0], 0);
-	for (i = 0, fds[1] = -1; fds[1] == -1 && i < 1000; i++) {
-		fds[1] = net_accept(lfd, &peer);
-		if (fds[1] == -1)
-			usleep(1000);
-	}
-	ck_assert_int_ge(fds[1], 0);
-	close(lfd);
-}
-
 static struct link *
 make_link_window(int fd, int server, double hb_interval, double hb_timeout, uint32_t window)
 {
@@ -163,8 +129,8 @@ setup(void)
 	fx.sc.local_read = &fx.bytes[0];
 	fx.sc.local_written = &fx.bytes[1];
 	fx.sc.connect_failed = &fx.bytes[2];
-	fx.svc_lfd = listen_any(&fx.svc_addr);
-	tcp_pair(fds);
+	fx.svc_lfd = loopback_listen(&fx.svc_addr);
+	loopback_pair(fds);
 	fx.srv.l = make_link(fds[0], 1, 10, 30);
 	fx.agt.l = make_link(fds[1], 0, 10, 30);
 	link_set_authed(fx.srv.l, WINDOW);
@@ -187,15 +153,6 @@ teardown(void)
 		close(fx.svc[i]);
 	close(fx.svc_lfd);
 	ev_loop_destroy(fx.loop);
-}
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* Run the loop once without waiting long, and accept service connections. */
@@ -226,7 +183,7 @@ user_connect(void)
 {
 	int fds[2], n = fx.nsvc, i;
 
-	tcp_pair(fds);
+	loopback_pair(fds);
 	open_user(fds[1]);
 	for (i = 0; i < 5000 && fx.nsvc == n; i++)
 		turn();
@@ -307,9 +264,9 @@ pump_done(const struct pump *p)
 static void
 pump_pair(struct pump *a, struct pump *b, double secs)
 {
-	double end = now() + secs;
+	double end = loopback_now() + secs;
 
-	while (!(pump_done(a) && pump_done(b)) && now() < end) {
+	while (!(pump_done(a) && pump_done(b)) && loopback_now() < end) {
 		pump_step(a, 1);
 		pump_step(b, 1);
 		turn();
@@ -320,9 +277,9 @@ pump_pair(struct pump *a, struct pump *b, double secs)
 static void
 pump_until(struct pump *a, struct pump *b, const int *flag, double secs)
 {
-	double end = now() + secs;
+	double end = loopback_now() + secs;
 
-	while (!*flag && now() < end) {
+	while (!*flag && loopback_now() < end) {
 		pump_step(a, 1);
 		pump_step(b, 1);
 		turn();
@@ -367,12 +324,12 @@ START_TEST(test_credit_exhausted_and_returned)
 	pump_init(&user, ufd, 64 << 20, 0, 3, 0);
 	s = stream_of(fx.srv.l, 2);
 	ck_assert_ptr_nonnull(s);
-	for (end = now() + 3; now() < end && stream_credit(s) > 0;) {
+	for (end = loopback_now() + 3; loopback_now() < end && stream_credit(s) > 0;) {
 		pump_step(&user, 0);
 		turn();
 	}
 	ck_assert_uint_eq(stream_credit(s), 0);
-	for (end = now() + 0.3; now() < end;) {
+	for (end = loopback_now() + 0.3; loopback_now() < end;) {
 		pump_step(&user, 0);
 		turn();
 	}
@@ -394,12 +351,12 @@ START_TEST(test_window_grows_for_a_fast_reader)
 	struct pump user, svc;
 	struct stream *s;
 	uint32_t most = 0;
-	double end = now() + 30;
+	double end = loopback_now() + 30;
 	int ufd = user_connect();
 
 	pump_init(&user, ufd, 32 << 20, 0, 4, 0);
 	pump_init(&svc, fx.svc[0], 0, 32 << 20, 0, 4);
-	while (!pump_done(&svc) && now() < end) {
+	while (!pump_done(&svc) && loopback_now() < end) {
 		pump_step(&user, 1);
 		pump_step(&svc, 1);
 		if ((s = stream_of(fx.agt.l, 2)) != NULL && stream_window(s) > most)
@@ -473,7 +430,7 @@ START_TEST(test_dead_link_resets_both_ends)
 	pump_init(&down_user, ufd_down, 0, 64 << 20, 0, 10);
 	down_user.shut = 1;
 	pump_init(&down_svc, fx.svc[1], 64 << 20, 0, 10, 0);
-	for (end = now() + 0.3; now() < end;) {
+	for (end = loopback_now() + 0.3; loopback_now() < end;) {
 		pump_step(&up_user, 1);
 		pump_step(&up_svc, 1);
 		pump_step(&down_user, 1);
@@ -483,11 +440,11 @@ START_TEST(test_dead_link_resets_both_ends)
 	ck_assert(up_svc.got > 0 && down_user.got > 0);
 	/* The agent's side of the link goes away mid-transfer. */
 	link_close(fx.agt.l, FRAME_CODE_NONE, "cut by the test");
-	for (end = now() + 5; now() < end && !(up_svc.eof || up_svc.reset) ;) {
+	for (end = loopback_now() + 5; loopback_now() < end && !(up_svc.eof || up_svc.reset) ;) {
 		pump_step(&up_svc, 1);
 		turn();
 	}
-	for (end = now() + 5; now() < end && !(down_user.eof || down_user.reset);) {
+	for (end = loopback_now() + 5; loopback_now() < end && !(down_user.eof || down_user.reset);) {
 		pump_step(&down_user, 1);
 		turn();
 	}
@@ -529,7 +486,7 @@ raw_agent(void)
 	ev_run(fx.loop, EVRUN_NOWAIT);
 	fx.srv.closed = fx.agt.closed = 0;
 	fx.agt.l = NULL;
-	tcp_pair(fds);
+	loopback_pair(fds);
 	/* The smallest window, so one frame can overrun it before any credit comes back. */
 	fx.srv.l = make_link_window(fds[0], 1, 0.25, 0.3, RAW_WINDOW);
 	link_set_authed(fx.srv.l, WINDOW);
@@ -546,7 +503,7 @@ START_TEST(test_peer_beyond_window)
 	int raw = raw_agent(), ufd[2];
 	double end;
 
-	tcp_pair(ufd);
+	loopback_pair(ufd);
 	open_user(ufd[1]);
 	memset(&f, 0, sizeof(f));
 	f.type = FRAME_OPEN_OK;
@@ -557,7 +514,7 @@ START_TEST(test_peer_beyond_window)
 	f.payload_len = sizeof(payload);
 	/* The server granted RAW_WINDOW bytes: one frame one byte longer breaks the protocol. */
 	raw_send(raw, &f);
-	for (end = now() + 2; now() < end && !fx.srv.closed;)
+	for (end = loopback_now() + 2; loopback_now() < end && !fx.srv.closed;)
 		turn();
 	ck_assert(fx.srv.closed);
 	ck_assert_msg(strstr(fx.srv.reason, "beyond the window") != NULL, "reason: %s",
@@ -575,19 +532,19 @@ END_TEST
 START_TEST(test_heartbeat_verdict_is_exact)
 {
 	int raw = raw_agent();
-	double t0 = now();
+	double t0 = loopback_now();
 
 	/*
 	 * The raw peer never says anything: dead 0.3 s after the link started, not
 	 * at the heartbeat tick after that (0.5 s).
 	 */
-	while (!fx.srv.closed && now() < t0 + 2)
+	while (!fx.srv.closed && loopback_now() < t0 + 2)
 		turn();
 	ck_assert(fx.srv.closed);
 	ck_assert_msg(strstr(fx.srv.reason, "heartbeat timeout") != NULL, "reason: %s",
 	    fx.srv.reason);
-	ck_assert_double_ge(now() - t0, 0.29);
-	ck_assert_double_le(now() - t0, 0.3 + 0.1);
+	ck_assert_double_ge(loopback_now() - t0, 0.29);
+	ck_assert_double_le(loopback_now() - t0, 0.3 + 0.1);
 	close(raw);
 }
 END_TEST
@@ -595,7 +552,7 @@ END_TEST
 START_TEST(test_two_bulk_streams_share_the_link)
 {
 	struct pump u[2], s[2];
-	double end = now() + 30;
+	double end = loopback_now() + 30;
 	size_t total = 16 << 20;
 	int ufd[2], i, checked = 0;
 
@@ -605,7 +562,7 @@ START_TEST(test_two_bulk_streams_share_the_link)
 		u[i].shut = 1;
 		pump_init(&s[i], fx.svc[i], total, 0, 11 + (unsigned)i, 0);
 	}
-	while (!(u[0].eof && u[1].eof) && now() < end) {
+	while (!(u[0].eof && u[1].eof) && loopback_now() < end) {
 		for (i = 0; i < 2; i++) {
 			pump_step(&u[i], 1);
 			pump_step(&s[i], 1);
@@ -640,7 +597,7 @@ START_TEST(test_proxy_header_before_everything)
 	/* The user says nothing and leaves: the service still reads the header, then EOF. */
 	ufd = user_connect();
 	shutdown(ufd, SHUT_WR);
-	for (end = now() + 5; now() < end;) {
+	for (end = loopback_now() + 5; loopback_now() < end;) {
 		turn();
 		r = read(fx.svc[0], got + n, sizeof(got) - 1 - n);
 		if (r == 0)
