@@ -46,8 +46,8 @@ watch_rss() {
 	done
 }
 
-base_mbs=$(transfer warmup)
-base_mbs=$(transfer baseline)
+base_mbs=$(transfer warmup) || exit 1
+base_mbs=$(transfer baseline) || exit 1
 rss0=$(rss_kb "$rtund_pid")
 note "baseline: tunnel $base_mbs MB/s, rtund RSS $rss0 KiB"
 
@@ -58,7 +58,7 @@ case_flood() {
 	: >"$IT_DIR/rss-$name"
 	start_bg "rss-$name" watch_rss "$rtund_pid" "$IT_DIR/rss-$name"
 	start_bg "flood-$name" "$PYTHON" "$TOOLS/flood.py" "$@"
-	mbs=$(transfer "during-$name")
+	mbs=$(transfer "during-$name") || exit 1
 	wait_exit "$(pid_of "flood-$name")" 30 || fail "$name: flood still running"
 	[ "$EXIT_STATUS" = 0 ] || fail "$name: $(cat "$IT_DIR/flood-$name.log")"
 	kill "$(pid_of "rss-$name")" 2>/dev/null
@@ -153,7 +153,7 @@ done
 # Waiting costs nothing: allow 5% of a core for the loop's own timers and the test's noise.
 [ $((c1 - c0)) -le $((hz / 10)) ] || fail "rtund burned $((c1 - c0)) ticks in 2 s on idle peers"
 [ "$(kv open "$IT_DIR/idle-preface.out")" = 1000 ] || fail "rtund dropped idle preface clients early"
-mbs=$(transfer after)
+mbs=$(transfer after) || exit 1
 note "after everything: tunnel $mbs MB/s (baseline $base_mbs)"
 expect_alive rtund
 exit 0
