@@ -315,12 +315,12 @@ rss_kb() {
 }
 
 # write_conf FILE SECTION DEFAULTS... -- OVERRIDES...: writes "[SECTION]" and key = value
-# lines; an override with an empty value drops the key.  "svc:NAME=LOCAL,PORT" arguments
-# add [service NAME] sections.
+# lines; an override with an empty value drops the key.  "svc:NAME=LOCAL,PORT[,KEY=VALUE...]"
+# arguments add [service NAME] sections (local, remote_port and any further keys).
 write_conf() {
 	local file=$1 section=$2 a k
 	local -A vals=()
-	local -a order=() svcs=()
+	local -a order=() svcs=() fields=()
 	shift 2
 	for a in "$@"; do
 		[ "$a" = -- ] && continue
@@ -342,9 +342,12 @@ write_conf() {
 		for a in "${svcs[@]}"; do
 			echo
 			echo "[service ${a%%=*}]"
-			a=${a#*=}
-			echo "local = ${a%,*}"
-			echo "remote_port = ${a##*,}"
+			IFS=, read -r -a fields <<<"${a#*=}"
+			echo "local = ${fields[0]}"
+			echo "remote_port = ${fields[1]}"
+			for k in "${fields[@]:2}"; do
+				echo "${k%%=*} = ${k#*=}"
+			done
 		done
 	} >"$file"
 }
@@ -379,6 +382,63 @@ start_rtund() {
 # start_rtun NAME CONF: starts an agent (readiness is the caller's wait_for_log).
 start_rtun() {
 	start_bg "$1" "$RTUN" "${IT_DFLAG[@]}" -c "$2"
+}
+
+# tunnel_up WORD...: rtund and an agent on this test's address, started as rtund and rtun
+# from $IT_DIR/rtund.conf and $IT_DIR/rtun.conf; returns once every service is ready.
+# Each WORD is one of
+#   svc:NAME=LOCAL,PORT[,KEY=VALUE...]   a service of the agent (as in write_conf);
+#   server:KEY=VALUE                     a key of rtund.conf;
+#   agent:KEY=VALUE                      a key of rtun.conf;
+#   KEY=VALUE                            a key of both.
+tunnel_up() {
+	local a fields
+	local -a server_keys=() agent_keys=() svcs=()
+	for a in "$@"; do
+		case $a in
+		svc:*)
+			agent_keys+=("$a")
+			svcs+=("${a#svc:}")
+			;;
+		server:*=*) server_keys+=("${a#server:}") ;;
+		agent:*=*) agent_keys+=("${a#agent:}") ;;
+		*=*) server_keys+=("$a") agent_keys+=("$a") ;;
+		*) hard_error "tunnel_up: '$a' is neither svc:..., server:KEY=VALUE, agent:KEY=VALUE nor KEY=VALUE" ;;
+		esac
+	done
+	server_conf "$IT_DIR/rtund.conf" "${server_keys[@]}"
+	agent_conf "$IT_DIR/rtun.conf" "${agent_keys[@]}"
+	start_rtund rtund "$IT_DIR/rtund.conf"
+	start_rtun rtun "$IT_DIR/rtun.conf"
+	for a in "${svcs[@]}"; do
+		IFS=, read -r -a fields <<<"${a#*=}"
+		wait_for_log rtun "service ${a%%=*}: remote port ${fields[1]} ready" 15 ||
+			fail "service ${a%%=*} (remote port ${fields[1]}) never ready"
+	done
+}
+
+# expect_intact CLIENT SERVICE [CONN=1] [SECONDS=30]: the transfer between CLIENT (a
+# tcptool sha-client or halfclose whose report is in CLIENT.out) and the CONNth connection
+# of the sha-server SERVICE moved every byte intact both ways, and both ends saw a clean
+# end.  Waits up to SECONDS for the two reports.
+expect_intact() {
+	local client=$1 svc=$2 conn=${3:-1} secs=${4:-30} c=$IT_DIR/$1.out s
+	s=$IT_DIR/$svc.conn$conn
+	wait_for_file "$c" "recv_sha256=" "$secs" || fail "$client: the transfer never finished"
+	wait_for_file "$IT_DIR/$svc.out" "recv_sha256=" "$secs" "$conn" ||
+		fail "$svc: connection $conn never finished"
+	grep -F "recv_sha256=" "$IT_DIR/$svc.out" | sed -n "${conn}p" >"$s"
+	[ "$(kv recv_bytes "$s")" = "$(kv sent_bytes "$c")" ] ||
+		fail "$client -> $svc: the service got $(kv recv_bytes "$s") of $(kv sent_bytes "$c") bytes"
+	[ "$(kv recv_sha256 "$s")" = "$(kv sent_sha256 "$c")" ] ||
+		fail "$client -> $svc: the service got other bytes than were sent (sha256)"
+	[ "$(kv recv_bytes "$c")" = "$(kv sent_bytes "$s")" ] ||
+		fail "$svc -> $client: the user got $(kv recv_bytes "$c") of $(kv sent_bytes "$s") bytes"
+	[ "$(kv recv_sha256 "$c")" = "$(kv sent_sha256 "$s")" ] ||
+		fail "$svc -> $client: the user got other bytes than were sent (sha256)"
+	[ "$(kv result "$c")" = ok ] || fail "$client: the transfer ended with $(kv result "$c")"
+	[ "$(kv result "$s")" = ok ] || fail "$svc: connection $conn ended with $(kv result "$s")"
+	note "$client <-> $svc: intact, $(kv sent_bytes "$c") bytes up, $(kv recv_bytes "$c") down"
 }
 
 # expect_alive NAME: fails unless the process started as NAME still runs.

@@ -6,11 +6,7 @@ IT_NUM=2
 
 conns=${IT_CONNS:-200}
 start_tool echo echo-server --listen "$IT_ADDR:$(port 1)"
-server_conf "$IT_DIR/rtund.conf"
-start_rtund rtund "$IT_DIR/rtund.conf"
-agent_conf "$IT_DIR/rtun.conf" "svc:echo=$IT_ADDR:$(port 1),$(port 10)"
-start_rtun rtun "$IT_DIR/rtun.conf"
-wait_for_log rtun "service echo: remote port $(port 10) ready" 10 || fail "service never ready"
+tunnel_up "svc:echo=$IT_ADDR:$(port 1),$(port 10)"
 
 tcptool echo-client --connect "$IT_ADDR:$(port 10)" --conns "$conns" --bytes 96K --timeout 45 \
 	>"$IT_DIR/client.out" 2>"$IT_DIR/client.err" || fail "echo failed: $(cat "$IT_DIR/client.err")"

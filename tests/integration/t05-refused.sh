@@ -8,13 +8,7 @@ IT_NUM=5
 closed=$IT_ADDR:$(port 2)
 wait_port_closed "$closed" 2 || hard_error "$closed is open; it should be closed"
 start_tool echo echo-server --listen "$IT_ADDR:$(port 1)"
-server_conf "$IT_DIR/rtund.conf"
-start_rtund rtund "$IT_DIR/rtund.conf"
-agent_conf "$IT_DIR/rtun.conf" "svc:dead=$closed,$(port 10)" \
-	"svc:echo=$IT_ADDR:$(port 1),$(port 11)"
-start_rtun rtun "$IT_DIR/rtun.conf"
-wait_for_log rtun "service dead: remote port $(port 10) ready" 10 || fail "service never ready"
-wait_for_log rtun "service echo: remote port $(port 11) ready" 10 || fail "service never ready"
+tunnel_up "svc:dead=$closed,$(port 10)" "svc:echo=$IT_ADDR:$(port 1),$(port 11)"
 
 tcptool wait-close --connect "$IT_ADDR:$(port 10)" --within 1 --count 5 --timeout 30 \
 	>"$IT_DIR/client.out" 2>"$IT_DIR/client.err"

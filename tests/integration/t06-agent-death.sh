@@ -7,15 +7,10 @@ IT_NUM=6
 . "$(dirname "$0")/lib.sh"
 
 start_tool echo echo-server --listen "$IT_ADDR:$(port 1)"
-server_conf "$IT_DIR/rtund.conf" heartbeat_interval=1s heartbeat_timeout=3s
-start_rtund rtund "$IT_DIR/rtund.conf"
-agent_conf "$IT_DIR/rtun.conf" name=victim reconnect_min=1s reconnect_max=2s \
-	"svc:echo=$IT_ADDR:$(port 1),$(port 10)"
+tunnel_up server:heartbeat_interval=1s server:heartbeat_timeout=3s agent:name=victim \
+	agent:reconnect_min=1s agent:reconnect_max=2s "svc:echo=$IT_ADDR:$(port 1),$(port 10)"
 svc=$IT_ADDR:$(port 10)
 ready="service echo: remote port $(port 10) ready"
-
-start_rtun rtun1 "$IT_DIR/rtun.conf"
-wait_for_log rtun1 "$ready" 10 || fail "service never ready"
 
 note "part 1: kill -9 the agent under three open streams"
 for i in 1 2 3; do
@@ -25,7 +20,7 @@ for i in 1 2 3; do
 	wait_for_file "$IT_DIR/hold$i.out" "ready=1" 10 || fail "user $i never got its stream up"
 done
 t0=$(now_ms)
-kill_wait KILL rtun1 || fail "kill -9 did not end the agent"
+kill_wait KILL rtun || fail "kill -9 did not end the agent"
 for i in 1 2 3; do
 	wait_exit "$(pid_of "hold$i")" 5 || fail "user $i still connected 5 s after the agent died"
 	[ "$EXIT_STATUS" = 0 ] || fail "user $i: $(cat "$IT_DIR/hold$i.log")"

@@ -1,9 +1,9 @@
 #!/bin/bash
 # PROXY protocol towards a real nginx: two services with proxy_protocol = v1 and v2, each to
 # an nginx server block that requires the header.  A user fetches a file through rtund's
-# public ports from an address of its own; nginx must log that address and port as
-# $proxy_protocol_addr/_port, and rtund's public address and port as the destination,
-# while its TCP peer ($remote_addr) is the agent.
+# public ports from an address of its own; nginx must log the user's address and port
+# that rtund saw as $proxy_protocol_addr/_port, and rtund's public address and port as the
+# destination, while its TCP peer ($remote_addr) is the agent.
 IT_NUM=13
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -48,28 +48,37 @@ nginx_conf() {
 	} >"$NG/nginx.conf"
 }
 
-# service_conf NAME VERSION REMOTE_PORT: append a [service] with proxy_protocol to rtun.conf.
-service_conf() {
-	printf '\n[service %s]\nlocal = %s\nremote_port = %s\nproxy_protocol = %s\n' \
-		"$1" "$IT_ADDR:$(port "${2#v}")" "$3" "$2" >>"$IT_DIR/rtun.conf"
-}
+# The address the agent's connections to nginx come from: the kernel's choice of source
+# address towards IT_ADDR.
+AGENT_SRC=$("$PYTHON" -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.connect((sys.argv[1], 9))
+print(s.getsockname()[0])
+' "$IT_ADDR") || hard_error "cannot tell the source address towards $IT_ADDR"
+[ "$AGENT_SRC" != "$USER_ADDR" ] || hard_error "the user's address is the agent's"
 
-# fetch VERSION REMOTE_PORT: GET / through rtund from USER_ADDR; checks nginx's log line.
+# fetch SERVICE VERSION REMOTE_PORT: GET / through rtund from USER_ADDR; nginx's log line
+# must hold the user that rtund logged for this connection, rtund's public address, the
+# agent as TCP peer and status 200.
 fetch() {
-	local v=$1 rport=$2 lport log=$IT_DIR/access-$1.log line n
+	local svc=$1 v=$2 rport=$3 lport log=$IT_DIR/access-$2.log line n m user want
 	n=$(($(wc -l <"$log") + 1))
+	m=$(($(log_count rtund "service $svc: user ") + 1))
 	lport=$(curl -sS --max-time 10 --interface "$USER_ADDR" -o "$IT_DIR/got-$v.html" \
 		-w '%{local_port}' "http://$IT_ADDR:$rport/index.html") ||
 		fail "$v: curl through rtund port $rport failed"
 	cmp -s "$IT_DIR/got-$v.html" "$NG/www/index.html" || fail "$v: wrong body from nginx"
+	wait_for_log rtund "service $svc: user " 5 "$m" || fail "$v: rtund logged no user for $svc"
+	user=$(grep -F "service $svc: user " "$IT_DIR/rtund.log" | sed -n "${m}p" |
+		sed -E 's/.* user ([^ ]+) connected.*/\1/')
+	[ "$user" = "$USER_ADDR:$lport" ] ||
+		fail "$v: rtund saw the user as '$user', but curl connected from $USER_ADDR:$lport"
 	wait_for_file "$log" "status=" 5 "$n" || fail "$v: nginx logged no request"
-	line=$(tail -n 1 "$log")
+	line=$(sed -n "${n}p" "$log")
 	echo "    nginx ($v): $line"
-	[ "$line" = "pp=$USER_ADDR:$lport dst=$IT_ADDR:$rport peer=${line##*peer=}" ] ||
-		fail "$v: nginx saw '$line', expected the user $USER_ADDR:$lport and $IT_ADDR:$rport"
-	case $line in
-	*"peer=$USER_ADDR "*) fail "$v: the service's TCP peer is the user, not the agent" ;;
-	esac
+	want="pp=$user dst=$IT_ADDR:$rport peer=$AGENT_SRC status=200"
+	[ "$line" = "$want" ] || fail "$v: nginx logged '$line', want '$want'"
 }
 
 nginx_conf
@@ -78,19 +87,14 @@ start_bg nginx "$NGINX" -p "$NG" -c "$NG/nginx.conf" -e "$IT_DIR/nginx-error.log
 wait_port "$IT_ADDR:$(port 1)" 10 || fail "nginx did not listen on $IT_ADDR:$(port 1)"
 wait_port "$IT_ADDR:$(port 2)" 10 || fail "nginx did not listen on $IT_ADDR:$(port 2)"
 
-server_conf "$IT_DIR/rtund.conf"
-start_rtund rtund "$IT_DIR/rtund.conf"
-agent_conf "$IT_DIR/rtun.conf"
-service_conf web1 v1 "$(port 10)"
-service_conf web2 v2 "$(port 11)"
-start_rtun rtun "$IT_DIR/rtun.conf"
-wait_for_log rtun "service web1: remote port $(port 10) ready" 10 || fail "service web1 never ready"
-wait_for_log rtun "service web2: remote port $(port 11) ready" 10 || fail "service web2 never ready"
+# rtund logs each user it accepts at debug level: what the PROXY header must carry.
+tunnel_up server:log_level=debug "svc:web1=$IT_ADDR:$(port 1),$(port 10),proxy_protocol=v1" \
+	"svc:web2=$IT_ADDR:$(port 2),$(port 11),proxy_protocol=v2"
 
-note "user $USER_ADDR through PROXY v1 and v2"
-fetch v1 "$(port 10)"
-fetch v2 "$(port 11)"
-fetch v1 "$(port 10)"
+note "user $USER_ADDR through PROXY v1 and v2 (the agent connects from $AGENT_SRC)"
+fetch web1 v1 "$(port 10)"
+fetch web2 v2 "$(port 11)"
+fetch web1 v1 "$(port 10)"
 grep -q 'broken header' "$IT_DIR/nginx-error.log" 2>/dev/null &&
 	fail "nginx could not parse a PROXY header: $(grep 'broken header' "$IT_DIR/nginx-error.log")"
 expect_alive rtund

@@ -7,9 +7,6 @@ IT_NUM=15
 
 start_tool svc sha-server --listen "$IT_ADDR:$(port 1)" --send 24M --seed 3 --rate 6M
 start_tool echo echo-server --listen "$IT_ADDR:$(port 2)"
-server_conf "$IT_DIR/rtund.conf" "shutdown_timeout=20s"
-agent_conf "$IT_DIR/rtun.conf" "shutdown_timeout=20s" \
-	"svc:bulk=$IT_ADDR:$(port 1),$(port 10)" "svc:echo=$IT_ADDR:$(port 2),$(port 11)"
 
 # transfer_during_term DAEMON SERVER: a 4 s transfer is in flight when DAEMON (rtund or
 # the agent; SERVER names the running rtund) gets SIGTERM.
@@ -29,21 +26,14 @@ transfer_during_term() {
 		wait_for_log "$server" "withdrawn" 5 || fail "the agent did not withdraw its services"
 		wait_port_closed "$IT_ADDR:$(port 11)" 3 || fail "port still open after the agent's SIGTERM"
 	fi
-	wait_for_file "$IT_DIR/$user.out" "recv_sha256=" 30 || fail "transfer did not finish"
-	wait_for_file "$IT_DIR/svc.out" "recv_sha256=" 10 "$n" || fail "service did not finish"
-	[ "$(kv recv_bytes "$IT_DIR/$user.out")" = 25165824 ] || fail "user got a short reply"
-	[ "$(kv recv_sha256 "$IT_DIR/$user.out")" = "$(kv sent_sha256 "$IT_DIR/svc.out")" ] ||
-		fail "reply differs from what the service sent"
-	[ "$(kv recv_sha256 "$IT_DIR/svc.out")" = "$(kv sent_sha256 "$IT_DIR/$user.out")" ] ||
-		fail "service got other bytes than the user sent"
+	expect_intact "$user" svc "$n"
 	wait_exit "$pid" 10 || fail "$who did not exit after its streams finished"
 	[ "$EXIT_STATUS" = 0 ] || fail "$who exited $EXIT_STATUS after SIGTERM, want 0"
 	note "$who exited 0, $(($(now_ms) - t0)) ms after SIGTERM, transfer intact"
 }
 
-start_rtund rtund "$IT_DIR/rtund.conf"
-start_rtun rtun "$IT_DIR/rtun.conf"
-wait_for_log rtun "remote port $(port 10) ready" 10 || fail "service never ready"
+tunnel_up shutdown_timeout=20s "svc:bulk=$IT_ADDR:$(port 1),$(port 10)" \
+	"svc:echo=$IT_ADDR:$(port 2),$(port 11)"
 transfer_during_term rtund rtund
 
 note "restart rtund; the agent reconnects; now SIGTERM the agent mid-transfer"

@@ -13,11 +13,7 @@ start_tool b echo-server --listen "$IT_ADDR:$(port 2)" --greet B
 start_tool c echo-server --listen "$IT_ADDR:$(port 3)" --greet C
 start_tool d echo-server --listen "$IT_ADDR:$(port 4)" --greet D
 agent=$IT_DIR/rtun.conf
-server_conf "$IT_DIR/rtund.conf"
-agent_conf "$agent" "svc:bulk=$IT_ADDR:$(port 1),$(port 10)" "svc:b=$IT_ADDR:$(port 2),$(port 11)"
-start_rtund rtund "$IT_DIR/rtund.conf"
-start_rtun rtun "$agent"
-wait_for_log rtun "remote port $(port 11) ready" 10 || fail "services never ready"
+tunnel_up "svc:bulk=$IT_ADDR:$(port 1),$(port 10)" "svc:b=$IT_ADDR:$(port 2),$(port 11)"
 tcptool echo-client --connect "$IT_ADDR:$(port 11)" --greet B --timeout 10 >/dev/null ||
 	fail "service b does not work before the reload"
 
@@ -60,12 +56,7 @@ greets 12 D || fail "service c broken after a refused reload"
 cp "$IT_DIR/rtun.good" "$agent"
 
 note "the transfer that ran through the reloads is intact, on the same link"
-wait_for_file "$IT_DIR/user.out" "recv_sha256=" 30 || fail "transfer did not finish"
-wait_for_file "$IT_DIR/bulk.out" "recv_sha256=" 10 || fail "service did not finish"
-[ "$(kv recv_sha256 "$IT_DIR/user.out")" = "$(kv sent_sha256 "$IT_DIR/bulk.out")" ] ||
-	fail "reply differs"
-[ "$(kv recv_sha256 "$IT_DIR/bulk.out")" = "$(kv sent_sha256 "$IT_DIR/user.out")" ] ||
-	fail "service got other bytes than sent"
+expect_intact user bulk
 [ "$(log_count rtund "authenticated")" = 1 ] || fail "the agent reconnected during reloads"
 
 note "rtund: allow_ports without the bulk port revokes it; the agent is told"

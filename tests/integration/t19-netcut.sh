@@ -20,15 +20,10 @@ link=$IT_ADDR:$(port 0)
 start_tool down sha-server --listen "$IT_ADDR:$(port 1)" --send "$total" --seed 3 --rate 16M
 start_tool up sha-server --listen "$IT_ADDR:$(port 2)" --send 0
 start_tool echo echo-server --listen "$IT_ADDR:$(port 3)"
-server_conf "$IT_DIR/rtund.conf" heartbeat_interval=1s heartbeat_timeout=3s
-agent_conf "$IT_DIR/rtun.conf" heartbeat_interval=1s heartbeat_timeout=3s \
-	reconnect_min=0.2s reconnect_max=0.5s \
-	"svc:down=$IT_ADDR:$(port 1),$(port 10)" "svc:up=$IT_ADDR:$(port 2),$(port 11)" \
-	"svc:echo=$IT_ADDR:$(port 3),$(port 12)"
-start_rtund rtund "$IT_DIR/rtund.conf"
-start_rtun rtun "$IT_DIR/rtun.conf"
+tunnel_up heartbeat_interval=1s heartbeat_timeout=3s agent:reconnect_min=0.2s \
+	agent:reconnect_max=0.5s "svc:down=$IT_ADDR:$(port 1),$(port 10)" \
+	"svc:up=$IT_ADDR:$(port 2),$(port 11)" "svc:echo=$IT_ADDR:$(port 3),$(port 12)"
 ready="service echo: remote port $(port 12) ready"
-wait_for_log rtun "$ready" 10 || fail "services never ready"
 
 # block / unblock: drop (or let through again) every packet to or from the link port.
 rules=("-p tcp --dport $(port 0) -j DROP" "-p tcp --sport $(port 0) -j DROP")

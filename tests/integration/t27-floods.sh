@@ -20,25 +20,21 @@ link=$IT_ADDR:$(port 0)
 rss_slack_kb=$((16 * 1024))
 
 start_tool svc sha-server --listen "$IT_ADDR:$(port 1)" --send 64M --seed 3
-server_conf "$IT_DIR/rtund.conf" "tls_cert=$certs/server.pem" "tls_key=$certs/server.key" \
-	heartbeat_interval=1s heartbeat_timeout=3s handshake_timeout=2s
-agent_conf "$IT_DIR/rtun.conf" "svc:bulk=$IT_ADDR:$(port 1),$(port 10)"
-start_rtund rtund "$IT_DIR/rtund.conf"
-start_rtun rtun "$IT_DIR/rtun.conf"
-wait_for_log rtun "remote port $(port 10) ready" 10 || fail "service never ready"
+tunnel_up "server:tls_cert=$certs/server.pem" "server:tls_key=$certs/server.key" \
+	server:heartbeat_interval=1s server:heartbeat_timeout=3s server:handshake_timeout=2s \
+	"svc:bulk=$IT_ADDR:$(port 1),$(port 10)"
 rtund_pid=$(pid_of rtund)
 
 # transfer NAME: a 64 MiB download through the tunnel, checked byte for byte; prints MB/s.
 transfer() {
-	local out=$IT_DIR/$1.xfer n t0 ms
+	local n t0 ms
 	n=$(($(grep -c result= "$IT_DIR/svc.out") + 1))
 	t0=$(now_ms)
-	tcptool sha-client --connect "$IT_ADDR:$(port 10)" --send 0 --timeout 60 >"$out" ||
-		fail "$1: transfer through the tunnel failed: $(cat "$out")"
+	tcptool sha-client --connect "$IT_ADDR:$(port 10)" --send 0 --timeout 60 \
+		>"$IT_DIR/xfer-$1.out" ||
+		fail "$1: transfer through the tunnel failed: $(cat "$IT_DIR/xfer-$1.out")"
 	ms=$(($(now_ms) - t0))
-	wait_for_file "$IT_DIR/svc.out" "result=" 10 "$n" || fail "$1: service did not finish"
-	[ "$(kv recv_sha256 "$out")" = "$(grep result= "$IT_DIR/svc.out" | sed -n "${n}p" |
-		sed -E 's/.*sent_sha256=([0-9a-f]+).*/\1/')" ] || fail "$1: download differs"
+	expect_intact "xfer-$1" svc "$n" >&2
 	echo $((64 * 1000 / (ms > 0 ? ms : 1)))
 }
 
@@ -50,8 +46,8 @@ watch_rss() {
 	done
 }
 
-base_mbs=$(transfer warmup)
-base_mbs=$(transfer baseline)
+base_mbs=$(transfer warmup) || exit 1
+base_mbs=$(transfer baseline) || exit 1
 rss0=$(rss_kb "$rtund_pid")
 note "baseline: tunnel $base_mbs MB/s, rtund RSS $rss0 KiB"
 
@@ -62,7 +58,7 @@ case_flood() {
 	: >"$IT_DIR/rss-$name"
 	start_bg "rss-$name" watch_rss "$rtund_pid" "$IT_DIR/rss-$name"
 	start_bg "flood-$name" "$PYTHON" "$TOOLS/flood.py" "$@"
-	mbs=$(transfer "during-$name")
+	mbs=$(transfer "during-$name") || exit 1
 	wait_exit "$(pid_of "flood-$name")" 30 || fail "$name: flood still running"
 	[ "$EXIT_STATUS" = 0 ] || fail "$name: $(cat "$IT_DIR/flood-$name.log")"
 	kill "$(pid_of "rss-$name")" 2>/dev/null
@@ -157,7 +153,7 @@ done
 # Waiting costs nothing: allow 5% of a core for the loop's own timers and the test's noise.
 [ $((c1 - c0)) -le $((hz / 10)) ] || fail "rtund burned $((c1 - c0)) ticks in 2 s on idle peers"
 [ "$(kv open "$IT_DIR/idle-preface.out")" = 1000 ] || fail "rtund dropped idle preface clients early"
-mbs=$(transfer after)
+mbs=$(transfer after) || exit 1
 note "after everything: tunnel $mbs MB/s (baseline $base_mbs)"
 expect_alive rtund
 exit 0
