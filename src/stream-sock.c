@@ -33,7 +33,7 @@ struct sock_end {
 	int connecting;
 	int want_read, want_write;  /* what the stream asked for */
 	int shut;                   /* the stream shut down: send FIN after the header */
-	uint8_t hdr[PROXYPROTO_MAX];
+	uint8_t *hdr;               /* the PROXY header, only for ends that send one */
 	size_t hdr_len, hdr_off;
 };
 
@@ -123,6 +123,7 @@ sock_close(struct stream_end *e, int clean)
 	if (clean)
 		net_set_abortive(se->fd, 0);
 	close(se->fd);
+	free(se->hdr);
 	free(se);
 }
 
@@ -203,6 +204,7 @@ sock_proxy_header(struct sock_end *se, enum proxyproto_version v, const char *pe
 
 	if (net_parse_numeric(peer, &src) == -1 || net_parse_numeric(dest, &dst) == -1)
 		src.ss.ss_family = dst.ss.ss_family = AF_UNSPEC;
+	se->hdr = xmalloc(PROXYPROTO_MAX);
 	se->hdr_len = proxyproto_encode(v, (struct sockaddr *)&src.ss, (struct sockaddr *)&dst.ss,
 	    se->hdr);
 }
