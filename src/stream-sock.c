@@ -60,6 +60,8 @@ sock_flush_header(struct sock_end *se)
 {
 	ssize_t n;
 
+	if (se->hdr_off == se->hdr_len)
+		return 1;
 	while (se->hdr_off < se->hdr_len) {
 		n = write(se->fd, se->hdr + se->hdr_off, se->hdr_len - se->hdr_off);
 		if (n == -1 && (errno == EAGAIN || errno == EINTR))
@@ -68,6 +70,7 @@ sock_flush_header(struct sock_end *se)
 			return -1;
 		se->hdr_off += (size_t)n;
 	}
+	/* A shutdown asked for while the header was pending goes out behind it. */
 	if (se->shut)
 		(void)shutdown(se->fd, SHUT_WR);
 	return 1;

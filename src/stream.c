@@ -208,9 +208,8 @@ stream_queued(const struct stream *s)
 	return buf_len(&s->out);
 }
 
-/* Free the stream; the end is closed cleanly only when both directions are. */
-static void
-stream_free(struct stream *s)
+void
+stream_destroy(struct stream *s)
 {
 	int clean = s->half[STREAM_TX] == HALF_CLOSED && s->half[STREAM_RX] == HALF_CLOSED;
 
@@ -222,18 +221,12 @@ stream_free(struct stream *s)
 }
 
 void
-stream_destroy(struct stream *s)
-{
-	stream_free(s);
-}
-
-void
 stream_reset(struct stream *s, enum frame_code code, const char *reason)
 {
 	log_debug("%s: stream %u (%s, %s): reset: %s", link_label(s->link), s->id, s->service,
 	    s->peer, reason);
 	link_send_reset(s->link, s->id, code, reason);
-	stream_free(s);
+	stream_destroy(s);
 }
 
 /* End the stream once both directions are closed and drained; 1 if it ended. */
@@ -244,7 +237,7 @@ stream_maybe_finish(struct stream *s)
 		return 0;
 	log_debug("%s: stream %u (%s, %s): closed", link_label(s->link), s->id, s->service,
 	    s->peer);
-	stream_free(s);
+	stream_destroy(s);
 	return 1;
 }
 
@@ -398,7 +391,7 @@ stream_on_reset(struct stream *s, const struct frame *f)
 	log_safe(f->text, f->text_len, reason, sizeof(reason));
 	log_debug("%s: stream %u (%s, %s): peer reset: %s", link_label(s->link), s->id,
 	    s->service, s->peer, reason);
-	stream_free(s);
+	stream_destroy(s);
 }
 
 void
