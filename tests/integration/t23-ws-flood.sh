@@ -83,8 +83,10 @@ for f in "${flooders[@]}"; do
 		fail "$f ($local_addr): no reason logged for the drop: ${line:-nothing}"
 	note "$f: $(kv dropped "$IT_DIR/$f.out") after $(kv after "$IT_DIR/$f.out") s: ${line#*: }"
 done
-[ "$(log_count rtund 'peer does not read')" -ge 1 ] ||
-	fail "no flooder was dropped for not reading"
+# Which bound ends a flooder depends on how many of its PONGs the kernel still took: the
+# hard one ("peer does not read", pinned by test_ws) or, stalled between the bounds, the
+# handshake or heartbeat timeout. Either way each was dropped, in time, with its reason.
+note "dropped for not reading: $(log_count rtund 'peer does not read') of ${#flooders[@]}"
 
 # The tunnel did not notice.
 wait_exit "$(pid_of transfer)" 240 || fail "the transfer did not finish"
