@@ -144,6 +144,20 @@ acceptor_tls_done(void *arg, struct transport *t, const char *error)
 	acceptor_sniff(a);
 }
 
+/* A probe goes to the rendezvous as a bare socket. */
+static void
+acceptor_hand_probe(struct acceptor *a)
+{
+	acceptor_probe_cb cb = a->conf->probe;
+	void *arg = a->conf->probe_arg;
+	struct net_addr peer = a->peer;
+	int fd = a->fd;
+
+	a->fd = -1;
+	acceptor_free(a);
+	cb(arg, fd, &peer);
+}
+
 /* Act on what the first bytes said. */
 static void
 acceptor_dispatch(struct acceptor *a, enum sniff_result r)
@@ -168,6 +182,13 @@ acceptor_dispatch(struct acceptor *a, enum sniff_result r)
 		    transport_names[a->in_tls ? TRANSPORT_WSS : TRANSPORT_WS]))
 			return;
 		acceptor_start_ws(a, a->t != NULL ? a->t : transport_tcp_new(a->fd));
+		return;
+	case SNIFF_PROBE:
+		if (a->in_tls || a->conf->probe == NULL) {
+			acceptor_fail(a, a->in_tls ? "punch probe inside TLS" : "punch probe refused");
+			return;
+		}
+		acceptor_hand_probe(a);
 		return;
 	case SNIFF_TLS:
 		if (a->in_tls || a->conf->tls == NULL) {

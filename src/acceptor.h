@@ -25,12 +25,17 @@ struct acceptor;
 typedef void (*acceptor_cb)(void *arg, struct transport *t, const struct net_addr *peer,
     const char *stack, double left);
 
+/* A connection that began with a punch probe: the callee owns fd, nothing was read. */
+typedef void (*acceptor_probe_cb)(void *arg, int fd, const struct net_addr *peer);
+
 /* What the port accepts; the caller keeps it alive while acceptors run. */
 struct acceptor_conf {
 	SSL_CTX *tls;            /* NULL: no TLS */
 	const char *ws_path;
 	int transports;          /* enum config_transport bits */
 	double timeout;          /* for sniffing and every handshake together */
+	acceptor_probe_cb probe; /* punch probes (raw TCP only); NULL: refused */
+	void *probe_arg;
 };
 
 /* The acceptors under way, so shutdown can cancel them. */

@@ -14,6 +14,7 @@
 #include "control.h"
 #include "frame.h"
 #include "link.h"
+#include "net.h"
 #include "xmalloc.h"
 
 void
@@ -145,6 +146,68 @@ control_send_declare_result(struct link *l, Rtun__ServiceResult **results, size_
 	send_msg(l, RTUN__CONTROL__MSG_DECLARE_RESULT, &dr);
 }
 
+void
+control_send_punch_request(struct link *l, const char *peer, const char *service)
+{
+	Rtun__PunchRequest r = RTUN__PUNCH_REQUEST__INIT;
+
+	r.peer = (char *)peer;
+	r.service = (char *)service;
+	send_msg(l, RTUN__CONTROL__MSG_PUNCH_REQUEST, &r);
+}
+
+void
+control_send_punch_refused(struct link *l, const char *peer, const char *service,
+    const char *reason)
+{
+	Rtun__PunchRefused r = RTUN__PUNCH_REFUSED__INIT;
+
+	r.peer = (char *)peer;
+	r.service = (char *)service;
+	r.reason = (char *)reason;
+	send_msg(l, RTUN__CONTROL__MSG_PUNCH_REFUSED, &r);
+}
+
+void
+control_send_punch_session(struct link *l, const uint8_t *session, const uint8_t *key,
+    const char *peer, const char *service, int visitor)
+{
+	Rtun__PunchSession ps = RTUN__PUNCH_SESSION__INIT;
+
+	ps.session.data = (uint8_t *)session;
+	ps.session.len = CONTROL_SESSION_LEN;
+	ps.key.data = (uint8_t *)key;
+	ps.key.len = CONTROL_KEY_LEN;
+	ps.peer = (char *)peer;
+	ps.service = (char *)service;
+	ps.visitor = visitor != 0;
+	send_msg(l, RTUN__CONTROL__MSG_PUNCH_SESSION, &ps);
+}
+
+void
+control_send_punch_go(struct link *l, const uint8_t *session, char **addrs, size_t n)
+{
+	Rtun__PunchGo g = RTUN__PUNCH_GO__INIT;
+
+	g.session.data = (uint8_t *)session;
+	g.session.len = CONTROL_SESSION_LEN;
+	g.addrs = addrs;
+	g.n_addrs = n;
+	send_msg(l, RTUN__CONTROL__MSG_PUNCH_GO, &g);
+}
+
+void
+control_send_punch_done(struct link *l, const uint8_t *session, int ok, const char *reason)
+{
+	Rtun__PunchDone d = RTUN__PUNCH_DONE__INIT;
+
+	d.session.data = (uint8_t *)session;
+	d.session.len = CONTROL_SESSION_LEN;
+	d.ok = ok != 0;
+	d.reason = (char *)reason;
+	send_msg(l, RTUN__CONTROL__MSG_PUNCH_DONE, &d);
+}
+
 int
 control_name_valid(const char *s)
 {
@@ -162,10 +225,73 @@ check_services(const Rtun__Declare *d)
 	if (d->n_services > CONTROL_SERVICES_MAX)
 		return "too many services";
 	for (i = 0; i < d->n_services; i++) {
-		if (strlen(d->services[i]->name) > CONTROL_NAME_MAX)
+		const Rtun__Service *svc = d->services[i];
+		size_t j;
+
+		if (strlen(svc->name) > CONTROL_NAME_MAX)
 			return "service name too long";
+		if (svc->n_allow_peers > CONTROL_ALLOW_PEERS_MAX)
+			return "too many allow_peers";
+		if (!svc->p2p && svc->n_allow_peers > 0)
+			return "allow_peers without p2p";
+		for (j = 0; j < svc->n_allow_peers; j++) {
+			if (!control_name_valid(svc->allow_peers[j]))
+				return "bad agent name in allow_peers";
+		}
 	}
 	return NULL;
+}
+
+/* Text a peer may send for logs: bounded like every other string on the wire. */
+static int
+text_valid(const char *s)
+{
+	return strlen(s) <= FRAME_TEXT_MAX;
+}
+
+static const char *
+check_punch_go(const Rtun__PunchGo *g)
+{
+	struct net_addr a;
+	size_t i;
+
+	if (g->session.len != CONTROL_SESSION_LEN)
+		return "bad session length";
+	if (g->n_addrs < 1 || g->n_addrs > CONTROL_PUNCH_ADDRS_MAX)
+		return "bad number of punch addresses";
+	for (i = 0; i < g->n_addrs; i++) {
+		if (net_parse_numeric(g->addrs[i], &a) == -1)
+			return "bad punch address";
+	}
+	return NULL;
+}
+
+static const char *
+check_punch(const Rtun__Control *m)
+{
+	switch (m->msg_case) {
+	case RTUN__CONTROL__MSG_PUNCH_REQUEST:
+		return control_name_valid(m->punch_request->peer) &&
+		    control_name_valid(m->punch_request->service) ? NULL : "bad name";
+	case RTUN__CONTROL__MSG_PUNCH_REFUSED:
+		return control_name_valid(m->punch_refused->peer) &&
+		    control_name_valid(m->punch_refused->service) &&
+		    text_valid(m->punch_refused->reason) ? NULL : "bad name or reason";
+	case RTUN__CONTROL__MSG_PUNCH_SESSION:
+		if (m->punch_session->session.len != CONTROL_SESSION_LEN ||
+		    m->punch_session->key.len != CONTROL_KEY_LEN)
+			return "bad session or key length";
+		return control_name_valid(m->punch_session->peer) &&
+		    control_name_valid(m->punch_session->service) ? NULL : "bad name";
+	case RTUN__CONTROL__MSG_PUNCH_GO:
+		return check_punch_go(m->punch_go);
+	case RTUN__CONTROL__MSG_PUNCH_DONE:
+		if (m->punch_done->session.len != CONTROL_SESSION_LEN)
+			return "bad session length";
+		return text_valid(m->punch_done->reason) ? NULL : "reason too long";
+	default:
+		return "empty or unknown control message";
+	}
 }
 
 static const char *
@@ -234,7 +360,7 @@ control_check(const Rtun__Control *m)
 	case RTUN__CONTROL__MSG_ERROR:
 		return strlen(m->error->message) > 255 ? "message too long" : NULL;
 	default:
-		return "empty or unknown control message";
+		return check_punch(m);
 	}
 }
 
@@ -288,6 +414,16 @@ control_name(const Rtun__Control *m)
 		return "DeclareResult";
 	case RTUN__CONTROL__MSG_ERROR:
 		return "Error";
+	case RTUN__CONTROL__MSG_PUNCH_REQUEST:
+		return "PunchRequest";
+	case RTUN__CONTROL__MSG_PUNCH_REFUSED:
+		return "PunchRefused";
+	case RTUN__CONTROL__MSG_PUNCH_SESSION:
+		return "PunchSession";
+	case RTUN__CONTROL__MSG_PUNCH_GO:
+		return "PunchGo";
+	case RTUN__CONTROL__MSG_PUNCH_DONE:
+		return "PunchDone";
 	default:
 		return "unknown";
 	}

@@ -21,6 +21,13 @@ struct link;
 #define CONTROL_SERVICES_MAX 1024
 /* Longest agent or service name. */
 #define CONTROL_NAME_MAX 64
+/* Most agents one service's allow_peers may name. */
+#define CONTROL_ALLOW_PEERS_MAX 64
+/* Sizes of a rendezvous's session id and one-time key. */
+#define CONTROL_SESSION_LEN 16
+#define CONTROL_KEY_LEN 32
+/* Most endpoints one PunchGo may list. */
+#define CONTROL_PUNCH_ADDRS_MAX 8
 
 /* Error codes carried in rtun.Error. */
 enum control_error {
@@ -45,6 +52,18 @@ void control_send_auth_refused(struct link *l, const char *message);
 void control_send_declare(struct link *l, Rtun__Service **services, size_t n);
 /* Queue DeclareResult with n results. */
 void control_send_declare_result(struct link *l, Rtun__ServiceResult **results, size_t n);
+/* Queue PunchRequest for peer's service. */
+void control_send_punch_request(struct link *l, const char *peer, const char *service);
+/* Queue PunchRefused with the reason. */
+void control_send_punch_refused(struct link *l, const char *peer, const char *service,
+    const char *reason);
+/* Queue PunchSession (session: CONTROL_SESSION_LEN bytes, key: CONTROL_KEY_LEN bytes). */
+void control_send_punch_session(struct link *l, const uint8_t *session, const uint8_t *key,
+    const char *peer, const char *service, int visitor);
+/* Queue PunchGo with the n endpoints to dial. */
+void control_send_punch_go(struct link *l, const uint8_t *session, char **addrs, size_t n);
+/* Queue PunchDone: how our side of the rendezvous ended. */
+void control_send_punch_done(struct link *l, const uint8_t *session, int ok, const char *reason);
 /* Append msg as one CONTROL frame to b. */
 void control_append(struct buf *b, const Rtun__Control *msg);
 /* Decode and validate a CONTROL payload; NULL with *why set when malformed. */

@@ -43,6 +43,7 @@ struct link {
 	int write_blocked;       /* waiting for EV_WRITE */
 	uint32_t goaway_code;    /* code of the peer's GOAWAY, if one came */
 	double *rtt;             /* heartbeat round-trip gauge, set by the owner, or NULL */
+	double rtt_last;         /* the last heartbeat's round trip, seconds; 0 before one */
 	size_t notsent_target;   /* bytes of unsent backlog the kernel may hold */
 	size_t data_max;         /* DATA payload per frame, from LINK_DATA_MAX up to 64 KiB */
 	ev_tstamp notsent_at;    /* when the target was last derived */
@@ -610,8 +611,11 @@ link_on_pong(struct link *l, const struct frame *f)
 {
 	uint64_t now = now_ns();
 
-	if (l->rtt != NULL && f->value <= now)
-		*l->rtt = (double)(now - f->value) / 1e9;
+	if (f->value > now)
+		return;
+	l->rtt_last = (double)(now - f->value) / 1e9;
+	if (l->rtt != NULL)
+		*l->rtt = l->rtt_last;
 }
 
 static void
@@ -745,20 +749,33 @@ now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+void
+link_ping(struct link *l)
+{
+	struct frame ping;
+
+	memset(&ping, 0, sizeof(ping));
+	ping.type = FRAME_PING;
+	ping.value = now_ns();
+	link_send_frame(l, &ping);
+}
+
+double
+link_rtt(const struct link *l)
+{
+	return l->rtt_last;
+}
+
 static void
 link_heartbeat_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct link *l = w->data;
-	struct frame ping;
 
 	if (l->close_after_flush) {
 		link_close(l, FRAME_CODE_NONE, "peer did not read the last frames");
 		return;
 	}
-	memset(&ping, 0, sizeof(ping));
-	ping.type = FRAME_PING;
-	ping.value = now_ns();
-	link_send_frame(l, &ping);
+	link_ping(l);
 }
 
 /*

@@ -136,6 +136,10 @@ size_t link_data_max(const struct link *l);
 uint32_t link_goaway_code(const struct link *l);
 /* Point the heartbeat round-trip gauge at a metric slot (or NULL); returns the old one. */
 double *link_set_rtt_gauge(struct link *l, double *gauge);
+/* The last heartbeat's round-trip time in seconds, 0 before the first PONG. */
+double link_rtt(const struct link *l);
+/* Send a PING now (a fresh round-trip measurement), besides the heartbeats. */
+void link_ping(struct link *l);
 /* Set the "agent NAME (ADDR)" prefix used in log lines. */
 void link_set_label(struct link *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Allow streams: called once authentication succeeded; peer_window from the peer. */

@@ -20,7 +20,10 @@
 #include "log.h"
 #include "metrics.h"
 #include "retire.h"
+#include "server-p2p.h"
 #include "server-ports.h"
+#include "server-relay.h"
+#include "server-rendezvous.h"
 #include "server.h"
 #include "session.h"
 #include "stream-sock.h"
@@ -72,16 +75,21 @@ struct server {
 	uint64_t *refused[REFUSAL_COUNT];
 	LIST_HEAD(, peer) peers;
 	struct ports *ports;
+	struct p2pdir *p2p;
+	struct rendezvous *rendezvous;
+	struct relayset *relays;
 };
 
 static void server_link_control(struct link *l, Rtun__Control *msg);
 static void server_link_closed(struct link *l, const char *reason);
+static void server_link_open(struct link *l, uint32_t id, const char *service, const char *peer,
+    const char *dest);
 static const char *agent_labels(const struct peer *pe, const char *service, char *out,
     size_t outlen);
 
 static const struct link_ops server_link_ops = {
 	.control = server_link_control,
-	.open = NULL,
+	.open = server_link_open,
 	.closed = server_link_closed,
 };
 
@@ -124,6 +132,8 @@ server_link_closed(struct link *l, const char *reason)
 	} else if (pe->state != PEER_FAILED)
 		log_info("%s: connection closed during handshake: %s", link_label(l), reason);
 	peer_release_ports(pe);
+	rendezvous_forget(pe->srv->rendezvous, l);
+	p2pdir_forget(pe->srv->p2p, l);
 	/* The link's streams are gone: nothing counts into the agent's series any more. */
 	retire_free(&pe->retired, pe->srv->metrics);
 	metrics_release(pe->srv->metrics, link_set_rtt_gauge(l, NULL));
@@ -342,12 +352,14 @@ service_valid(const Rtun__Declare *d, size_t i, char *reason, size_t rlen)
 		snprintf(reason, rlen, "invalid: bad service name");
 		return 0;
 	}
+	if (svc->remote_port == 0 && svc->p2p)
+		return 1;   /* no public port: visitors only */
 	if (svc->remote_port < 1 || svc->remote_port > 65535) {
 		snprintf(reason, rlen, "invalid: port %u out of range", svc->remote_port);
 		return 0;
 	}
 	for (j = 0; j < i; j++) {
-		if (d->services[j]->remote_port == svc->remote_port ||
+		if ((svc->remote_port != 0 && d->services[j]->remote_port == svc->remote_port) ||
 		    strcmp(d->services[j]->name, svc->name) == 0) {
 			snprintf(reason, rlen, "invalid: duplicate service name or port");
 			return 0;
@@ -359,6 +371,10 @@ service_valid(const Rtun__Declare *d, size_t i, char *reason, size_t rlen)
 static void
 peer_log_result(struct peer *pe, const Rtun__ServiceResult *res)
 {
+	if (res->status == RTUN__SERVICE_STATUS__SERVICE_OK && res->remote_port == 0) {
+		log_info("%s: service %s for visitors only", link_label(pe->link), res->name);
+		return;
+	}
 	if (res->status == RTUN__SERVICE_STATUS__SERVICE_OK) {
 		log_info("%s: service %s on port %u", link_label(pe->link), res->name,
 		    res->remote_port);
@@ -406,7 +422,7 @@ peer_on_declare(struct peer *pe, const Rtun__Declare *d)
 		results[i].remote_port = d->services[i]->remote_port;
 		if (!service_valid(d, i, reasons[i], sizeof(reasons[i])))
 			results[i].status = RTUN__SERVICE_STATUS__SERVICE_INVALID;
-		else
+		else if (d->services[i]->remote_port != 0)
 			peer_bind_service(pe, d->services[i], &results[i], reasons[i],
 			    sizeof(reasons[i]));
 		results[i].reason = reasons[i];
@@ -416,6 +432,7 @@ peer_on_declare(struct peer *pe, const Rtun__Declare *d)
 			results[i].name = "";
 	}
 	ports_each_of(pe->srv->ports, pe, drop_if_stale, pe);
+	p2pdir_declare(pe->srv->p2p, pe->link, pe->name, d);
 	retire_sweep(&pe->retired, pe->srv->metrics, pe->link);
 	control_send_declare_result(pe->link, ptrs, n);
 	free(results);
@@ -435,6 +452,10 @@ server_link_control(struct link *l, Rtun__Control *msg)
 	}
 	if (pe->state == PEER_UP && msg->msg_case == RTUN__CONTROL__MSG_DECLARE)
 		peer_on_declare(pe, msg->declare);
+	else if (pe->state == PEER_UP && msg->msg_case == RTUN__CONTROL__MSG_PUNCH_REQUEST)
+		rendezvous_request(pe->srv->rendezvous, l, pe->name, msg->punch_request);
+	else if (pe->state == PEER_UP && msg->msg_case == RTUN__CONTROL__MSG_PUNCH_DONE)
+		rendezvous_done(pe->srv->rendezvous, l, msg->punch_done);
 	else if (msg->msg_case == RTUN__CONTROL__MSG_ERROR) {
 		log_warn("%s: agent reported error %u: %s", link_label(l), msg->error->code,
 		    msg->error->message);
@@ -442,6 +463,16 @@ server_link_control(struct link *l, Rtun__Control *msg)
 	} else
 		link_protocol_error(l, "unexpected %s", control_name(msg));
 	control_free(msg);
+}
+
+/* An agent opened a stream: a visitor with no direct link, relayed to "AGENT/SERVICE". */
+static void
+server_link_open(struct link *l, uint32_t id, const char *service, const char *peer,
+    const char *dest)
+{
+	struct peer *pe = link_owner(l);
+
+	relayset_open(pe->srv->relays, l, pe->name, id, service, peer, dest);
 }
 
 static void
@@ -506,6 +537,23 @@ server_accept_cb(struct listener *li, int fd, const struct net_addr *from)
 	    server_transport_cb, srv);
 }
 
+/* A punch probe on the agent port: the rendezvous reads it. */
+static void
+server_probe_cb(void *arg, int fd, const struct net_addr *from)
+{
+	struct server *srv = arg;
+
+	rendezvous_probe(srv->rendezvous, fd, from);
+}
+
+static void
+relay_limits_of(const struct server_conf *conf, struct relay_limits *lim)
+{
+	lim->enabled = conf->relay;
+	lim->max_streams = conf->relay_max_streams;
+	lim->open_timeout = conf->open_timeout;
+}
+
 /* What the agent port accepts: TLS only with a certificate, the rest as configured. */
 static int
 server_accept_setup(struct server *srv)
@@ -516,6 +564,8 @@ server_accept_setup(struct server *srv)
 	srv->accept_conf.ws_path = conf->ws_path;
 	srv->accept_conf.transports = conf->transports;
 	srv->accept_conf.timeout = conf->handshake_timeout;
+	srv->accept_conf.probe = server_probe_cb;
+	srv->accept_conf.probe_arg = srv;
 	if (conf->tls_cert == NULL)
 		return 0;
 	srv->accept_conf.tls = tls_server_ctx_new(conf->tls_cert, conf->tls_key, err, sizeof(err));
@@ -560,6 +610,7 @@ server_register_metrics(struct server *srv)
 struct server *
 server_new(struct ev_loop *loop, const struct server_conf *conf, struct metrics *metrics)
 {
+	struct relay_limits lim;
 	struct server *srv;
 
 	srv = xcalloc(1, sizeof(*srv));
@@ -579,6 +630,10 @@ server_new(struct ev_loop *loop, const struct server_conf *conf, struct metrics 
 		goto fail;
 	}
 	srv->ports = ports_new(loop);
+	srv->p2p = p2pdir_new();
+	srv->rendezvous = rendezvous_new(loop, srv->p2p, conf->p2p, metrics);
+	relay_limits_of(conf, &lim);
+	srv->relays = relayset_new(loop, srv->p2p, &lim, metrics);
 	log_info("listening for agents on %s; allow_ports %s", conf->listen,
 	    conf->allow_ports_str);
 	return srv;
@@ -644,6 +699,7 @@ void
 server_reload(struct server *srv, const struct server_conf *conf)
 {
 	const struct server_conf *old = srv->conf;
+	struct relay_limits lim;
 
 	if (strcmp(old->listen, conf->listen) != 0 || strcmp(old->bind_addr, conf->bind_addr) != 0 ||
 	    old->transports != conf->transports || (old->tls_cert == NULL) != (conf->tls_cert == NULL))
@@ -652,6 +708,9 @@ server_reload(struct server *srv, const struct server_conf *conf)
 	srv->conf = conf;
 	srv->accept_conf.ws_path = conf->ws_path;
 	srv->accept_conf.timeout = conf->handshake_timeout;
+	rendezvous_set_enabled(srv->rendezvous, conf->p2p);
+	relay_limits_of(conf, &lim);
+	relayset_set_limits(srv->relays, &lim);
 	ports_each(srv->ports, revoke_if_disallowed, (void *)conf);
 	log_info("configuration reloaded from %s; allow_ports %s", conf->path,
 	    conf->allow_ports_str);
@@ -667,6 +726,9 @@ server_free(struct server *srv)
 	while ((pe = LIST_FIRST(&srv->peers)) != NULL)
 		link_close(pe->link, FRAME_CODE_NONE, "server shutting down");
 	ports_free(srv->ports);
+	rendezvous_free(srv->rendezvous);
+	relayset_free(srv->relays);
+	p2pdir_free(srv->p2p);
 	SSL_CTX_free(srv->accept_conf.tls);
 	authlimit_free(srv->authlimit);
 	free(srv);
