@@ -254,6 +254,32 @@ net_any(const struct net_addr *addr, uint16_t port, struct net_addr *out)
 }
 
 int
+net_listen_shared(const struct net_addr *family, uint16_t *port)
+{
+	struct net_addr local, bound;
+	int fd, on = 1, saved;
+
+	net_any(family, 0, &local);
+	fd = socket(local.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on));
+	bound.len = sizeof(bound.ss);
+	if (bind(fd, (const struct sockaddr *)&local.ss, local.len) == -1 || listen(fd, 16) == -1 ||
+	    getsockname(fd, (struct sockaddr *)&bound.ss, &bound.len) == -1) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	*port = ntohs(bound.ss.ss_family == AF_INET6 ?
+	    ((struct sockaddr_in6 *)&bound.ss)->sin6_port :
+	    ((struct sockaddr_in *)&bound.ss)->sin_port);
+	return fd;
+}
+
+int
 net_connect_from(const struct net_addr *addr, uint16_t local_port)
 {
 	struct net_addr local;

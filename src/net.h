@@ -51,6 +51,12 @@ void net_set_abortive(int fd, int abort);
 void net_set_rcvlowat(int fd, int bytes);
 /* Non-blocking listening TCP socket with SO_REUSEADDR; -1 with errno set on failure. */
 int net_listen(const struct net_addr *addr, int backlog);
+/*
+ * A listening socket on a port the kernel picks, of family's address family,
+ * shared (SO_REUSEADDR, SO_REUSEPORT) with sockets net_connect_from() binds
+ * to the same port: a hole punch listens and dials from one port. -1 with errno.
+ */
+int net_listen_shared(const struct net_addr *family, uint16_t *port);
 /* Start a non-blocking connect; returns the fd (connect may be in progress) or -1 with errno. */
 int net_connect(const struct net_addr *addr);
 /*
