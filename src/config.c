@@ -1,5 +1,6 @@
 /*
- * The two schemas: rtund's [server] and rtun's [agent] and [service NAME].
+ * The two schemas: rtund's [server] and rtun's [agent], [service NAME] and
+ * [visitor NAME].
  * Each is a table of keys for the loader engine (config-load.c), the setters
  * only these keys need, and the checks across keys that run once a section
  * is complete. config_load_server() and config_load_agent() are the entry
@@ -50,21 +51,43 @@ set_log_target(struct config_loader *ld, const struct config_key *k, const char 
 	return 0;
 }
 
+/* The index of val in names, or -1: for keys whose values are the names of an enum. */
+static int
+choice(const char *const *names, size_t n, const char *val)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (strcmp(val, names[i]) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
 static int
 set_proxy_protocol(struct config_loader *ld, const struct config_key *k, const char *val,
     void *field)
 {
 	static const char *const names[] = { "none", "v1", "v2" };
-	size_t i;
 
-	for (i = 0; i < NELEM(names); i++) {
-		if (strcmp(val, names[i]) == 0) {
-			*(int *)field = (int)i;
-			return 0;
-		}
-	}
-	return config_key_error(ld, k, "\"%s\" is not a PROXY protocol version (none, v1, v2)",
-	    val);
+	if ((*(int *)field = choice(names, NELEM(names), val)) == -1)
+		return config_key_error(ld, k,
+		    "\"%s\" is not a PROXY protocol version (none, v1, v2)", val);
+	return 0;
+}
+
+static int
+set_visitor_mode(struct config_loader *ld, const struct config_key *k, const char *val,
+    void *field)
+{
+	static const char *const names[] = {
+		[VISITOR_AUTO] = "auto", [VISITOR_DIRECT] = "direct", [VISITOR_RELAY] = "relay",
+	};
+
+	if ((*(int *)field = choice(names, NELEM(names), val)) == -1)
+		return config_key_error(ld, k, "\"%s\" is not a visitor mode (auto, direct, relay)",
+		    val);
+	return 0;
 }
 
 /* "tcp" -> CONFIG_TRANSPORT_TCP ...; 0 if unknown. */
@@ -169,6 +192,80 @@ set_name(struct config_loader *ld, const struct config_key *k, const char *val, 
 	return 0;
 }
 
+static void
+free_strings(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* s without the blanks around it; s is modified. */
+static char *
+blank_trim(char *s)
+{
+	char *end;
+
+	s += strspn(s, " \t");
+	end = s + strlen(s);
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t'))
+		*--end = '\0';
+	return s;
+}
+
+/* One entry of allow_peers, against the n before it; reports a bad one and returns -1. */
+static int
+allow_peer_check(struct config_loader *ld, const struct config_key *k, char *const *names,
+    size_t n, const char *name)
+{
+	size_t i;
+
+	if (n == CONFIG_ALLOW_PEERS_MAX)
+		return config_key_error(ld, k, "more than %d names", CONFIG_ALLOW_PEERS_MAX);
+	if (*name == '\0')
+		return config_key_error(ld, k, "an empty name in the list");
+	if (!control_name_valid(name))
+		return config_key_error(ld, k,
+		    "\"%s\" is not a valid name (1-%d of A-Z a-z 0-9 . _ -)", name, CONFIG_NAME_MAX);
+	for (i = 0; i < n; i++) {
+		if (strcmp(names[i], name) == 0)
+			return config_key_error(ld, k, "\"%s\" is listed twice", name);
+	}
+	return 0;
+}
+
+/*
+ * "laptop, ci-runner" into the service's allow_peers. Each entry is an agent
+ * name as the wire has it, listed once: a name written twice is most likely
+ * a slip where another agent was meant, and is better caught here.
+ */
+static int
+set_allow_peers(struct config_loader *ld, const struct config_key *k, const char *val,
+    void *field)
+{
+	struct service_conf *svc = config_loader_base(ld);
+	char *list = xstrdup(val), *rest = list, *name, **names = NULL;
+	size_t n = 0;
+
+	while ((name = strsep(&rest, ",")) != NULL) {
+		name = blank_trim(name);
+		if (allow_peer_check(ld, k, names, n, name) == -1)
+			goto fail;
+		names = xreallocarray(names, n + 1, sizeof(*names));
+		names[n++] = xstrdup(name);
+	}
+	free(list);
+	*(char ***)field = names;
+	svc->nallow_peers = n;
+	return 0;
+fail:
+	free_strings(names, n);
+	free(list);
+	return -1;
+}
+
 /* Parsed once here, so that binding a declared port never resolves anything. */
 static int
 set_bind_addr(struct config_loader *ld, const struct config_key *k, const char *val, void *field)
@@ -217,6 +314,16 @@ set_local(struct config_loader *ld, const struct config_key *k, const char *val,
 	struct service_conf *svc = config_loader_base(ld);
 
 	return config_set_address(ld, k, val, 0, field, &svc->local_addr);
+}
+
+/* Resolved like a service's local, so that both read the same way in one file. */
+static int
+set_visitor_local(struct config_loader *ld, const struct config_key *k, const char *val,
+    void *field)
+{
+	struct visitor_conf *v = config_loader_base(ld);
+
+	return config_set_address(ld, k, val, 0, field, &v->local_addr);
 }
 
 /* The agent resolves the server when it dials, so DNS changes are followed. */
@@ -278,6 +385,10 @@ static const struct config_key server_keys[] = {
 	{ "tls_key", config_set_file, SERVER(tls_key), .optional = 1 },
 	{ "ws_path", set_ws_path, SERVER(ws_path), .dflt = CONFIG_DEFAULT_WS_PATH },
 	{ "transports", set_transports, SERVER(transports), .optional = 1 },
+	{ "p2p", config_set_bool, SERVER(p2p), .dflt = "yes" },
+	{ "relay", config_set_bool, SERVER(relay), .dflt = "yes" },
+	{ "relay_max_streams", config_set_count, SERVER(relay_max_streams),
+	    .ndflt = CONFIG_DEFAULT_RELAY_MAX_STREAMS, .lo = 1, .hi = MAX_STREAMS_LIMIT },
 	COMMON_KEYS(struct server_conf),
 };
 
@@ -300,14 +411,27 @@ static const struct config_key agent_keys[] = {
 	{ "ws_path", set_ws_path, AGENT(ws_path), .dflt = CONFIG_DEFAULT_WS_PATH },
 	{ "ws_host", config_set_string, AGENT(ws_host), .optional = 1 },
 	{ "ws_header", set_ws_header, 0, .optional = 1, .multi = 1 },
+	{ "punch_timeout", config_set_duration, AGENT(punch_timeout),
+	    .ndflt = CONFIG_DEFAULT_PUNCH_TIMEOUT },
 	COMMON_KEYS(struct agent_conf),
 };
 
 #define SERVICE(f) offsetof(struct service_conf, f)
 static const struct config_key service_keys[] = {
 	{ "local", set_local, SERVICE(local), .required = 1 },
-	{ "remote_port", config_set_port, SERVICE(remote_port), .required = 1 },
+	/* Required unless p2p = yes; service_close() checks. */
+	{ "remote_port", config_set_port, SERVICE(remote_port), .optional = 1 },
 	{ "proxy_protocol", set_proxy_protocol, SERVICE(proxy_protocol), .dflt = "none" },
+	{ "p2p", config_set_bool, SERVICE(p2p), .dflt = "no" },
+	{ "allow_peers", set_allow_peers, SERVICE(allow_peers), .optional = 1 },
+};
+
+#define VISITOR(f) offsetof(struct visitor_conf, f)
+static const struct config_key visitor_keys[] = {
+	{ "peer", set_name, VISITOR(peer), .required = 1 },
+	{ "service", set_name, VISITOR(service), .required = 1 },
+	{ "local", set_visitor_local, VISITOR(local), .required = 1 },
+	{ "mode", set_visitor_mode, VISITOR(mode), .dflt = "auto" },
 };
 
 _Static_assert(NELEM(server_keys) <= CONFIG_KEYS_MAX, "raise CONFIG_KEYS_MAX");
@@ -357,12 +481,30 @@ server_close(struct config_loader *ld)
 	server_tls_check(ld, sc);
 }
 
+/*
+ * A visitor of this agent itself is a mistake. The name is known only once
+ * [agent] is complete, so the visitors before it are checked here and those
+ * after it by visitor_close().
+ */
+static void
+agent_visitors_check(struct config_loader *ld, const struct agent_conf *ac)
+{
+	const struct visitor_conf *v;
+
+	for (v = ac->visitors; v < ac->visitors + ac->nvisitors; v++) {
+		if (v->peer != NULL && ac->name != NULL && strcmp(v->peer, ac->name) == 0)
+			config_error(ld, v->line, "[visitor %s]: peer \"%s\" is this agent's own name",
+			    v->name, v->peer);
+	}
+}
+
 static void
 agent_close(struct config_loader *ld)
 {
 	struct agent_conf *ac = config_loader_conf(ld);
 
 	common_check(ld, &ac->common);
+	agent_visitors_check(ld, ac);
 	if (ac->server_name == NULL && ac->server_host != NULL)
 		ac->server_name = xstrdup(ac->server_host);
 	if (ac->ws_host == NULL && ac->server != NULL)
@@ -374,6 +516,17 @@ agent_close(struct config_loader *ld)
 	    ac->reconnect_max, ac->reconnect_min);
 }
 
+/* The NAME of a [KIND NAME] header is a name the wire accepts; reports it if not. */
+static int
+section_name_valid(struct config_loader *ld, const char *kind, const char *name)
+{
+	if (control_name_valid(name))
+		return 1;
+	config_error(ld, config_loader_line(ld), "bad %s name \"%s\" (1-%d of A-Z a-z 0-9 . _ -)",
+	    kind, name, CONFIG_NAME_MAX);
+	return 0;
+}
+
 static void *
 service_open(struct config_loader *ld, const char *name)
 {
@@ -381,11 +534,8 @@ service_open(struct config_loader *ld, const char *name)
 	struct service_conf *svc;
 	size_t i;
 
-	if (!control_name_valid(name)) {
-		config_error(ld, config_loader_line(ld),
-		    "bad service name \"%s\" (1-%d of A-Z a-z 0-9 . _ -)", name, CONFIG_NAME_MAX);
+	if (!section_name_valid(ld, "service", name))
 		return NULL;
-	}
 	for (i = 0; i < ac->nservices; i++) {
 		if (strcmp(ac->services[i].name, name) == 0) {
 			config_error(ld, config_loader_line(ld),
@@ -402,18 +552,102 @@ service_open(struct config_loader *ld, const char *name)
 	return svc;
 }
 
+/*
+ * Without p2p a service is only reachable through its public port, so it
+ * needs one; with p2p it needs the agents that may visit it, and may go
+ * without a public port.
+ */
+static int
+service_p2p_check(struct config_loader *ld, const struct service_conf *svc)
+{
+	int bad = 0;
+
+	if (!svc->p2p && svc->remote_port == 0) {
+		config_error(ld, config_section_line(ld),
+		    "missing required key \"remote_port\" in [service %s]", svc->name);
+		bad = 1;
+	}
+	if (!svc->p2p && svc->nallow_peers > 0) {
+		config_error(ld, config_key_line(ld, "allow_peers"),
+		    "allow_peers is only valid with p2p = yes");
+		bad = 1;
+	}
+	if (svc->p2p && svc->nallow_peers == 0) {
+		config_error(ld, config_key_line(ld, "p2p"),
+		    "p2p = yes needs allow_peers, the agents that may visit");
+		bad = 1;
+	}
+	return bad ? -1 : 0;
+}
+
 static void
 service_close(struct config_loader *ld)
 {
 	struct agent_conf *ac = config_loader_conf(ld);
 	const struct service_conf *svc = config_loader_base(ld), *other;
 
+	if (service_p2p_check(ld, svc) == -1 || svc->remote_port == 0)
+		return;
 	for (other = ac->services; other < svc; other++) {
 		if (other->remote_port != svc->remote_port)
 			continue;
 		config_error(ld, config_key_line(ld, "remote_port"),
 		    "remote_port %u is already used by [service %s] on line %d",
 		    svc->remote_port, other->name, other->line);
+		return;
+	}
+}
+
+static void *
+visitor_open(struct config_loader *ld, const char *name)
+{
+	struct agent_conf *ac = config_loader_conf(ld);
+	struct visitor_conf *v;
+	size_t i;
+
+	if (!section_name_valid(ld, "visitor", name))
+		return NULL;
+	for (i = 0; i < ac->nvisitors; i++) {
+		if (strcmp(ac->visitors[i].name, name) == 0) {
+			config_error(ld, config_loader_line(ld),
+			    "duplicate [visitor %s] (first on line %d)", name, ac->visitors[i].line);
+			return NULL;
+		}
+	}
+	ac->visitors = xreallocarray(ac->visitors, ac->nvisitors + 1, sizeof(*ac->visitors));
+	v = &ac->visitors[ac->nvisitors++];
+	memset(v, 0, sizeof(*v));
+	v->name = xstrdup(name);
+	v->line = config_loader_line(ld);
+	return v;
+}
+
+/* Two resolved addresses are the same, however each was written. */
+static int
+same_address(const struct net_addr *a, const struct net_addr *b)
+{
+	char ta[NET_ADDRSTRLEN], tb[NET_ADDRSTRLEN];
+
+	return strcmp(net_addr_str((const struct sockaddr *)&a->ss, ta),
+	    net_addr_str((const struct sockaddr *)&b->ss, tb)) == 0;
+}
+
+static void
+visitor_close(struct config_loader *ld)
+{
+	struct agent_conf *ac = config_loader_conf(ld);
+	const struct visitor_conf *v = config_loader_base(ld), *other;
+
+	/* ac->name is set once [agent] is complete; agent_close() checks the visitors before it. */
+	if (ac->name != NULL && strcmp(v->peer, ac->name) == 0)
+		config_error(ld, config_key_line(ld, "peer"), "peer \"%s\" is this agent's own name",
+		    v->peer);
+	for (other = ac->visitors; other < v; other++) {
+		if (!same_address(&other->local_addr, &v->local_addr))
+			continue;
+		config_error(ld, config_key_line(ld, "local"),
+		    "local \"%s\" is already used by [visitor %s] on line %d", v->local, other->name,
+		    other->line);
 		return;
 	}
 }
@@ -425,6 +659,7 @@ static const struct config_section server_sections[] = {
 static const struct config_section agent_sections[] = {
 	{ "agent", agent_keys, NELEM(agent_keys), 0, main_open, agent_close },
 	{ "service", service_keys, NELEM(service_keys), 1, service_open, service_close },
+	{ "visitor", visitor_keys, NELEM(visitor_keys), 1, visitor_open, visitor_close },
 };
 
 _Static_assert(NELEM(agent_sections) <= CONFIG_SECTIONS_MAX, "raise CONFIG_SECTIONS_MAX");
@@ -491,16 +726,22 @@ config_free_agent(struct agent_conf *conf)
 	for (i = 0; i < conf->nservices; i++) {
 		free(conf->services[i].name);
 		free(conf->services[i].local);
+		free_strings(conf->services[i].allow_peers, conf->services[i].nallow_peers);
 	}
 	free(conf->services);
+	for (i = 0; i < conf->nvisitors; i++) {
+		free(conf->visitors[i].name);
+		free(conf->visitors[i].peer);
+		free(conf->visitors[i].service);
+		free(conf->visitors[i].local);
+	}
+	free(conf->visitors);
 	free(conf->server_name);
 	free(conf->ca_file);
 	free(conf->fingerprint);
 	free(conf->ws_path);
 	free(conf->ws_host);
-	for (i = 0; i < conf->nws_headers; i++)
-		free(conf->ws_headers[i]);
-	free(conf->ws_headers);
+	free_strings(conf->ws_headers, conf->nws_headers);
 	free(conf->common.metrics_listen);
 	memset(conf, 0, sizeof(*conf));
 }

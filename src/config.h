@@ -1,6 +1,6 @@
 /*
  * The configuration files of both daemons: rtund's [server] and rtun's
- * [agent] and [service NAME] sections. Every key has a default or is
+ * [agent], [service NAME] and [visitor NAME] sections. Every key has a default or is
  * required; every problem is reported as "file:line: message" and all of them
  * are collected before the caller exits with EX_CONFIG (78). The schemas are
  * tables for the loader engine in config-load.h.
@@ -34,6 +34,12 @@
 #define CONFIG_DEFAULT_MAX_STREAMS 4096
 #define CONFIG_DEFAULT_SHUTDOWN_TIMEOUT 10.0
 #define CONFIG_DEFAULT_WS_PATH "/rtun"
+#define CONFIG_DEFAULT_PUNCH_TIMEOUT 10.0
+#define CONFIG_DEFAULT_RELAY_MAX_STREAMS 256
+#define CONFIG_ALLOW_PEERS_MAX 64   /* names in one service's allow_peers */
+
+/* How a visitor reaches its peer's service: direct when it can, else relayed; or one only. */
+enum visitor_mode { VISITOR_AUTO, VISITOR_DIRECT, VISITOR_RELAY };
 
 /* Transports, as a bit set for rtund's `transports` and a value for rtun's `transport`. */
 enum config_transport {
@@ -74,6 +80,9 @@ struct server_conf {
 	char *tls_key;              /* PEM private key, or NULL */
 	char *ws_path;              /* WebSocket request path */
 	int transports;             /* enum config_transport bits accepted on listen */
+	int p2p;                    /* rendezvous for direct agent links (default yes) */
+	int relay;                  /* relay visitor streams between agents (default yes) */
+	uint32_t relay_max_streams; /* relayed streams per visiting agent */
 	struct config_common common;
 };
 
@@ -81,9 +90,23 @@ struct service_conf {
 	char *name;
 	char *local;                /* as written, e.g. "127.0.0.1:22" */
 	struct net_addr local_addr; /* resolved when the config is loaded */
-	uint16_t remote_port;
+	uint16_t remote_port;       /* 0: no public port, only allowed with p2p */
 	int proxy_protocol;         /* enum proxyproto_version: none, v1, v2 */
+	int p2p;                    /* p2p = yes: allowed agents may visit it directly or by relay */
+	char **allow_peers;         /* agent names that may visit, with p2p */
+	size_t nallow_peers;
 	int line;                   /* line of the [service NAME] header */
+};
+
+/* A service of another agent that this agent makes reachable on a local port. */
+struct visitor_conf {
+	char *name;                 /* [visitor NAME] */
+	char *peer;                 /* the other agent's name */
+	char *service;              /* its service */
+	char *local;                /* as written, e.g. "127.0.0.1:2222" */
+	struct net_addr local_addr; /* where this agent accepts user connections */
+	int mode;                   /* enum visitor_mode */
+	int line;                   /* line of the [visitor NAME] header */
 };
 
 struct agent_conf {
@@ -107,9 +130,12 @@ struct agent_conf {
 	char *ws_host;              /* Host header, default: the server value */
 	char **ws_headers;          /* extra "Name: value" request headers */
 	size_t nws_headers;
+	double punch_timeout;       /* how long one punch attempt may take */
 	struct config_common common;
 	struct service_conf *services;
 	size_t nservices;
+	struct visitor_conf *visitors;
+	size_t nvisitors;
 };
 
 /* Load and validate rtund's config; 0 on success, -1 with errs filled. */

@@ -71,6 +71,46 @@ server = $A:$P0
 token = t
 EOF2
 
+check "$RTUND" p2p-rtund 0 - <<EOF2
+[server]
+listen = $A:$P0
+token = t
+allow_ports = $(port 10)-$(port 49)
+p2p = yes                      ; default yes: rendezvous for direct agent links
+relay = yes                    ; default yes
+relay_max_streams = 256        ; per visiting agent
+EOF2
+check "$RTUN" p2p-rtun 0 - <<EOF2
+[agent]
+server = $A:$P0
+token = t
+name = office
+punch_timeout = 10s
+
+[service ssh]                  ; no remote_port: reachable by its visitors only
+local = 127.0.0.1:22
+p2p = yes
+allow_peers = laptop, ci-runner
+
+[service web]
+local = 127.0.0.1:8080
+remote_port = $(port 23)
+p2p = yes
+allow_peers = laptop
+EOF2
+check "$RTUN" visitor-only-rtun 0 - <<EOF2
+[agent]
+server = $A:$P0
+token = t
+name = laptop
+
+[visitor office-ssh]
+peer = office
+service = ssh
+local = 127.0.0.1:$(port 60)
+mode = auto
+EOF2
+
 # rtund
 check "$RTUND" d-unknown-key 78 5 <<EOF2
 [server]
@@ -173,6 +213,111 @@ token = t
 local = 127.0.0.1:22
 colour = blue
 remote_port = $(port 22)
+EOF2
+
+# P2P: services visitors may reach, visitors, and rtund's rendezvous and relay.
+check "$RTUN" a-p2p-no-peers 78 7 <<EOF2
+[agent]
+server = $A:$P0
+token = t
+
+[service ssh]
+local = 127.0.0.1:22
+p2p = yes
+EOF2
+check "$RTUN" a-peers-no-p2p 78 8 <<EOF2
+[agent]
+server = $A:$P0
+token = t
+
+[service ssh]
+local = 127.0.0.1:22
+remote_port = $(port 22)
+allow_peers = laptop
+EOF2
+check "$RTUN" a-peers-twice 78 8 <<EOF2
+[agent]
+server = $A:$P0
+token = t
+
+[service ssh]
+local = 127.0.0.1:22
+p2p = yes
+allow_peers = laptop, ci, laptop
+EOF2
+check "$RTUN" a-no-port-no-p2p 78 5 <<EOF2
+[agent]
+server = $A:$P0
+token = t
+
+[service ssh]
+local = 127.0.0.1:22
+EOF2
+check "$RTUN" a-visitor-self 78 8 <<EOF2
+[agent]
+server = $A:$P0
+token = t
+name = office
+
+[visitor loop]
+service = ssh
+peer = office
+local = 127.0.0.1:$(port 60)
+EOF2
+check "$RTUN" a-visitor-same-local 78 13 <<EOF2
+[agent]
+server = $A:$P0
+token = t
+
+[visitor a]
+peer = office
+service = ssh
+local = 127.0.0.1:$(port 60)
+
+[visitor b]
+peer = office
+service = web
+local = 127.0.0.1:$(port 60)
+EOF2
+check "$RTUN" a-visitor-bad-mode 78 9 <<EOF2
+[agent]
+server = $A:$P0
+token = t
+
+[visitor a]
+peer = office
+service = ssh
+local = 127.0.0.1:$(port 60)
+mode = fast
+EOF2
+check "$RTUN" a-visitor-no-peer 78 5 <<EOF2
+[agent]
+server = $A:$P0
+token = t
+
+[visitor a]
+service = ssh
+local = 127.0.0.1:$(port 60)
+EOF2
+check "$RTUN" a-bad-punch-timeout 78 4 <<EOF2
+[agent]
+server = $A:$P0
+token = t
+punch_timeout = 0s
+EOF2
+check "$RTUND" d-bad-relay-max 78 5 <<EOF2
+[server]
+listen = $A:$P0
+token = t
+allow_ports = $(port 10)-$(port 49)
+relay_max_streams = 0
+EOF2
+check "$RTUND" d-bad-p2p 78 5 <<EOF2
+[server]
+listen = $A:$P0
+token = t
+allow_ports = $(port 10)-$(port 49)
+p2p = sometimes
 EOF2
 
 # -V prints a version and exits 0.

@@ -679,6 +679,243 @@ START_TEST(all_errors_collected)
 }
 END_TEST
 
+/* The P2P keys: services visitors may reach, the visitors themselves, rtund's rendezvous. */
+START_TEST(p2p_defaults)
+{
+	ck_assert_int_eq(load_agent(AGENT_OK "[service ssh]\nlocal = 127.0.0.1:22\n"
+	    "remote_port = 6022\n"), 0);
+	ck_assert_double_eq(aconf.punch_timeout, CONFIG_DEFAULT_PUNCH_TIMEOUT);
+	ck_assert_uint_eq(aconf.nvisitors, 0);
+	ck_assert_ptr_null(aconf.visitors);
+	ck_assert_int_eq(aconf.services[0].p2p, 0);
+	ck_assert_uint_eq(aconf.services[0].nallow_peers, 0);
+	ck_assert_ptr_null(aconf.services[0].allow_peers);
+	ck_assert_int_eq(load_server(SERVER_OK), 0);
+	ck_assert_int_eq(sconf.p2p, 1);
+	ck_assert_int_eq(sconf.relay, 1);
+	ck_assert_uint_eq(sconf.relay_max_streams, CONFIG_DEFAULT_RELAY_MAX_STREAMS);
+}
+END_TEST
+
+START_TEST(p2p_server_values)
+{
+	ck_assert_int_eq(load_server(SERVER_OK "p2p = no\nrelay = false\n"
+	    "relay_max_streams = 1000000\n"), 0);
+	ck_assert_int_eq(sconf.p2p, 0);
+	ck_assert_int_eq(sconf.relay, 0);
+	ck_assert_uint_eq(sconf.relay_max_streams, 1000000);
+}
+END_TEST
+
+START_TEST(p2p_services)
+{
+	ck_assert_int_eq(load_agent(AGENT_OK "name = office\npunch_timeout = 2500ms\n"
+	    "[service ssh]\nlocal = 127.0.0.1:22\np2p = yes\n"
+	    "allow_peers = laptop,ci-runner , x.y_z\n"
+	    "[service web]\nlocal = 127.0.0.1:80\nremote_port = 6080\np2p = yes\n"
+	    "allow_peers = laptop\n"
+	    "[service db]\nlocal = 127.0.0.1:5432\np2p = 1\nallow_peers = laptop\n"), 0);
+	ck_assert_double_eq(aconf.punch_timeout, 2.5);
+	ck_assert_uint_eq(aconf.nservices, 3);
+	ck_assert_int_eq(aconf.services[0].p2p, 1);
+	/* No remote_port: no public port, reachable by its visitors only. */
+	ck_assert_uint_eq(aconf.services[0].remote_port, 0);
+	ck_assert_uint_eq(aconf.services[0].nallow_peers, 3);
+	ck_assert_str_eq(aconf.services[0].allow_peers[0], "laptop");
+	ck_assert_str_eq(aconf.services[0].allow_peers[1], "ci-runner");
+	ck_assert_str_eq(aconf.services[0].allow_peers[2], "x.y_z");
+	ck_assert_uint_eq(aconf.services[1].remote_port, 6080);
+	ck_assert_uint_eq(aconf.services[1].nallow_peers, 1);
+	/* Two services without a public port do not clash over port 0. */
+	ck_assert_uint_eq(aconf.services[2].remote_port, 0);
+}
+END_TEST
+
+START_TEST(p2p_visitors)
+{
+	ck_assert_int_eq(load_agent("[visitor office-ssh]\npeer = office\nservice = ssh\n"
+	    "local = 127.0.0.1:2222\n"
+	    "[agent]\nserver = h:1\ntoken = t\nname = laptop\n"
+	    "[visitor db]\npeer = office\nservice = db\nlocal = [::1]:5432\nmode = relay\n"
+	    "[visitor web]\nmode = direct\npeer = nas\nservice = web\nlocal = 127.0.0.1:8080\n"
+	    "[visitor any]\nmode = auto\npeer = nas\nservice = any\nlocal = 127.0.0.1:8081\n"),
+	    0);
+	/* A visitor-only agent: no service at all. */
+	ck_assert_uint_eq(aconf.nservices, 0);
+	ck_assert_uint_eq(aconf.nvisitors, 4);
+	ck_assert_str_eq(aconf.visitors[0].name, "office-ssh");
+	ck_assert_str_eq(aconf.visitors[0].peer, "office");
+	ck_assert_str_eq(aconf.visitors[0].service, "ssh");
+	ck_assert_str_eq(aconf.visitors[0].local, "127.0.0.1:2222");
+	ck_assert_int_eq(aconf.visitors[0].local_addr.ss.ss_family, AF_INET);
+	ck_assert_uint_eq(port_of(&aconf.visitors[0].local_addr), 2222);
+	ck_assert_int_eq(aconf.visitors[0].mode, VISITOR_AUTO);
+	ck_assert_int_eq(aconf.visitors[0].line, 1);
+	ck_assert_int_eq(aconf.visitors[1].local_addr.ss.ss_family, AF_INET6);
+	ck_assert_int_eq(aconf.visitors[1].mode, VISITOR_RELAY);
+	ck_assert_int_eq(aconf.visitors[1].line, 9);
+	ck_assert_int_eq(aconf.visitors[2].mode, VISITOR_DIRECT);
+	ck_assert_int_eq(aconf.visitors[3].mode, VISITOR_AUTO);
+}
+END_TEST
+
+START_TEST(p2p_allow_peers_max)
+{
+	/* One-character names, so that 65 of them fit in a line. */
+	static const char names[] = "0123456789abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ._-";
+	char text[512];
+	int n, i;
+
+	n = snprintf(text, sizeof(text), AGENT_OK "[service s]\nlocal = 127.0.0.1:1\np2p = yes\n"
+	    "allow_peers = ");
+	for (i = 0; i < CONFIG_ALLOW_PEERS_MAX; i++)
+		n += snprintf(text + n, sizeof(text) - (size_t)n, "%s%c", i > 0 ? "," : "",
+		    names[i]);
+	snprintf(text + n, sizeof(text) - (size_t)n, "\n");
+	ck_assert_int_eq(load_agent(text), 0);
+	ck_assert_uint_eq(aconf.services[0].nallow_peers, CONFIG_ALLOW_PEERS_MAX);
+	ck_assert_str_eq(aconf.services[0].allow_peers[CONFIG_ALLOW_PEERS_MAX - 1], "_");
+	config_free_agent(&aconf);
+	snprintf(text + n, sizeof(text) - (size_t)n, ",%c\n", names[CONFIG_ALLOW_PEERS_MAX]);
+	agent_fails(text, 7, "allow_peers: more than 64 names");
+}
+END_TEST
+
+START_TEST(p2p_service_errors)
+{
+	agent_fails(AGENT_OK "[service s]\nlocal = 127.0.0.1:1\np2p = maybe\n"
+	    "allow_peers = a\n", 6, "p2p: \"maybe\" is not yes or no");
+	config_errors_free(&errs);
+	agent_fails(AGENT_OK "[service s]\nlocal = 127.0.0.1:1\np2p = yes\n", 6,
+	    "p2p = yes needs allow_peers, the agents that may visit");
+	config_errors_free(&errs);
+	agent_fails(AGENT_OK "[service s]\nlocal = 127.0.0.1:1\nremote_port = 6000\n"
+	    "allow_peers = a\n", 7, "allow_peers is only valid with p2p = yes");
+	config_errors_free(&errs);
+	agent_fails(AGENT_OK "[service s]\nlocal = 127.0.0.1:1\np2p = no\nremote_port = 6000\n"
+	    "allow_peers = a\n", 8, "allow_peers is only valid with p2p = yes");
+	config_errors_free(&errs);
+	/* Each of the two problems is reported. */
+	ck_assert_int_eq(load_agent(AGENT_OK "[service s]\nlocal = 127.0.0.1:1\n"
+	    "allow_peers = a\n"), -1);
+	assert_error(0, 4, "missing required key \"remote_port\" in [service s]");
+	assert_error(1, 6, "allow_peers is only valid with p2p = yes");
+	ck_assert_uint_eq(errs.n, 2);
+	config_errors_free(&errs);
+	/* Without p2p the public port is still required. */
+	agent_fails(AGENT_OK "[service s]\nlocal = 127.0.0.1:1\np2p = no\n", 4,
+	    "missing required key \"remote_port\" in [service s]");
+	config_errors_free(&errs);
+	agent_fails(AGENT_OK "[service s]\nlocal = 127.0.0.1:1\np2p = yes\n"
+	    "allow_peers = laptop, lap top\n", 7,
+	    "allow_peers: \"lap top\" is not a valid name (1-64 of A-Z a-z 0-9 . _ -)");
+	config_errors_free(&errs);
+	agent_fails(AGENT_OK "[service s]\nlocal = 127.0.0.1:1\np2p = yes\n"
+	    "allow_peers = laptop, ci, laptop\n", 7, "allow_peers: \"laptop\" is listed twice");
+	config_errors_free(&errs);
+	agent_fails(AGENT_OK "[service s]\nlocal = 127.0.0.1:1\np2p = yes\n"
+	    "allow_peers = laptop,,ci\n", 7, "allow_peers: an empty name in the list");
+	config_errors_free(&errs);
+	agent_fails(AGENT_OK "[service s]\nlocal = 127.0.0.1:1\np2p = yes\n"
+	    "allow_peers = , \n", 7, "allow_peers: an empty name in the list");
+	config_errors_free(&errs);
+	agent_fails(AGENT_OK "[service s]\nlocal = 127.0.0.1:1\np2p = yes\nremote_port = 0\n"
+	    "allow_peers = a\n", 7, "remote_port: \"0\" is not a port (1-65535)");
+	config_errors_free(&errs);
+	/* Port 0 is "no public port"; two real ones still clash. */
+	agent_fails(AGENT_OK "[service a]\nlocal = 127.0.0.1:1\np2p = yes\nallow_peers = x\n"
+	    "[service b]\nlocal = 127.0.0.1:2\nremote_port = 6000\n"
+	    "[service c]\nlocal = 127.0.0.1:3\nremote_port = 6000\n", 13,
+	    "remote_port 6000 is already used by [service b] on line 8");
+}
+END_TEST
+
+START_TEST(p2p_visitor_errors)
+{
+	agent_fails(AGENT_OK "[visitor]\npeer = a\n", 4, "[visitor] needs a name: [visitor NAME]");
+	config_errors_free(&errs);
+	agent_fails(AGENT_OK "[visitor a/b]\npeer = a\nservice = s\nlocal = 127.0.0.1:1\n", 4,
+	    "bad visitor name \"a/b\" (1-64 of A-Z a-z 0-9 . _ -)");
+	config_errors_free(&errs);
+	agent_fails(AGENT_OK "[visitor v]\npeer = a\nservice = s\nlocal = 127.0.0.1:1\n"
+	    "[visitor v]\npeer = a\nservice = s\nlocal = 127.0.0.1:2\n", 8,
+	    "duplicate [visitor v] (first on line 4)");
+	config_errors_free(&errs);
+	agent_fails(AGENT_OK "[visitor v]\nservice = s\nlocal = 127.0.0.1:1\n", 4,
+	    "missing required key \"peer\" in [visitor v]");
+	config_errors_free(&errs);
+	agent_fails(AGENT_OK "[visitor v]\npeer = a\nlocal = 127.0.0.1:1\n", 4,
+	    "missing required key \"service\" in [visitor v]");
+	config_errors_free(&errs);
+	agent_fails(AGENT_OK "[visitor v]\npeer = a\nservice = s\n", 4,
+	    "missing required key \"local\" in [visitor v]");
+	config_errors_free(&errs);
+	agent_fails(AGENT_OK "[visitor v]\npeer = a b\nservice = s\nlocal = 127.0.0.1:1\n", 5,
+	    "peer: \"a b\" is not a valid name (1-64 of A-Z a-z 0-9 . _ -)");
+	config_errors_free(&errs);
+	agent_fails(AGENT_OK "[visitor v]\npeer = a\nservice = s/t\nlocal = 127.0.0.1:1\n", 6,
+	    "service: \"s/t\" is not a valid name (1-64 of A-Z a-z 0-9 . _ -)");
+	config_errors_free(&errs);
+	agent_fails(AGENT_OK "[visitor v]\npeer = a\nservice = s\nlocal = 127.0.0.1:1\n"
+	    "mode = fast\n", 8, "mode: \"fast\" is not a visitor mode (auto, direct, relay)");
+	config_errors_free(&errs);
+	agent_fails(AGENT_OK "[visitor v]\npeer = a\nservice = s\nlocal = 127.0.0.1:x\n", 7,
+	    "local: \"127.0.0.1:x\": port must be a number from 1 to 65535");
+	config_errors_free(&errs);
+	agent_fails(AGENT_OK "[visitor v]\npeer = a\nservice = s\nlocal = 127.0.0.1:1\n"
+	    "proxy_protocol = v1\n", 8, "unknown key \"proxy_protocol\" in [visitor v]");
+}
+END_TEST
+
+START_TEST(p2p_visitor_conflicts)
+{
+	/* A visitor of this agent itself, with [agent] before and after it. */
+	agent_fails(AGENT_OK "name = me\n[visitor v]\nservice = s\npeer = me\n"
+	    "local = 127.0.0.1:1\n", 7, "peer \"me\" is this agent's own name");
+	config_errors_free(&errs);
+	agent_fails("[visitor v]\npeer = me\nservice = s\nlocal = 127.0.0.1:1\n" AGENT_OK
+	    "name = me\n", 1, "[visitor v]: peer \"me\" is this agent's own name");
+	config_errors_free(&errs);
+	agent_fails(AGENT_OK "[visitor a]\npeer = p\nservice = s\nlocal = 127.0.0.1:2222\n"
+	    "[visitor b]\nlocal = 127.0.0.1:2222\npeer = p\nservice = t\n", 9,
+	    "local \"127.0.0.1:2222\" is already used by [visitor a] on line 4");
+	config_errors_free(&errs);
+	/* The same address written another way is still the same address. */
+	agent_fails(AGENT_OK "[visitor a]\npeer = p\nservice = s\nlocal = [::1]:2222\n"
+	    "[visitor b]\npeer = p\nservice = t\nlocal = [0:0::1]:2222\n", 11,
+	    "local \"[0:0::1]:2222\" is already used by [visitor a] on line 4");
+	config_errors_free(&errs);
+	/* The same port on another address is fine. */
+	ck_assert_int_eq(load_agent(AGENT_OK "[visitor a]\npeer = p\nservice = s\n"
+	    "local = 127.0.0.1:2222\n[visitor b]\npeer = p\nservice = t\n"
+	    "local = 127.0.0.2:2222\n"), 0);
+}
+END_TEST
+
+START_TEST(p2p_key_errors)
+{
+	agent_fails(AGENT_OK "punch_timeout = 0\n", 4,
+	    "punch_timeout: \"0\" is out of range (1ms to 24h)");
+	config_errors_free(&errs);
+	agent_fails(AGENT_OK "punch_timeout = soon\n", 4,
+	    "punch_timeout: \"soon\" is not a duration (e.g. 30s, 500ms, 2m)");
+	config_errors_free(&errs);
+	server_fails(SERVER_OK "relay_max_streams = 0\n", 4,
+	    "relay_max_streams: \"0\" is out of range (1 to 1000000)");
+	config_errors_free(&errs);
+	server_fails(SERVER_OK "relay_max_streams = 1000001\n", 4,
+	    "relay_max_streams: \"1000001\" is out of range (1 to 1000000)");
+	config_errors_free(&errs);
+	server_fails(SERVER_OK "relay_max_streams = many\n", 4,
+	    "relay_max_streams: \"many\" is not a whole number");
+	config_errors_free(&errs);
+	server_fails(SERVER_OK "p2p = perhaps\n", 4, "p2p: \"perhaps\" is not yes or no");
+	config_errors_free(&errs);
+	server_fails(SERVER_OK "relay = 2\n", 4, "relay: \"2\" is not yes or no");
+}
+END_TEST
+
 START_TEST(durations)
 {
 	static const struct {
@@ -796,6 +1033,15 @@ config_suite(void)
 	tcase_add_test(bad, long_line);
 	tcase_add_test(bad, nul_byte);
 	tcase_add_test(bad, all_errors_collected);
+	tcase_add_test(good, p2p_defaults);
+	tcase_add_test(good, p2p_server_values);
+	tcase_add_test(good, p2p_services);
+	tcase_add_test(good, p2p_visitors);
+	tcase_add_test(good, p2p_allow_peers_max);
+	tcase_add_test(bad, p2p_service_errors);
+	tcase_add_test(bad, p2p_visitor_errors);
+	tcase_add_test(bad, p2p_visitor_conflicts);
+	tcase_add_test(bad, p2p_key_errors);
 	tcase_add_test(parse, durations);
 	tcase_add_test(parse, sizes);
 	suite_add_tcase(s, good);
