@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent-direct.h"
+#include "agent-visitor.h"
 #include "agent.h"
 #include "control.h"
 #include "dial.h"
@@ -55,6 +57,8 @@ struct agent {
 	uint64_t *ports_refused;
 	struct stream_counters *svc_ctr;  /* per service of conf, in its order */
 	struct retire retired;            /* counters of removed services streams may still use */
+	struct directset *direct;         /* links to other agents */
+	struct visitorset *visitors;
 };
 
 static void agent_link_control(struct link *l, Rtun__Control *msg);
@@ -102,6 +106,7 @@ agent_session_up(void *arg, const char *peer_name, uint32_t peer_window)
 	a->was_up = 1;
 	log_info("authenticated to %s as %s", a->conf->server, a->conf->name);
 	agent_declare(a);
+	directset_server_up(a->direct);
 }
 
 /* The session failed; it closes the link, which schedules the next attempt. */
@@ -242,9 +247,14 @@ agent_declare(struct agent *a)
 	svcs = xcalloc(n + 1, sizeof(*svcs));
 	ptrs = xcalloc(n + 1, sizeof(*ptrs));
 	for (i = 0; i < n; i++) {
+		const struct service_conf *sc = &a->conf->services[i];
+
 		rtun__service__init(&svcs[i]);
-		svcs[i].name = a->conf->services[i].name;
-		svcs[i].remote_port = a->conf->services[i].remote_port;
+		svcs[i].name = sc->name;
+		svcs[i].remote_port = sc->remote_port;
+		svcs[i].p2p = sc->p2p != 0;
+		svcs[i].allow_peers = sc->allow_peers;
+		svcs[i].n_allow_peers = sc->nallow_peers;
 		ptrs[i] = &svcs[i];
 	}
 	control_send_declare(a->link, ptrs, n);
@@ -260,7 +270,9 @@ agent_on_declare_result(struct agent *a, const Rtun__DeclareResult *dr)
 	for (i = 0; i < dr->n_results; i++) {
 		const Rtun__ServiceResult *r = dr->results[i];
 
-		if (r->status == RTUN__SERVICE_STATUS__SERVICE_OK)
+		if (r->status == RTUN__SERVICE_STATUS__SERVICE_OK && r->remote_port == 0)
+			log_info("service %s: ready for visitors", r->name);
+		else if (r->status == RTUN__SERVICE_STATUS__SERVICE_OK)
 			log_info("service %s: remote port %u ready", r->name, r->remote_port);
 		else {
 			log_warn("service %s: remote port %u refused: %s", r->name,
@@ -282,6 +294,8 @@ agent_link_control(struct link *l, Rtun__Control *msg)
 	}
 	if (a->state == AGENT_UP && msg->msg_case == RTUN__CONTROL__MSG_DECLARE_RESULT)
 		agent_on_declare_result(a, msg->declare_result);
+	else if (a->state == AGENT_UP && directset_control(a->direct, msg))
+		;
 	else if (msg->msg_case == RTUN__CONTROL__MSG_ERROR) {
 		log_error("%s: server error: %s", link_label(l), msg->error->message);
 		link_close(l, FRAME_CODE_NONE, "server reported an error");
@@ -318,11 +332,23 @@ agent_serve(struct agent *a, struct link *l, uint32_t id, const struct service_c
 	stream_accept(l, id, end, 1, &c);
 }
 
-static void
-agent_link_open(struct link *l, uint32_t id, const char *service, const char *peer,
-    const char *dest)
+/* True when svc lets agent visitor in over a direct link. */
+static int
+service_allows(const struct service_conf *svc, const char *visitor)
 {
-	struct agent *a = link_owner(l);
+	size_t i;
+
+	for (i = 0; svc->p2p && i < svc->nallow_peers; i++) {
+		if (strcmp(svc->allow_peers[i], visitor) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+void
+agent_serve_open(struct agent *a, struct link *l, uint32_t id, const char *service,
+    const char *peer, const char *dest, const char *visitor)
+{
 	const struct service_conf *svc = NULL;
 	size_t i;
 
@@ -332,13 +358,28 @@ agent_link_open(struct link *l, uint32_t id, const char *service, const char *pe
 			break;
 		}
 	}
-	if (svc == NULL) {
-		log_warn("%s: stream %u for unknown service '%s'", link_label(l), id, service);
+	/* Over a direct link the visitor gets no more than allow_peers gives it. */
+	if (svc == NULL || (visitor != NULL && !service_allows(svc, visitor))) {
+		log_warn("%s: stream %u for %s service '%s'", link_label(l), id,
+		    svc == NULL ? "unknown" : "not allowed", service);
 		link_send_reset(l, id, FRAME_CODE_UNKNOWN_SERVICE, "unknown service");
 		return;
 	}
 	log_debug("%s: stream %u: user %s for service %s", link_label(l), id, peer, service);
 	agent_serve(a, l, id, svc, &a->svc_ctr[i], peer, dest);
+}
+
+struct link *
+agent_server_link(const struct agent *a)
+{
+	return a->state == AGENT_UP ? a->link : NULL;
+}
+
+static void
+agent_link_open(struct link *l, uint32_t id, const char *service, const char *peer,
+    const char *dest)
+{
+	agent_serve_open(link_owner(l), l, id, service, peer, dest, NULL);
 }
 
 /* The counter slots of every service of conf, each with a reference of its own. */
@@ -388,6 +429,8 @@ agent_link_closed(struct link *l, const char *reason)
 	session_free(a->session);
 	a->session = NULL;
 	*a->link_up = 0;
+	a->state = AGENT_WAITING;
+	directset_server_down(a->direct);
 	/* The link's streams are gone, and with them the last users of retired counters. */
 	retire_sweep(&a->retired, a->metrics, NULL);
 	if (a->stopping)
@@ -444,6 +487,20 @@ agent_tls_context(const struct agent_conf *conf, SSL_CTX **ctx)
 	return 0;
 }
 
+/* The direct link to a peer changed: visitors holding connections for it act. */
+static void
+agent_direct_changed(void *arg, const char *peer, struct link *l, const char *why)
+{
+	struct agent *a = arg;
+
+	if (a->visitors != NULL)
+		visitorset_direct_changed(a->visitors, peer, l, why);
+}
+
+static const struct direct_ops agent_direct_ops = {
+	.changed = agent_direct_changed,
+};
+
 struct agent *
 agent_new(struct ev_loop *loop, const struct agent_conf *conf, struct metrics *metrics)
 {
@@ -462,11 +519,23 @@ agent_new(struct ev_loop *loop, const struct agent_conf *conf, struct metrics *m
 	retire_init(&a->retired);
 	agent_set_svc_counters(a, conf);
 	a->backoff = conf->reconnect_min;
+	a->direct = directset_new(loop, a, conf, metrics, &agent_direct_ops, a);
+	if (a->direct == NULL || (a->visitors = visitorset_new(loop, a, conf, a->direct,
+	    metrics)) == NULL) {
+		if (a->direct != NULL)
+			directset_free(a->direct);
+		agent_set_svc_counters(a, &(const struct agent_conf){ .nservices = 0 });
+		free(a->svc_ctr);
+		retire_free(&a->retired, metrics);
+		SSL_CTX_free(tls);
+		free(a);
+		return NULL;
+	}
 	ev_init(&a->timeout_w, agent_timeout_cb);
 	ev_init(&a->retry_w, agent_retry_cb);
 	a->timeout_w.data = a->retry_w.data = a;
-	log_info("agent %s starting: server %s, %zu service(s)", conf->name, conf->server,
-	    conf->nservices);
+	log_info("agent %s starting: server %s, %zu service(s), %zu visitor(s)", conf->name,
+	    conf->server, conf->nservices, conf->nvisitors);
 	agent_connect(a);
 	return a;
 }
@@ -480,6 +549,7 @@ agent_drain(struct agent *a)
 	a->stopping = 1;
 	agent_abort_attempt(a);
 	ev_timer_stop(a->loop, &a->retry_w);
+	visitorset_stop(a->visitors);
 	if (a->link == NULL || a->state != AGENT_UP)
 		return;
 	/* An empty declaration makes the server release our ports: no new users. */
@@ -491,7 +561,7 @@ agent_drain(struct agent *a)
 int
 agent_busy(const struct agent *a)
 {
-	return a->link != NULL && link_nstreams(a->link) > 0;
+	return (a->link != NULL && link_nstreams(a->link) > 0) || directset_busy(a->direct);
 }
 
 static int
@@ -556,6 +626,11 @@ agent_reload(struct agent *a, const struct agent_conf *conf)
 
 	if (agent_tls_context(conf, &tls) == -1)
 		return -1;
+	if (visitorset_set_conf(a->visitors, conf) == -1) {
+		SSL_CTX_free(tls);
+		return -1;
+	}
+	directset_set_conf(a->direct, conf);
 	SSL_CTX_free(a->tls);
 	a->tls = tls;
 
@@ -589,6 +664,9 @@ agent_free(struct agent *a)
 	ev_timer_stop(a->loop, &a->timeout_w);
 	ev_timer_stop(a->loop, &a->retry_w);
 	a->stopping = 1;
+	visitorset_free(a->visitors);
+	a->visitors = NULL;
+	directset_free(a->direct);
 	if (a->link != NULL)
 		link_close(a->link, FRAME_CODE_NONE, "agent shutting down");
 	agent_set_svc_counters(a, &(const struct agent_conf){ .nservices = 0 });

@@ -7,10 +7,12 @@
 #define RTUN_AGENT_H
 
 #include <ev.h>
+#include <stdint.h>
 
 #include "config.h"
 
 struct agent;
+struct link;
 struct metrics;
 
 /* Start connecting to the server; runs until agent_free(). */
@@ -28,6 +30,15 @@ int agent_busy(const struct agent *a);
  * changed) if the new TLS settings cannot be used.
  */
 int agent_reload(struct agent *a, const struct agent_conf *conf);
+/* The link to rtund while it is authenticated, else NULL. */
+struct link *agent_server_link(const struct agent *a);
+/*
+ * Serve stream id that the peer of l opened for service: connect it to the
+ * service's local target. visitor is the visiting agent's name on a direct
+ * link (the service must be p2p and allow it), NULL on the link to rtund.
+ */
+void agent_serve_open(struct agent *a, struct link *l, uint32_t id, const char *service,
+    const char *peer, const char *dest, const char *visitor);
 /* Close the link and free. */
 void agent_free(struct agent *a);
 
