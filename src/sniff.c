@@ -2,13 +2,15 @@
  * First-bytes classification for rtund's shared listening port. Each kind of
  * client announces itself in its first few bytes, so a table of magic prefixes
  * is enough: as long as what arrived is a prefix of some magic we wait, once a
- * whole magic matches we know, and anything else is not ours.
+ * whole magic matches we know, and anything else is not ours. The preface
+ * and the probe magic share "RTUN", so up to their fifth byte both are open.
  */
 #include "rtun-build.h"
 
 #include <string.h>
 
 #include "frame.h"
+#include "punch-probe.h"
 #include "sniff.h"
 
 static const struct sniff_magic {
@@ -17,6 +19,7 @@ static const struct sniff_magic {
 	enum sniff_result kind;
 } sniff_magics[] = {
 	{ FRAME_PREFACE, FRAME_PREFACE_LEN, SNIFF_RTUN },
+	{ PROBE_MAGIC, PROBE_MAGIC_LEN, SNIFF_PROBE },
 	/* A TLS handshake record: content type 22, then major version 3. */
 	{ "\x16\x03", 2, SNIFF_TLS },
 	{ "GET ", 4, SNIFF_HTTP },
@@ -54,6 +57,8 @@ sniff_name(enum sniff_result r)
 		return "tls";
 	case SNIFF_HTTP:
 		return "http";
+	case SNIFF_PROBE:
+		return "probe";
 	default:
 		return "unknown";
 	}

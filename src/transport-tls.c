@@ -19,6 +19,13 @@
  * dispatched before anything more is read. TLS 1.2 renegotiation, the other
  * way to make a server work and answer, is refused outright. Record and
  * handshake buffers have fixed upper sizes, and no tickets are sent.
+ *
+ * A direct link between two agents has no certificates: both hold a one-time
+ * key from rtund and use it as a TLS 1.3 external PSK, found through the PSK
+ * session callbacks. The handshake still runs (EC)DHE (psk_dhe_ke), so a key
+ * that leaks later does not open recorded traffic. A PSK side that ends up
+ * without the PSK fails: a server has no certificate to fall back on, and a
+ * client refuses any certificate it is shown.
  */
 #include "rtun-build.h"
 
@@ -53,18 +60,59 @@
  * that insist. The server picks in this order.
  */
 #define TLS_SUITES "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384"
+/*
+ * A PSK is bound to one hash, and a server drops a PSK whose hash is not that
+ * of the suite it picked: PSK links offer only the SHA-256 suites, so any
+ * choice keeps the PSK, which is made with the first of them.
+ */
+#define TLS_PSK_SUITES "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256"
+static const unsigned char tls_psk_suite[2] = { 0x13, 0x01 }; /* TLS_AES_128_GCM_SHA256 */
+
+/* The PSK of one direct link and what its callbacks saw; hangs on the SSL as ex_data. */
+struct tls_psk {
+	uint8_t identity[TLS_PSK_IDENTITY_MAX];
+	size_t idlen;
+	uint8_t key[TLS_PSK_KEY_MAX];
+	size_t keylen;
+	int offered;   /* server: the client offered a PSK at all */
+	int matched;   /* server: ... under our identity */
+	int cert_seen; /* client: the server showed a certificate instead */
+};
 
 struct tls_transport {
 	struct transport t;
 	SSL *ssl;
 	int want;
 	int established;
-	int fatal; /* OpenSSL forbids SSL_shutdown after a fatal error */
-	int eof;   /* the failure was the peer closing the connection */
+	int fatal;  /* OpenSSL forbids SSL_shutdown after a fatal error */
+	int eof;    /* the failure was the peer closing the connection */
+	int reason; /* ERR_GET_REASON of the OpenSSL error that failed it, 0 if none */
 	int pinned;
 	uint8_t pin[TLS_FINGERPRINT_LEN];
 	char alpn[256];
+	struct tls_psk *psk; /* NULL unless a direct link authenticated by a PSK */
 };
+
+/*
+ * The ex_data slot of struct tls_psk. OpenSSL hands out slots per process, so
+ * it is taken once, on first use, and never changes after; -1 if none.
+ */
+static CRYPTO_ONCE psk_once = CRYPTO_ONCE_STATIC_INIT;
+static int psk_index = -1;
+
+static void
+psk_index_init(void)
+{
+	psk_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+}
+
+static int
+psk_index_get(void)
+{
+	if (!CRYPTO_THREAD_run_once(&psk_once, psk_index_init))
+		return -1;
+	return psk_index;
+}
 
 /* The first queued OpenSSL error as text (or fallback), and an empty queue. */
 static const char *
@@ -228,6 +276,7 @@ tls_fail(struct tls_transport *tt, int err, const char *fmt, ...)
 static int
 tls_fail_ssl(struct tls_transport *tt)
 {
+	tt->reason = ERR_GET_REASON(ERR_peek_error());
 	tls_err_text(tt->t.error, sizeof(tt->t.error), "TLS error");
 	tt->fatal = 1;
 	tt->t.violation = 1;
@@ -308,6 +357,9 @@ tls_established(struct tls_transport *tt)
 
 	if (tt->pinned && tls_check_pin(tt) == -1)
 		return -1;
+	/* Belt and braces: neither side can finish without it, see tls_psk_ctx_new(). */
+	if (tt->psk != NULL && !SSL_session_reused(tt->ssl))
+		return tls_fail(tt, EPROTO, "PSK handshake failed: the peer did not use the PSK");
 	SSL_get0_alpn_selected(tt->ssl, &p, &n);
 	if (p != NULL && n < sizeof(tt->alpn))
 		memcpy(tt->alpn, p, n);
@@ -317,6 +369,35 @@ tls_established(struct tls_transport *tt)
 	return 0;
 }
 
+/* The cause of a failed PSK handshake: what the callbacks saw explains more than OpenSSL. */
+static void
+psk_handshake_reason(struct tls_transport *tt)
+{
+	const struct tls_psk *psk = tt->psk;
+	int server = SSL_is_server(tt->ssl);
+	char cause[sizeof(tt->t.error)];
+	const char *why = cause;
+
+	memcpy(cause, tt->t.error, sizeof(cause));
+	if (tt->eof)
+		why = "connection closed during the handshake";
+	else if (server && !psk->offered)
+		why = "the client offered no PSK";
+	else if (server && !psk->matched)
+		why = "unknown PSK identity";
+	else if (!server && psk->cert_seen)
+		why = "the server sent a certificate instead of taking the PSK";
+	else if (server && tt->reason == SSL_R_BINDER_DOES_NOT_VERIFY)
+		why = "the client has another key (binder does not verify)";
+	/* An alert from a PSK server: it found no PSK it knows, or the key differs. */
+	if (why == cause && !server && tt->reason >= SSL_AD_REASON_OFFSET) {
+		snprintf(tt->t.error, sizeof(tt->t.error),
+		    "PSK handshake failed: refused by the server: %.180s", cause);
+		return;
+	}
+	snprintf(tt->t.error, sizeof(tt->t.error), "PSK handshake failed: %.200s", why);
+}
+
 /* Rewrite t->error after a failed handshake into a cause a human can act on. */
 static void
 tls_handshake_reason(struct tls_transport *tt)
@@ -324,6 +405,10 @@ tls_handshake_reason(struct tls_transport *tt)
 	long v = SSL_get_verify_result(tt->ssl);
 	char cause[sizeof(tt->t.error)];
 
+	if (tt->psk != NULL) {
+		psk_handshake_reason(tt);
+		return;
+	}
 	if (!SSL_is_server(tt->ssl) && v != X509_V_OK && SSL_get_verify_mode(tt->ssl) != 0) {
 		snprintf(tt->t.error, sizeof(tt->t.error), "certificate verify failed: %s",
 		    X509_verify_cert_error_string(v));
@@ -452,6 +537,10 @@ tls_free(struct transport *t)
 	}
 	ERR_clear_error();
 	SSL_free(tt->ssl);
+	if (tt->psk != NULL) {
+		OPENSSL_cleanse(tt->psk, sizeof(*tt->psk));
+		free(tt->psk);
+	}
 	close(t->fd);
 	free(tt);
 }
@@ -535,6 +624,157 @@ const char *
 transport_tls_alpn(const struct transport *t)
 {
 	return ((const struct tls_transport *)t)->alpn;
+}
+
+const char *
+transport_tls_version(const struct transport *t)
+{
+	return SSL_get_version(((const struct tls_transport *)t)->ssl);
+}
+
+/* A client never accepts a certificate on a PSK link: it would mean the PSK was ignored. */
+static int
+psk_refuse_cert(int preverify_ok, X509_STORE_CTX *store)
+{
+	SSL *ssl = X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
+	struct tls_psk *psk = ssl != NULL ? SSL_get_ex_data(ssl, psk_index) : NULL;
+
+	if (psk != NULL)
+		psk->cert_seen = 1;
+	return 0;
+}
+
+SSL_CTX *
+tls_psk_ctx_new(int server, char *err, size_t errlen)
+{
+	const SSL_METHOD *method = server ? TLS_server_method() : TLS_client_method();
+	SSL_CTX *ctx;
+
+	if (psk_index_get() < 0) {
+		snprintf(err, errlen, "SSL_get_ex_new_index: out of memory");
+		return NULL;
+	}
+	if ((ctx = ctx_new(method, err, errlen)) == NULL)
+		return NULL;
+	if (SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) != 1 ||
+	    SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) != 1)
+		return ctx_fail(ctx, err, errlen, "TLS 1.3 only");
+	if (SSL_CTX_set_ciphersuites(ctx, TLS_PSK_SUITES) != 1)
+		return ctx_fail(ctx, err, errlen, "TLS 1.3 PSK cipher suites");
+	/* Without this option a client offers only psk_dhe_ke and a server accepts only that. */
+	SSL_CTX_clear_options(ctx, SSL_OP_ALLOW_NO_DHE_KEX);
+	/* The key is good for one link: nothing to resume, nothing to send early. */
+	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+	SSL_CTX_set_num_tickets(ctx, 0);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_max_early_data(ctx, 0);
+	SSL_CTX_set_recv_max_early_data(ctx, 0);
+	if (!server)
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, psk_refuse_cert);
+	return ctx;
+}
+
+/* A TLS 1.3 session that carries psk as its key; NULL if OpenSSL cannot make one. */
+static SSL_SESSION *
+psk_session(SSL *ssl, const struct tls_psk *psk)
+{
+	const SSL_CIPHER *cipher = SSL_CIPHER_find(ssl, tls_psk_suite);
+	SSL_SESSION *sess = SSL_SESSION_new();
+
+	if (sess == NULL || cipher == NULL ||
+	    SSL_SESSION_set1_master_key(sess, psk->key, psk->keylen) != 1 ||
+	    SSL_SESSION_set_cipher(sess, cipher) != 1 ||
+	    SSL_SESSION_set_protocol_version(sess, TLS1_3_VERSION) != 1) {
+		SSL_SESSION_free(sess);
+		return NULL;
+	}
+	return sess;
+}
+
+/* Client: offer our identity and key (OpenSSL owns the session we return). */
+static int
+psk_use_session(SSL *ssl, const EVP_MD *md, const unsigned char **id, size_t *idlen,
+    SSL_SESSION **sess)
+{
+	struct tls_psk *psk = SSL_get_ex_data(ssl, psk_index);
+
+	*sess = NULL;
+	if (psk == NULL)
+		return 0;
+	/* After a HelloRetryRequest md is the server's hash; ours is SHA-256 or nothing. */
+	if (md != NULL && EVP_MD_get_type(md) != NID_sha256)
+		return 1;
+	if ((*sess = psk_session(ssl, psk)) == NULL)
+		return 0;
+	*id = psk->identity;
+	*idlen = psk->idlen;
+	return 1;
+}
+
+/*
+ * Server: the one identity we expect gets the key; any other gets no PSK,
+ * and a server without a certificate then fails the handshake. Identities
+ * are compared in constant time, as key lookups should be.
+ */
+static int
+psk_find_session(SSL *ssl, const unsigned char *id, size_t idlen, SSL_SESSION **sess)
+{
+	struct tls_psk *psk = SSL_get_ex_data(ssl, psk_index);
+
+	*sess = NULL;
+	if (psk == NULL)
+		return 0;
+	psk->offered = 1;
+	if (idlen != psk->idlen || CRYPTO_memcmp(id, psk->identity, idlen) != 0)
+		return 1;
+	psk->matched = 1;
+	*sess = psk_session(ssl, psk);
+	return *sess != NULL;
+}
+
+/* Copy identity and key into tt's PSK; -1 with the reason when either cannot be used. */
+static int
+psk_set(struct tls_transport *tt, const uint8_t *identity, size_t idlen, const uint8_t *key,
+    size_t keylen)
+{
+	struct tls_psk *psk = tt->psk;
+
+	if (idlen == 0 || idlen > sizeof(psk->identity))
+		return tls_fail(tt, EINVAL, "PSK handshake failed: an identity of %zu bytes (1 to %d)",
+		    idlen, TLS_PSK_IDENTITY_MAX);
+	if (keylen == 0 || keylen > sizeof(psk->key))
+		return tls_fail(tt, EINVAL, "PSK handshake failed: a key of %zu bytes (1 to %d)",
+		    keylen, TLS_PSK_KEY_MAX);
+	if (psk_index_get() < 0)
+		return tls_fail(tt, ENOMEM, "PSK handshake failed: no ex_data slot");
+	memcpy(psk->identity, identity, idlen);
+	psk->idlen = idlen;
+	memcpy(psk->key, key, keylen);
+	psk->keylen = keylen;
+	if (SSL_set_ex_data(tt->ssl, psk_index, psk) != 1) {
+		fprintf(stderr, "fatal: SSL_set_ex_data: out of memory\n");
+		abort();
+	}
+	return 0;
+}
+
+struct transport *
+transport_tls_psk(SSL_CTX *ctx, int fd, int server, const uint8_t *identity, size_t idlen,
+    const uint8_t *key, size_t keylen)
+{
+	struct tls_transport *tt = tls_new(ctx, fd);
+
+	tt->psk = xcalloc(1, sizeof(*tt->psk));
+	if (server) {
+		SSL_set_accept_state(tt->ssl);
+		SSL_set_psk_find_session_callback(tt->ssl, psk_find_session);
+	} else {
+		SSL_set_connect_state(tt->ssl);
+		SSL_set_psk_use_session_callback(tt->ssl, psk_use_session);
+	}
+	/* A failure here is reported by the first handshake() call. */
+	(void)psk_set(tt, identity, idlen, key, keylen);
+	return &tt->t;
 }
 
 static int

@@ -5,7 +5,9 @@
  * CA made here with OpenSSL. Covers data both ways, pending(), EOF with and
  * without close_notify, ALPN, pinning, and each verification failure with the
  * reason a user would read in the log, and a client that floods KeyUpdates
- * without reading.
+ * without reading. The PSK transports of direct links are driven the same
+ * way: the right key, a wrong key, a wrong identity, and peers that offer no
+ * PSK or want a certificate.
  */
 #include "rtun-build.h"
 
@@ -584,6 +586,203 @@ START_TEST(test_ctx_errors)
 }
 END_TEST
 
+static const uint8_t psk_id[16] = "session-0123456";
+static const uint8_t psk_key[32] = "a one-time key of 32 bytes.....";
+
+/* What a PSK client saw of the handshake: ServerHello extensions, tickets. */
+static struct psk_seen {
+	int server_hello, key_share, pre_shared_key, tickets;
+} seen;
+
+/* Whether the ServerHello msg (len bytes) carries the extension of type ext. */
+static int
+hello_has_ext(const uint8_t *msg, size_t len, unsigned int ext)
+{
+	/* type, u24 length, version, random, legacy session id, suite, compression */
+	size_t at = 4 + 2 + 32, end, size = 0;
+
+	if (len < at + 1)
+		return 0;
+	at += 1 + msg[at] + 2 + 1;
+	if (len < at + 2)
+		return 0;
+	end = at + 2 + ((size_t)msg[at] << 8 | msg[at + 1]);
+	for (at += 2; at + 4 <= end && end <= len; at += 4 + size) {
+		size = (size_t)msg[at + 2] << 8 | msg[at + 3];
+		if (((unsigned int)msg[at] << 8 | msg[at + 1]) == ext)
+			return 1;
+	}
+	return 0;
+}
+
+/* A message callback for the client's context: notes what the server sent. */
+static void
+psk_watch(int write_p, int version, int content_type, const void *buf, size_t len, SSL *ssl,
+    void *arg)
+{
+	const uint8_t *msg = buf;
+
+	if (write_p || content_type != SSL3_RT_HANDSHAKE || len < 4)
+		return;
+	if (msg[0] == SSL3_MT_SERVER_HELLO) {
+		seen.server_hello++;
+		seen.key_share = hello_has_ext(msg, len, TLSEXT_TYPE_key_share);
+		seen.pre_shared_key = hello_has_ext(msg, len, TLSEXT_TYPE_psk);
+	} else if (msg[0] == SSL3_MT_NEWSESSION_TICKET) {
+		seen.tickets++;
+	}
+}
+
+/* A PSK client (cid, ckey) and a PSK server expecting (sid, skey), handshaken. */
+static void
+psk_pair_open(struct pair *p, const uint8_t *cid, size_t cidlen, const uint8_t *ckey,
+    size_t ckeylen, const uint8_t *skey)
+{
+	char err[256] = "";
+	int sv[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+	p->sctx = tls_psk_ctx_new(1, err, sizeof(err));
+	ck_assert_msg(p->sctx != NULL, "server ctx: %s", err);
+	p->cctx = tls_psk_ctx_new(0, err, sizeof(err));
+	ck_assert_msg(p->cctx != NULL, "client ctx: %s", err);
+	memset(&seen, 0, sizeof(seen));
+	SSL_CTX_set_msg_callback(p->cctx, psk_watch);
+	p->c = transport_tls_psk(p->cctx, sv[0], 0, cid, cidlen, ckey, ckeylen);
+	p->s = transport_tls_psk(p->sctx, sv[1], 1, psk_id, sizeof(psk_id), skey, sizeof(psk_key));
+	p->cr = p->sr = 1;
+	pair_drive(p);
+}
+
+/* Side t's handshake ended with r == -1 and an error that starts with "PSK handshake failed: ". */
+static void
+assert_psk_failed(int r, const struct transport *t, const char *also)
+{
+	ck_assert_msg(r == -1, "r=%d %s", r, t->error);
+	ck_assert_msg(strstr(t->error, "PSK handshake failed: ") == t->error, "%s", t->error);
+	if (also != NULL)
+		ck_assert_msg(strstr(t->error, also) != NULL, "%s, want %s", t->error, also);
+}
+
+START_TEST(test_psk_handshake_and_data)
+{
+	struct pair p;
+
+	psk_pair_open(&p, psk_id, sizeof(psk_id), psk_key, sizeof(psk_key), psk_key);
+	ck_assert_msg(p.cr == 0, "client: %d %s", p.cr, p.c->error);
+	ck_assert_msg(p.sr == 0, "server: %d %s", p.sr, p.s->error);
+	ck_assert_str_eq(p.c->ops->name, "tls");
+	ck_assert_str_eq(transport_tls_version(p.c), "TLSv1.3");
+	ck_assert_str_eq(transport_tls_version(p.s), "TLSv1.3");
+	ck_assert_str_eq(transport_tls_alpn(p.c), "");
+	/* The server took the PSK and mixed in a key share: psk_dhe_ke, never psk_ke alone. */
+	ck_assert_int_eq(seen.server_hello, 1);
+	ck_assert_int_eq(seen.pre_shared_key, 1);
+	ck_assert_int_eq(seen.key_share, 1);
+	ck_assert_uint_eq(SSL_CTX_get_options(p.cctx) & SSL_OP_ALLOW_NO_DHE_KEX, 0);
+	ck_assert_uint_eq(SSL_CTX_get_options(p.sctx) & SSL_OP_ALLOW_NO_DHE_KEX, 0);
+	ck_assert_int_eq(SSL_CTX_get_max_early_data(p.sctx), 0);
+	pump(p.c, p.s, 1 << 18);
+	pump(p.s, p.c, 1 << 18);
+	pump(p.c, p.s, 1);
+	/* The client has read everything the server sent: no ticket was among it. */
+	ck_assert_int_eq(seen.tickets, 0);
+	pair_close(&p);
+}
+END_TEST
+
+START_TEST(test_psk_wrong_key)
+{
+	uint8_t key[sizeof(psk_key)];
+	struct pair p;
+
+	memcpy(key, psk_key, sizeof(key));
+	key[31] ^= 0x80;
+	psk_pair_open(&p, psk_id, sizeof(psk_id), key, sizeof(key), psk_key);
+	assert_psk_failed(p.sr, p.s, "the client has another key");
+	assert_psk_failed(p.cr, p.c, "refused by the server: ");
+	pair_close(&p);
+}
+END_TEST
+
+START_TEST(test_psk_wrong_identity)
+{
+	uint8_t id[sizeof(psk_id)];
+	struct pair p;
+
+	memcpy(id, psk_id, sizeof(id));
+	id[0] ^= 1;
+	psk_pair_open(&p, id, sizeof(id), psk_key, sizeof(psk_key), psk_key);
+	assert_psk_failed(p.sr, p.s, "unknown PSK identity");
+	assert_psk_failed(p.cr, p.c, "refused by the server: ");
+	pair_close(&p);
+	/* A prefix of the right identity is another identity. */
+	psk_pair_open(&p, psk_id, sizeof(psk_id) - 1, psk_key, sizeof(psk_key), psk_key);
+	assert_psk_failed(p.sr, p.s, "unknown PSK identity");
+	assert_psk_failed(p.cr, p.c, "refused by the server: ");
+	pair_close(&p);
+}
+END_TEST
+
+START_TEST(test_psk_bad_lengths)
+{
+	uint8_t big[TLS_PSK_KEY_MAX + 1] = { 0 };
+	struct pair p;
+
+	psk_pair_open(&p, psk_id, sizeof(psk_id), psk_key, 0, psk_key);
+	assert_psk_failed(p.cr, p.c, "key");
+	pair_close(&p);
+	psk_pair_open(&p, psk_id, sizeof(psk_id), big, sizeof(big), psk_key);
+	assert_psk_failed(p.cr, p.c, "key");
+	pair_close(&p);
+	psk_pair_open(&p, big, TLS_PSK_IDENTITY_MAX + 1, psk_key, sizeof(psk_key), psk_key);
+	assert_psk_failed(p.cr, p.c, "identity");
+	pair_close(&p);
+}
+END_TEST
+
+START_TEST(test_psk_plain_client)
+{
+	struct tls_client_opts o = opts_default();
+	char err[256] = "";
+	struct pair p;
+	int sv[2];
+
+	/* A client that would take any certificate: the PSK server has none to show. */
+	o.insecure = 1;
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+	ck_assert_ptr_nonnull(p.sctx = tls_psk_ctx_new(1, err, sizeof(err)));
+	ck_assert_ptr_nonnull(p.cctx = tls_client_ctx_new(&o, err, sizeof(err)));
+	p.c = transport_tls_client(p.cctx, sv[0], &o);
+	p.s = transport_tls_psk(p.sctx, sv[1], 1, psk_id, sizeof(psk_id), psk_key, sizeof(psk_key));
+	p.cr = p.sr = 1;
+	pair_drive(&p);
+	assert_psk_failed(p.sr, p.s, "the client offered no PSK");
+	ck_assert_int_eq(p.cr, -1);
+	pair_close(&p);
+}
+END_TEST
+
+START_TEST(test_psk_certificate_server)
+{
+	char err[256] = "";
+	struct pair p;
+	int sv[2];
+
+	/* A certificate server ignores the PSK, and a PSK client must not settle for that. */
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+	ck_assert_ptr_nonnull(p.sctx = tls_server_ctx_new(srv_pem, srv_key, err, sizeof(err)));
+	ck_assert_ptr_nonnull(p.cctx = tls_psk_ctx_new(0, err, sizeof(err)));
+	p.c = transport_tls_psk(p.cctx, sv[0], 0, psk_id, sizeof(psk_id), psk_key, sizeof(psk_key));
+	p.s = transport_tls_server(p.sctx, sv[1]);
+	p.cr = p.sr = 1;
+	pair_drive(&p);
+	assert_psk_failed(p.cr, p.c, "certificate");
+	ck_assert_int_eq(p.sr, -1);
+	pair_close(&p);
+}
+END_TEST
+
 static Suite *
 tls_suite(void)
 {
@@ -604,6 +803,12 @@ tls_suite(void)
 	tcase_add_test(tc, test_server_bad_peers);
 	tcase_add_test(tc, test_key_update_flood);
 	tcase_add_test(tc, test_ctx_errors);
+	tcase_add_test(tc, test_psk_handshake_and_data);
+	tcase_add_test(tc, test_psk_wrong_key);
+	tcase_add_test(tc, test_psk_wrong_identity);
+	tcase_add_test(tc, test_psk_bad_lengths);
+	tcase_add_test(tc, test_psk_plain_client);
+	tcase_add_test(tc, test_psk_certificate_server);
 	suite_add_tcase(s, tc);
 	return s;
 }

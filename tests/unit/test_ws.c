@@ -26,6 +26,7 @@
 #include <ev.h>
 
 #include "frame.h"
+#include "punch-probe.h"
 #include "sniff.h"
 #include "transport-ws.h"
 
@@ -748,6 +749,15 @@ static const struct sniff_case {
 	{ "RTUN\r\n\x1a\x0b", 8, SNIFF_UNKNOWN },
 	{ "SSH-2.0-", 8, SNIFF_UNKNOWN },
 	{ "\0", 1, SNIFF_UNKNOWN },
+	/* "RTUN" starts both the preface and the probe magic. */
+	{ "RTUN", 4, SNIFF_NEED_MORE },
+	{ "RTUNP", 5, SNIFF_NEED_MORE },
+	{ "RTUNPNC", 7, SNIFF_NEED_MORE },
+	{ PROBE_MAGIC, 8, SNIFF_PROBE },
+	{ PROBE_MAGIC "\x01\x00", 10, SNIFF_PROBE },
+	{ "RTUNPNCX", 8, SNIFF_UNKNOWN },
+	{ "RTUNX", 5, SNIFF_UNKNOWN },
+	{ "RTUN\rP", 6, SNIFF_UNKNOWN },
 };
 
 START_TEST(test_sniff)
@@ -770,7 +780,10 @@ START_TEST(test_sniff_prefixes)
 	ck_assert_str_eq(sniff_name(SNIFF_NEED_MORE), "incomplete");
 	ck_assert_str_eq(sniff_name(SNIFF_RTUN), "rtun");
 	ck_assert_str_eq(sniff_name(SNIFF_TLS), "tls");
+	for (i = 0; i < PROBE_MAGIC_LEN; i++)
+		ck_assert_int_eq(sniff_classify((const uint8_t *)PROBE_MAGIC, i), SNIFF_NEED_MORE);
 	ck_assert_str_eq(sniff_name(SNIFF_HTTP), "http");
+	ck_assert_str_eq(sniff_name(SNIFF_PROBE), "probe");
 	ck_assert_str_eq(sniff_name(SNIFF_UNKNOWN), "unknown");
 }
 END_TEST
