@@ -226,6 +226,8 @@ stream_reset(struct stream *s, enum frame_code code, const char *reason)
 	log_debug("%s: stream %u (%s, %s): reset: %s", link_label(s->link), s->id, s->service,
 	    s->peer, reason);
 	link_send_reset(s->link, s->id, code, reason);
+	if (s->end->ops->reset != NULL)
+		s->end->ops->reset(s->end, code, reason, strlen(reason));
 	stream_destroy(s);
 }
 
@@ -369,6 +371,8 @@ stream_on_open_ok(struct stream *s)
 	}
 	s->state = STREAM_OPEN;
 	ev_timer_stop(link_loop(s->link), &s->open_w);
+	if (s->end->ops->opened != NULL)
+		s->end->ops->opened(s->end);
 	stream_write_out(s);
 }
 
@@ -391,6 +395,8 @@ stream_on_reset(struct stream *s, const struct frame *f)
 	log_safe(f->text, f->text_len, reason, sizeof(reason));
 	log_debug("%s: stream %u (%s, %s): peer reset: %s", link_label(s->link), s->id,
 	    s->service, s->peer, reason);
+	if (s->end->ops->reset != NULL)
+		s->end->ops->reset(s->end, (uint32_t)f->value, f->text, f->text_len);
 	stream_destroy(s);
 }
 

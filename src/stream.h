@@ -1,14 +1,15 @@
 /*
  * One stream: the machine that carries one user connection over a link, with
  * per-stream credit, window growth and a half-close state per direction. Its
- * local side is a stream end (struct stream_end): today a socket
- * (stream-sock.c), the user's on rtund and the service's on the agent; a relay
- * can be another stream. Bytes from the end become DATA frames (read only when
- * the link is ready to send them and the peer granted credit); DATA from the
- * link is written to the end, and credit is returned as it takes it. A stream
- * ends cleanly when both directions were closed by their own side and drained
- * (the end is closed cleanly: a socket sees a FIN), or is aborted by RESET or
- * the link's end (a socket sees a reset, so a cut copy never looks complete).
+ * local side is a stream end (struct stream_end): a socket (stream-sock.c),
+ * the user's on rtund and the service's on the agent, or a relay end
+ * (stream-relay.c), which joins the stream to one on another link. Bytes from
+ * the end become DATA frames (read only when the link is ready to send them
+ * and the peer granted credit); DATA from the link is written to the end, and
+ * credit is returned as it takes it. A stream ends cleanly when both
+ * directions were closed by their own side and drained (the end is closed
+ * cleanly: a socket sees a FIN), or is aborted by RESET or the link's end (a
+ * socket sees a reset, so a cut copy never looks complete).
  */
 #ifndef RTUN_STREAM_H
 #define RTUN_STREAM_H
@@ -36,6 +37,21 @@ struct stream_end_ops {
 	void (*want)(struct stream_end *e, int read, int write);
 	/* Free the end: clean when both directions ended by their own half-closes, else abort. */
 	void (*close)(struct stream_end *e, int clean);
+	/*
+	 * Optional, NULL for a socket: the OPEN of a stream_open() stream got its
+	 * OPEN_OK. A relay end uses it to accept the stream it is joined to only
+	 * once the far side accepted. Must not call into the stream.
+	 */
+	void (*opened)(struct stream_end *e);
+	/*
+	 * Optional: the stream is being reset, by the peer's RESET or by
+	 * stream_reset(), with this code and reason (len bytes, not NUL-terminated;
+	 * the peer's are unchecked network bytes); close(e, 0) follows at once. A
+	 * stream destroyed without a reset (its link went away) gets close(e, 0)
+	 * alone. A relay end passes both on to the stream it is joined to. Must
+	 * not call into the stream.
+	 */
+	void (*reset)(struct stream_end *e, uint32_t code, const char *reason, size_t len);
 };
 
 /* The local side of a stream; implementations embed it first. */
