@@ -23,9 +23,10 @@
 
 /* Relayed streams of one visiting agent, by name: a new link of it shares the count. */
 struct relay_quota {
-	struct relayset *r;
 	char name[CONTROL_NAME_MAX + 1];
 	uint32_t n;
+	double *open;            /* the set's gauge: relays end from the loop, maybe after the set */
+	int orphan;              /* the set is gone: the last relay frees it */
 	LIST_ENTRY(relay_quota) entry;
 };
 
@@ -52,7 +53,7 @@ quota_get(struct relayset *r, const char *name)
 			return q;
 	}
 	q = xcalloc(1, sizeof(*q));
-	q->r = r;
+	q->open = r->open;
 	snprintf(q->name, sizeof(q->name), "%s", name);
 	LIST_INSERT_HEAD(&r->quotas, q, entry);
 	return q;
@@ -63,7 +64,8 @@ quota_put(struct relay_quota *q)
 {
 	if (q->n > 0)
 		return;
-	LIST_REMOVE(q, entry);
+	if (!q->orphan)
+		LIST_REMOVE(q, entry);
 	free(q);
 }
 
@@ -73,7 +75,7 @@ relay_ended(void *arg)
 {
 	struct relay_quota *q = arg;
 
-	(*q->r->open)--;
+	(*q->open)--;
 	q->n--;
 	quota_put(q);
 }
@@ -172,10 +174,12 @@ relayset_free(struct relayset *r)
 {
 	struct relay_quota *q;
 
-	/* Called after every link closed, so every relay has ended. */
+	/* Relays of the closed links end from the loop: their quotas go with the last. */
 	while ((q = LIST_FIRST(&r->quotas)) != NULL) {
 		LIST_REMOVE(q, entry);
-		free(q);
+		q->orphan = 1;
+		if (q->n == 0)
+			free(q);
 	}
 	free(r);
 }

@@ -396,7 +396,9 @@ probe_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 	case PROBE_NEED_MORE:
 		if (p->len < sizeof(p->buf))
 			return;
-		/* FALLTHROUGH: a full buffer that is still incomplete is malformed */
+		/* A full buffer that is still incomplete is malformed. */
+		probe_reply(p, PROBE_MALFORMED);
+		return;
 	case PROBE_ERR:
 		log_debug("%s: malformed punch probe: %s", p->addr, why ? why : "too long");
 		probe_reply(p, PROBE_MALFORMED);
