@@ -54,6 +54,8 @@ IT_NAMES=()
 # A command prefix for every process the test starts (it_netns sets it).
 IT_EXEC=()
 IT_NETNS=
+# Functions the cleanup calls with the exit status (natlab.sh adds natlab_down).
+IT_CLEANUP_HOOKS=()
 IT_WATCHDOG=
 EXIT_STATUS=
 IT_DIR=$(mktemp -d "${TMPDIR:-/tmp}/rtun-it$IT_NUM.XXXXXX") || hard_error "mktemp failed"
@@ -126,8 +128,41 @@ it_dump() {
 	done
 }
 
+# netns_purge NAME: ends every process still inside network namespace NAME (SIGTERM, then
+# SIGKILL after 2 s), then deletes it, and with it its interfaces and iptables rules.
+netns_purge() {
+	local ns=$1 pids i
+	pids=$(ip netns pids "$ns" 2>/dev/null)
+	if [ -n "$pids" ]; then
+		# shellcheck disable=SC2086 # one PID a word
+		kill -TERM $pids 2>/dev/null
+		for ((i = 0; i < 20; i++)); do
+			pids=$(ip netns pids "$ns" 2>/dev/null)
+			[ -n "$pids" ] || break
+			sleep 0.1
+		done
+		# shellcheck disable=SC2086
+		[ -n "$pids" ] && kill -KILL $pids 2>/dev/null
+	fi
+	ip netns del "$ns" 2>/dev/null
+	return 0
+}
+
+# it_netns_track NAME: namespace NAME is the test's: the cleanup (or the watchdog, should
+# the test die without its trap) purges it.
+it_netns_track() {
+	echo "$1" >>"$IT_DIR/.netns"
+}
+
+# it_netns_forget NAME: NAME is gone (the test purged it itself).
+it_netns_forget() {
+	[ -f "$IT_DIR/.netns" ] || return 0
+	grep -v -x -F -- "$1" "$IT_DIR/.netns" >"$IT_DIR/.netns.new"
+	mv -f "$IT_DIR/.netns.new" "$IT_DIR/.netns"
+}
+
 it_cleanup() {
-	local rc=$? i
+	local rc=$? i h ns
 	set +e
 	trap - EXIT INT TERM HUP
 	exec 1>&"$IT_FD_OUT" 2>&"$IT_FD_ERR"
@@ -136,8 +171,17 @@ it_cleanup() {
 	for ((i = ${#IT_PIDS[@]} - 1; i >= 0; i--)); do
 		stop_pid "${IT_PIDS[i]}" "${IT_NAMES[i]}"
 	done
-	# Deleting the namespace also removes every iptables rule made inside it.
-	[ -n "$IT_NETNS" ] && ip netns del "$IT_NETNS" 2>/dev/null
+	# Hooks (natlab_down, say) run after the processes are stopped and before the logs
+	# are printed; each gets the exit status.
+	for h in "${IT_CLEANUP_HOOKS[@]}"; do
+		"$h" "$rc"
+	done
+	# Deleting a namespace also removes every interface and iptables rule made inside it.
+	if [ -f "$IT_DIR/.netns" ]; then
+		while read -r ns; do
+			[ -n "$ns" ] && netns_purge "$ns"
+		done <"$IT_DIR/.netns"
+	fi
 	# A sanitizer report in any daemon log fails the test, even one that passed.
 	if grep -l -E 'ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error:' \
 		"$IT_DIR"/*.log >/dev/null 2>&1; then
@@ -164,7 +208,7 @@ trap 'echo "interrupted" >&"$IT_FD_ERR"; exit 99' INT TERM HUP
 # (its trap cleans up and exits 99).  Should the test shell die without its trap
 # (SIGKILL), the watchdog stops the PIDs the test recorded in .pids and removes the dir.
 it_watchdog() {
-	local parent=$1 i pid
+	local parent=$1 i pid ns
 	for ((i = 0; i < IT_TIMEOUT; i++)); do
 		sleep 1
 		kill -0 "$parent" 2>/dev/null || break
@@ -179,7 +223,11 @@ it_watchdog() {
 			pid_alive "$pid" && kill -KILL "$pid" 2>/dev/null
 		done <"$IT_DIR/.pids"
 	fi
-	[ -f "$IT_DIR/.netns" ] && ip netns del "$(cat "$IT_DIR/.netns")" 2>/dev/null
+	if [ -f "$IT_DIR/.netns" ]; then
+		while read -r ns; do
+			[ -n "$ns" ] && netns_purge "$ns"
+		done <"$IT_DIR/.netns"
+	fi
 	[ "${IT_KEEP:-0}" = 1 ] || rm -rf "$IT_DIR"
 	exit 0
 }
@@ -223,7 +271,7 @@ it_netns() {
 	[ "$(id -u)" = 0 ] || fail "network namespaces need root"
 	IT_NETNS="rtun-it$IT_NUM-$$"
 	ip netns add "$IT_NETNS" || fail "cannot create network namespace $IT_NETNS"
-	echo "$IT_NETNS" >"$IT_DIR/.netns"
+	it_netns_track "$IT_NETNS"
 	ip netns exec "$IT_NETNS" ip link set lo up || fail "cannot bring up lo in $IT_NETNS"
 	IT_EXEC=(ip netns exec "$IT_NETNS")
 }

@@ -29,10 +29,11 @@ INTEGRATION_TESTS = \
 	tests/integration/t24-log-forge.sh \
 	tests/integration/t25-metrics-churn.sh \
 	tests/integration/t26-authlimit.sh \
-	tests/integration/t27-floods.sh
+	tests/integration/t27-floods.sh \
+	tests/integration/t28-natlab.sh
 
 TESTS += $(INTEGRATION_TESTS)
-EXTRA_DIST += tests/integration/lib.sh $(INTEGRATION_TESTS)
+EXTRA_DIST += tests/integration/lib.sh tests/integration/natlab.sh $(INTEGRATION_TESTS)
 
 # The environment every test in TESTS sees.  Other local.mk files append with +=.
 AM_TESTS_ENVIRONMENT = \
