@@ -89,7 +89,7 @@ size_t
 probe_encode(const struct probe *p, const uint8_t key[PROBE_KEY_LEN],
     uint8_t out[PROBE_MAX_LEN])
 {
-	size_t n = 0, m, i;
+	size_t n = 0, i;
 
 	if (p->nlocal > PROBE_LOCAL_MAX || (unsigned int)p->side > PROBE_TARGET)
 		return 0;
@@ -101,7 +101,9 @@ probe_encode(const struct probe *p, const uint8_t key[PROBE_KEY_LEN],
 	n += PROBE_SESSION_LEN;
 	out[n++] = (uint8_t)p->nlocal;
 	for (i = 0; i < p->nlocal; i++) {
-		if ((m = put_local(out + n, &p->local[i])) == 0)
+		size_t m = put_local(out + n, &p->local[i]);
+
+		if (m == 0)
 			return 0;
 		n += m;
 	}

@@ -8,7 +8,10 @@ upgrade, from rtund or from a proxy in between (the upgrade and sniff seeds
 are files of their own).
 Run from anywhere: python3 tests/fuzz/mkcorpus.py
 """
+import hashlib
+import hmac
 import os
+import socket
 import struct
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -98,6 +101,33 @@ RESPONSES = {
     "ssh": b"SSH-2.0-OpenSSH_9.2\r\n",
 }
 
+# fuzz_probe checks MACs with this key, so these seeds reach the good-MAC path.
+PROBE_KEY = b"0123456789abcdef0123456789abcdef"
+PROBE_SESSION = bytes(range(0xA0, 0xB0))
+
+
+def probe_local(addr, port):
+    """One { family, address, port } of a probe's local addresses."""
+    if ":" in addr:
+        return b"\x06" + socket.inet_pton(socket.AF_INET6, addr) + struct.pack(">H", port)
+    return b"\x04" + socket.inet_pton(socket.AF_INET, addr) + struct.pack(">H", port)
+
+
+def probe(side, locals_, key=PROBE_KEY):
+    body = (b"RTUNPNCH" + bytes([1, side]) + PROBE_SESSION + bytes([len(locals_)])
+            + b"".join(probe_local(a, p) for a, p in locals_))
+    return body + hmac.new(key, body, hashlib.sha256).digest()
+
+
+PROBES = {
+    "visitor_bare": probe(0, []),
+    "target_v4": probe(1, [("192.168.1.20", 40001)]),
+    "visitor_mixed": probe(0, [("10.0.0.7", 5000), ("fd00::1:2", 5000), ("127.0.0.1", 1)]),
+    "target_four_v6": probe(1, [("2001:db8::%x" % i, 60000 + i) for i in range(1, 5)]),
+    "other_key": probe(0, [("192.168.1.20", 40001)], key=b"k" * 32),
+    "truncated": probe(1, [("fd00::1:2", 5000)])[:40],
+}
+
 
 def write(folder, seeds):
     path = os.path.join(HERE, "corpus", folder)
@@ -110,3 +140,4 @@ def write(folder, seeds):
 write("frame", FRAMES)
 write("control", CONTROL)
 write("upgrade_response", RESPONSES)
+write("probe", PROBES)
