@@ -163,6 +163,7 @@ session_go_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static void
 session_both_probed(struct rv_session *s)
 {
+	char seen[2][NET_ADDRSTRLEN];
 	double rtt[2], delay;
 	int late;
 
@@ -172,8 +173,10 @@ session_both_probed(struct rv_session *s)
 	late = rtt[0] < rtt[1] ? 0 : 1;
 	delay = rtt[0] > 0 && rtt[1] > 0 ? (rtt[!late] - rtt[late]) / 2 : 0;
 	log_info("rendezvous %s -> %s (service %s): endpoints %s and %s; rtt %.1f/%.1f ms",
-	    s->side[0].name, s->side[1].name, s->service, link_peer(s->side[0].link),
-	    link_peer(s->side[1].link), rtt[0] * 1e3, rtt[1] * 1e3);
+	    s->side[0].name, s->side[1].name, s->service,
+	    net_addr_str((const struct sockaddr *)&s->side[0].observed.ss, seen[0]),
+	    net_addr_str((const struct sockaddr *)&s->side[1].observed.ss, seen[1]),
+	    rtt[0] * 1e3, rtt[1] * 1e3);
 	session_send_go(s, !late);
 	if (delay <= 0) {
 		session_send_go(s, late);
