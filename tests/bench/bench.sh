@@ -10,7 +10,7 @@
 # haproxy, sshd, ssh, ssh-keygen, ip, tc, ss, jq. Knobs (environment; README.md has them
 # all): RTB_SECONDS (iperf3 run, 5), RTB_BN_SECONDS (bulk across the bottleneck, 10),
 # RTB_STREAMS (idle streams, 1000), RTB_REPS (loopback rounds, 3), RTB_PORT_BASE (21700),
-# RTB_CONN_PARALLEL (8), RTB_NO_LOOPBACK=1, RTB_NO_NETNS=1, RTB_LEAF_QDISC (e.g.
+# RTB_CONN_PARALLEL (8), RTB_NO_LOOPBACK=1, RTB_NO_P2P=1, RTB_NO_NETNS=1, RTB_LEAF_QDISC (e.g.
 # "fq_codel"; default: HTB's pfifo), RTB_RTUND_EXTRA / RTB_RTUN_EXTRA (lines added to the
 # [server] / [agent] section), RTB_MAX_SECONDS (840), RTB_KEEP=1 (keep the temp dir).
 #
@@ -39,6 +39,7 @@ SSHD_PORT=$((BASE + 20))
 SSH_IPERF=$((BASE + 21)) SSH_ECHO=$((BASE + 22))
 HAPA_IPERF=$((BASE + 31)) HAPA_ECHO=$((BASE + 32))
 HAPB_IPERF=$((BASE + 41)) HAPB_ECHO=$((BASE + 42))
+P2P_DIRECT=$((BASE + 51)) P2P_RELAY=$((BASE + 52))    # the visitor's two ports
 SRV_ADDR=192.0.2.1 AGT_ADDR=192.0.2.2   # TEST-NET-1, only inside our namespaces
 COLS="direct rtun ssh haproxy"
 
@@ -483,6 +484,7 @@ rss_kib() {
 path_pids() {
 	case $1 in
 	rtun*) echo "$RTUND_PID $RTUN_PID" ;;
+	p2p*) echo "$RTUND_PID $RTUN_PID $VISITOR_PID" ;;
 	ssh) echo "$SSH_PID $SSHD_PID $(descendants "$SSHD_PID")" ;;
 	haproxy) echo "$HAPA_PID $HAPB_PID" ;;
 	esac
@@ -517,6 +519,7 @@ alive() {
 	local p pids
 	case $1 in
 	rtun*) pids="$RTUND_PID $RTUN_PID" ;;
+	p2p*) pids="$RTUND_PID $RTUN_PID $VISITOR_PID" ;;
 	ssh) pids="$SSH_PID $SSHD_PID" ;;
 	haproxy) pids="$HAPA_PID $HAPB_PID" ;;
 	esac
@@ -530,6 +533,9 @@ lo_path() {
 	case $1 in
 	direct) echo "- 127.0.0.1 $IPERF_PORT $ECHO_PORT -" ;;
 	rtun*) echo "- 127.0.0.1 $RTUN_IPERF $RTUN_ECHO -" ;;
+	p2p-tunnel) echo "- 127.0.0.1 $RTUN_IPERF $RTUN_ECHO -" ;;
+	p2p-direct) echo "- 127.0.0.1 $P2P_DIRECT $RTUN_ECHO -" ;;
+	p2p-relay) echo "- 127.0.0.1 $P2P_RELAY $RTUN_ECHO -" ;;
 	ssh) echo "- 127.0.0.1 $SSH_IPERF $SSH_ECHO -" ;;
 	haproxy) echo "- 127.0.0.1 $HAPA_IPERF $HAPA_ECHO -" ;;
 	esac
@@ -609,6 +615,77 @@ run_transports() {
 	done
 }
 
+# start_p2p: rtund and two agents: bench offers iperf on a public port and as a p2p
+# service, visitor reaches it by a direct link (mode direct) and by relay (mode relay).
+start_p2p() {
+	cat >"$TMP/rtund-p2p.conf" <<-EOF
+	[server]
+	listen = 127.0.0.1:$LINK_PORT
+	token = bench-token
+	allow_ports = $RTUN_IPERF-$RTUN_ECHO
+	bind_addr = 127.0.0.1
+	EOF
+	cat >"$TMP/rtun-p2p.conf" <<-EOF
+	[agent]
+	server = 127.0.0.1:$LINK_PORT
+	token = bench-token
+	name = bench
+
+	[service iperf]
+	local = 127.0.0.1:$IPERF_PORT
+	remote_port = $RTUN_IPERF
+	p2p = yes
+	allow_peers = visitor
+	EOF
+	cat >"$TMP/visitor-p2p.conf" <<-EOF
+	[agent]
+	server = 127.0.0.1:$LINK_PORT
+	token = bench-token
+	name = visitor
+
+	[visitor direct]
+	peer = bench
+	service = iperf
+	local = 127.0.0.1:$P2P_DIRECT
+	mode = direct
+
+	[visitor relay]
+	peer = bench
+	service = iperf
+	local = 127.0.0.1:$P2P_RELAY
+	mode = relay
+	EOF
+	spawn rtund-p2p - "$BUILDDIR/rtund" -c "$TMP/rtund-p2p.conf"
+	RTUND_PID=$SPAWNED
+	wait_listen - "$LINK_PORT" "$RTUND_PID" rtund-p2p || return 1
+	spawn rtun-p2p - "$BUILDDIR/rtun" -c "$TMP/rtun-p2p.conf"
+	RTUN_PID=$SPAWNED
+	wait_log "$TMP/rtun-p2p.log" 'remote port [0-9]+ ready' 1 "$RTUN_PID" || return 1
+	spawn visitor-p2p - "$BUILDDIR/rtun" -c "$TMP/visitor-p2p.conf"
+	VISITOR_PID=$SPAWNED
+	wait_log "$TMP/visitor-p2p.log" 'direct link to bench up' 1 "$VISITOR_PID"
+}
+
+# run_p2p: one stream through the plain tunnel, the direct link and the relay of the same
+# rtund, RTB_REPS interleaved rounds, for the P2P table.
+run_p2p() {
+	local r col
+	log "loopback: P2P"
+	start_p2p || { log "P2P paths did not start"; return; }
+	for r in $(seq "$REPS"); do
+		budget_ok || break
+		for col in p2p-tunnel p2p-direct p2p-relay; do
+			alive "$col" || continue
+			m_iperf tput1 "$col" $(lo_path "$col") 1
+			collect "$col" tput1
+		done
+	done
+	medians
+	for r in "$VISITOR_PID" "$RTUN_PID" "$RTUND_PID"; do
+		stop "$r"
+	done
+}
+
 run_loopback() {
 	local on=(direct) col r p
 	log "loopback: starting targets and paths"
@@ -635,6 +712,11 @@ run_loopback() {
 		bulk_loopback "$col"
 	done
 	[[ " ${on[*]} " == *" rtun "* ]] && run_transports
+	if [[ " ${on[*]} " == *" rtun "* ]] && [ "${RTB_NO_P2P:-0}" != 1 ]; then
+		stop "$RTUN_PID"
+		stop "$RTUND_PID"
+		run_p2p
+	fi
 	log "loopback: stopping paths"
 	for p in "$SSH_PID" "$SSHD_PID" "$RTUN_PID" "$RTUND_PID" "$HAPA_PID" "$HAPB_PID" \
 	    "$ECHO_PID"; do
@@ -779,7 +861,20 @@ print_table() {
 		    "$target" "$([ -n "$target" ] && verdict "$key")"
 	done
 	echo "(n/a: not measured for this column; fail: the measurement failed, see the log above)"
+	[ -n "${R[tput1,p2p-direct]:-}${R[tput1,p2p-relay]:-}" ] || return 0
+	fmt='%-30s %7s  %-28s %7s %6s  %-8s %s\n'
+	echo
+	printf "$fmt" "P2P, loopback, 1 stream" Gbit/s "against" Gbit/s ratio target "met?"
+	printf "$fmt" "direct link (TLS 1.3 PSK)" "${R[tput1,p2p-direct]:-n/a}" "direct TCP" \
+	    "${R[tput1,direct]:-n/a}" "$(ratio "${R[tput1,p2p-direct]:-}" "${R[tput1,direct]:-}")" \
+	    ">= 0.9x" "$(ge "${R[tput1,p2p-direct]:-}" "${R[tput1,direct]:-}" 0.9)"
+	printf "$fmt" "relayed through rtund" "${R[tput1,p2p-relay]:-n/a}" \
+	    "the tunnel of the same rtund" "${R[tput1,p2p-tunnel]:-n/a}" \
+	    "$(ratio "${R[tput1,p2p-relay]:-}" "${R[tput1,p2p-tunnel]:-}")" ">= 0.8x" \
+	    "$(ge "${R[tput1,p2p-relay]:-}" "${R[tput1,p2p-tunnel]:-}" 0.8)"
+	echo "(the direct link encrypts and direct TCP does not; on loopback both are CPU-bound)"
 }
+
 
 # ---- main ------------------------------------------------------------------------------
 
@@ -794,7 +889,7 @@ main() {
 		command -v "$t" >/dev/null || { log "missing tool: $t"; exit 2; }
 	done
 	for t in $ECHO_PORT $IPERF_PORT $LINK_PORT $RTUN_IPERF $RTUN_ECHO $SSHD_PORT $SSH_IPERF \
-	    $SSH_ECHO $HAPA_IPERF $HAPA_ECHO $HAPB_IPERF $HAPB_ECHO; do
+	    $SSH_ECHO $HAPA_IPERF $HAPA_ECHO $HAPB_IPERF $HAPB_ECHO $P2P_DIRECT $P2P_RELAY; do
 		port_free "$t" || exit 2
 	done
 	SRCDIR=$(cd "$(dirname "$0")" && pwd)
@@ -804,7 +899,7 @@ main() {
 	trap 'log interrupted; exit 130' INT TERM
 	ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 	ssh_keys || { log "ssh-keygen failed"; exit 2; }
-	RTUND_PID="" RTUN_PID="" SSH_PID="" SSHD_PID="" HAPA_PID="" HAPB_PID=""
+	RTUND_PID="" RTUN_PID="" VISITOR_PID="" SSH_PID="" SSHD_PID="" HAPA_PID="" HAPB_PID=""
 	[ "${RTB_NO_LOOPBACK:-0}" = 1 ] || run_loopback
 	if [ "${RTB_NO_NETNS:-0}" != 1 ] && budget_ok; then
 		run_bottleneck
