@@ -55,6 +55,16 @@ CONTROL = {
                                + pb_field(1, pb_field(1, b"web") + pb_field(2, 8080)
                                           + pb_field(3, 3) + pb_field(4, b"in use"))),
     "error": pb_field(7, pb_field(1, 1) + pb_field(2, b"no common version")),
+    "declare_p2p": pb_field(5, pb_field(1, pb_field(1, b"ssh") + pb_field(3, 1)
+                                        + pb_field(4, b"laptop") + pb_field(4, b"ci-runner"))),
+    "punch_request": pb_field(8, pb_field(1, b"office") + pb_field(2, b"ssh")),
+    "punch_refused": pb_field(9, pb_field(1, b"office") + pb_field(2, b"ssh")
+                              + pb_field(3, b"not in allow_peers")),
+    "punch_session": pb_field(10, pb_field(1, NONCE[:16]) + pb_field(2, NONCE)
+                              + pb_field(3, b"laptop") + pb_field(4, b"ssh") + pb_field(5, 1)),
+    "punch_go": pb_field(11, pb_field(1, NONCE[:16]) + pb_field(2, b"203.0.113.2:40001")
+                         + pb_field(2, b"[2001:db8::1]:40001")),
+    "punch_done": pb_field(12, pb_field(1, NONCE[:16]) + pb_field(3, b"no answer")),
 }
 
 FRAMES = {
