@@ -666,9 +666,10 @@ agent_free(struct agent *a)
 	a->stopping = 1;
 	visitorset_free(a->visitors);
 	a->visitors = NULL;
-	directset_free(a->direct);
+	/* agent_link_closed() tells the directset: it goes after the link. */
 	if (a->link != NULL)
 		link_close(a->link, FRAME_CODE_NONE, "agent shutting down");
+	directset_free(a->direct);
 	agent_set_svc_counters(a, &(const struct agent_conf){ .nservices = 0 });
 	free(a->svc_ctr);
 	retire_free(&a->retired, a->metrics);

@@ -30,7 +30,8 @@ INTEGRATION_TESTS = \
 	tests/integration/t25-metrics-churn.sh \
 	tests/integration/t26-authlimit.sh \
 	tests/integration/t27-floods.sh \
-	tests/integration/t28-natlab.sh
+	tests/integration/t28-natlab.sh \
+	tests/integration/t31-p2p-probes.sh
 
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/lib.sh tests/integration/natlab.sh $(INTEGRATION_TESTS)

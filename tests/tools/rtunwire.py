@@ -1,11 +1,14 @@
 """The wire format of doc/PROTOCOL.md version 1, by hand, for the fake peers of the tests.
 
-fakeagent.py (an agent) and fakeserver.py (a server) share it: msgpack frame headers and
-the few protobuf messages of proto/rtun.proto, encoded and decoded here without any
-library.  They are tiny, and a second implementation that shares no code with src/
+fakeagent.py (an agent), fakeserver.py (a server) and fakevisitor.py (a visitor that
+misbehaves in a rendezvous) share it: msgpack frame headers, the few protobuf messages of
+proto/rtun.proto and the punch probe of src/punch-probe.h, encoded and decoded here without
+any library.  They are tiny, and a second implementation that shares no code with src/
 catches more.  Link is one TCP connection with a deadline, read frame by frame.
 """
 
+import hashlib
+import hmac
 import socket
 import struct
 import sys
@@ -29,6 +32,7 @@ HOSTILE_NAME = b"s\nFORGED\r\x1b[2J\xff\xc0\xaf"
 # rtun.Control oneof field numbers.
 C_CLIENT_HELLO, C_SERVER_HELLO, C_AUTH, C_AUTH_RESULT = 1, 2, 3, 4
 C_DECLARE, C_DECLARE_RESULT, C_ERROR = 5, 6, 7
+C_PUNCH_REQUEST, C_PUNCH_REFUSED, C_PUNCH_SESSION, C_PUNCH_GO, C_PUNCH_DONE = 8, 9, 10, 11, 12
 STATUS_NAMES = ["ok", "not_allowed", "in_use", "bind_error", "invalid"]
 
 
@@ -213,6 +217,50 @@ def pb_get(fields, num, default):
 
 def control(kind, body):
     return pb_field_msg(kind, body)
+
+
+def pb_text(fields, num):
+    """A string field, decoded for printing."""
+    return pb_get(fields, num, b"").decode("utf-8", "replace")
+
+
+# ---------------------------------------------------------------- rendezvous
+
+
+def punch_request(peer, service):
+    return control(C_PUNCH_REQUEST, pb_field_bytes(1, peer) + pb_field_bytes(2, service))
+
+
+def punch_done(session, ok, reason=""):
+    return control(C_PUNCH_DONE, pb_field_bytes(1, session) + pb_field_varint(2, 1 if ok else 0) +
+                   pb_field_bytes(3, reason))
+
+
+def punch_session_of(fields):
+    """PunchSession as a dict: session, key (bytes), peer, service (str), visitor (bool)."""
+    return {"session": pb_get(fields, 1, b""), "key": pb_get(fields, 2, b""),
+            "peer": pb_text(fields, 3), "service": pb_text(fields, 4),
+            "visitor": bool(pb_get(fields, 5, 0))}
+
+
+def punch_go_of(fields):
+    """PunchGo as a dict: session (bytes), addrs (list of str, in order)."""
+    return {"session": pb_get(fields, 1, b""),
+            "addrs": [a.decode("utf-8", "replace") for a in fields.get(2, [])]}
+
+
+PROBE_MAGIC = b"RTUNPNCH"
+PROBE_VISITOR, PROBE_TARGET = 0, 1
+PROBE_REPLIES = {0: "accepted", 1: "unknown-session", 2: "bad-mac", 3: "repeated",
+                 4: "malformed"}
+
+
+def probe(side, session, key, local=(), version=1):
+    """A punch probe: local is a list of (ipv4 text, port); the MAC is made with key."""
+    body = PROBE_MAGIC + bytes([version, side]) + session + bytes([len(local)])
+    for host, port in local:
+        body += b"\x04" + socket.inet_aton(host) + struct.pack(">H", port)
+    return body + hmac.new(key, body, hashlib.sha256).digest()
 
 
 # ---------------------------------------------------------------- frames and the link

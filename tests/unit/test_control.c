@@ -3,7 +3,9 @@
  * frame through control_append(), comes back through frame_decode() and
  * control_decode() unchanged, and every check beyond the schema refuses what
  * it must (bad protobuf, no message, wrong nonce or mac sizes, a stream_window
- * out of range, bad agent and result names, too many services, over-long text).
+ * out of range, bad agent and result names, too many services, over-long text,
+ * allow_peers without p2p or with a bad name, a rendezvous's session and key
+ * of the wrong size, a PunchGo with no address, too many, or one not numeric).
  */
 #include "rtun-build.h"
 
@@ -26,12 +28,62 @@ static Rtun__AuthResult auth_result = RTUN__AUTH_RESULT__INIT;
 static Rtun__Declare declare = RTUN__DECLARE__INIT;
 static Rtun__DeclareResult declare_result = RTUN__DECLARE_RESULT__INIT;
 static Rtun__Error error = RTUN__ERROR__INIT;
+static Rtun__PunchRequest punch_request = RTUN__PUNCH_REQUEST__INIT;
+static Rtun__PunchRefused punch_refused = RTUN__PUNCH_REFUSED__INIT;
+static Rtun__PunchSession punch_session = RTUN__PUNCH_SESSION__INIT;
+static Rtun__PunchGo punch_go = RTUN__PUNCH_GO__INIT;
+static Rtun__PunchDone punch_done = RTUN__PUNCH_DONE__INIT;
 static Rtun__Control control = RTUN__CONTROL__INIT;
 
 static Rtun__Service services[CONTROL_SERVICES_MAX + 1];
 static Rtun__Service *service_ptrs[CONTROL_SERVICES_MAX + 1];
 static Rtun__ServiceResult results[2];
 static Rtun__ServiceResult *result_ptrs[2];
+static uint8_t session_id[CONTROL_SESSION_LEN + 1];
+static uint8_t key[CONTROL_KEY_LEN + 1];
+static char *allow[CONTROL_ALLOW_PEERS_MAX + 1];
+static char *addrs[CONTROL_PUNCH_ADDRS_MAX + 1];
+
+/* Valid rendezvous messages, and a p2p service among the declared ones. */
+static void
+setup_punch(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(session_id); i++)
+		session_id[i] = (uint8_t)(0x10 + i);
+	for (i = 0; i < sizeof(key); i++)
+		key[i] = (uint8_t)(0x80 + i);
+	for (i = 0; i <= CONTROL_ALLOW_PEERS_MAX; i++)
+		allow[i] = i % 2 ? "ci-runner" : "laptop";
+	for (i = 0; i <= CONTROL_PUNCH_ADDRS_MAX; i++)
+		addrs[i] = i % 2 ? "[2001:db8::1]:40001" : "198.51.100.7:40000";
+	services[1].p2p = 1;
+	services[1].allow_peers = allow;
+	services[1].n_allow_peers = 2;
+	punch_request = (Rtun__PunchRequest)RTUN__PUNCH_REQUEST__INIT;
+	punch_request.peer = "edge-02";
+	punch_request.service = "web";
+	punch_refused = (Rtun__PunchRefused)RTUN__PUNCH_REFUSED__INIT;
+	punch_refused.peer = "edge-02";
+	punch_refused.service = "web";
+	punch_refused.reason = "agent edge-02 does not allow laptop to visit service web";
+	punch_session = (Rtun__PunchSession)RTUN__PUNCH_SESSION__INIT;
+	punch_session.session.data = session_id;
+	punch_session.session.len = CONTROL_SESSION_LEN;
+	punch_session.key.data = key;
+	punch_session.key.len = CONTROL_KEY_LEN;
+	punch_session.peer = "edge-02";
+	punch_session.service = "web";
+	punch_session.visitor = 1;
+	punch_go = (Rtun__PunchGo)RTUN__PUNCH_GO__INIT;
+	punch_go.session = punch_session.session;
+	punch_go.addrs = addrs;
+	punch_go.n_addrs = 2;
+	punch_done = (Rtun__PunchDone)RTUN__PUNCH_DONE__INIT;
+	punch_done.session = punch_session.session;
+	punch_done.reason = "no direct connection: connect to 198.51.100.7:40000: refused";
+}
 
 /* Fill every message with valid values that differ from the defaults. */
 static void
@@ -85,12 +137,13 @@ setup(void)
 	error = (Rtun__Error)RTUN__ERROR__INIT;
 	error.code = CONTROL_ERR_VERSION;
 	error.message = "no common version";
+	setup_punch();
 }
 
 /* The message of each case, indexed by Rtun__Control__MsgCase. */
 static void *const messages[] = {
 	NULL, &client_hello, &server_hello, &auth, &auth_result, &declare, &declare_result,
-	&error,
+	&error, &punch_request, &punch_refused, &punch_session, &punch_go, &punch_done,
 };
 
 /*
@@ -162,7 +215,8 @@ assert_same_message(const Rtun__Control *a, const Rtun__Control *b)
 
 static const char *const names[] = {
 	"unknown", "ClientHello", "ServerHello", "Auth", "AuthResult", "Declare",
-	"DeclareResult", "Error",
+	"DeclareResult", "Error", "PunchRequest", "PunchRefused", "PunchSession", "PunchGo",
+	"PunchDone",
 };
 
 /* Each message survives control_append -> frame_decode -> control_decode. */
@@ -390,6 +444,120 @@ START_TEST(test_name_valid)
 }
 END_TEST
 
+/* allow_peers: only with p2p, at most CONTROL_ALLOW_PEERS_MAX, each a valid agent name. */
+START_TEST(test_allow_peers)
+{
+	static char *const bad[] = { "", "a b", "a/b", "caf\xc3\xa9", "a\n", long_name };
+	size_t i;
+
+	services[1].n_allow_peers = 1;
+	assert_accepted(select_msg(RTUN__CONTROL__MSG_DECLARE));
+	services[1].n_allow_peers = CONTROL_ALLOW_PEERS_MAX;
+	assert_accepted(select_msg(RTUN__CONTROL__MSG_DECLARE));
+	services[1].n_allow_peers = CONTROL_ALLOW_PEERS_MAX + 1;
+	assert_refused(select_msg(RTUN__CONTROL__MSG_DECLARE), "too many allow_peers");
+	services[1].n_allow_peers = 2;
+	services[1].p2p = 0;
+	assert_refused(select_msg(RTUN__CONTROL__MSG_DECLARE), "allow_peers without p2p");
+	/* p2p with nobody allowed is pointless but harmless: the config refuses it. */
+	services[1].n_allow_peers = 0;
+	assert_accepted(select_msg(RTUN__CONTROL__MSG_DECLARE));
+	services[1].p2p = 1;
+	services[1].n_allow_peers = 3;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		allow[2] = bad[i];
+		assert_refused(select_msg(RTUN__CONTROL__MSG_DECLARE),
+		    "bad agent name in allow_peers");
+	}
+	allow[2] = "a.b-c_d";
+	assert_accepted(select_msg(RTUN__CONTROL__MSG_DECLARE));
+}
+END_TEST
+
+/* Session ids and keys have exactly their size, in every message that carries them. */
+START_TEST(test_punch_lengths)
+{
+	static const size_t bad_session[] = { 0, CONTROL_SESSION_LEN - 1, CONTROL_SESSION_LEN + 1 };
+	static const size_t bad_key[] = { 0, CONTROL_KEY_LEN - 1, CONTROL_KEY_LEN + 1 };
+	size_t i;
+
+	for (i = 0; i < sizeof(bad_session) / sizeof(bad_session[0]); i++) {
+		punch_session.session.len = punch_go.session.len = bad_session[i];
+		punch_done.session.len = bad_session[i];
+		assert_refused(select_msg(RTUN__CONTROL__MSG_PUNCH_SESSION), "session or key length");
+		assert_refused(select_msg(RTUN__CONTROL__MSG_PUNCH_GO), "session length");
+		assert_refused(select_msg(RTUN__CONTROL__MSG_PUNCH_DONE), "session length");
+	}
+	punch_session.session.len = CONTROL_SESSION_LEN;
+	for (i = 0; i < sizeof(bad_key) / sizeof(bad_key[0]); i++) {
+		punch_session.key.len = bad_key[i];
+		assert_refused(select_msg(RTUN__CONTROL__MSG_PUNCH_SESSION), "session or key length");
+	}
+	punch_session.key.len = CONTROL_KEY_LEN;
+	assert_accepted(select_msg(RTUN__CONTROL__MSG_PUNCH_SESSION));
+}
+END_TEST
+
+/* A PunchGo lists 1 to CONTROL_PUNCH_ADDRS_MAX numeric "ip:port" endpoints. */
+START_TEST(test_punch_go_addrs)
+{
+	static char *const bad[] = { "peer.example:40000", "198.51.100.7", "198.51.100.7:",
+		"198.51.100.7:http", "198.51.100.7:65536", "2001:db8::1:40001", "", "[::1]" };
+	static char *const good[] = { "198.51.100.7:1", "[::1]:65535", "127.0.0.1:40000" };
+	size_t i;
+
+	punch_go.n_addrs = 0;
+	assert_refused(select_msg(RTUN__CONTROL__MSG_PUNCH_GO), "number of punch addresses");
+	punch_go.n_addrs = CONTROL_PUNCH_ADDRS_MAX + 1;
+	assert_refused(select_msg(RTUN__CONTROL__MSG_PUNCH_GO), "number of punch addresses");
+	punch_go.n_addrs = 1;
+	assert_accepted(select_msg(RTUN__CONTROL__MSG_PUNCH_GO));
+	punch_go.n_addrs = CONTROL_PUNCH_ADDRS_MAX;
+	assert_accepted(select_msg(RTUN__CONTROL__MSG_PUNCH_GO));
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		addrs[CONTROL_PUNCH_ADDRS_MAX - 1] = bad[i];
+		assert_refused(select_msg(RTUN__CONTROL__MSG_PUNCH_GO), "bad punch address");
+	}
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		addrs[CONTROL_PUNCH_ADDRS_MAX - 1] = good[i];
+		assert_accepted(select_msg(RTUN__CONTROL__MSG_PUNCH_GO));
+	}
+}
+END_TEST
+
+/* Names in the rendezvous messages are names; free text is bounded. */
+START_TEST(test_punch_names)
+{
+	static char *const bad[] = { "", "a b", "a\nb", "caf\xc3\xa9", long_name };
+	char text[FRAME_TEXT_MAX + 2];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		setup_punch();
+		punch_request.peer = bad[i];
+		assert_refused(select_msg(RTUN__CONTROL__MSG_PUNCH_REQUEST), "bad name");
+		punch_request.peer = "edge-02";
+		punch_request.service = bad[i];
+		assert_refused(select_msg(RTUN__CONTROL__MSG_PUNCH_REQUEST), "bad name");
+		punch_refused.peer = bad[i];
+		assert_refused(select_msg(RTUN__CONTROL__MSG_PUNCH_REFUSED), "bad name");
+		punch_session.service = bad[i];
+		assert_refused(select_msg(RTUN__CONTROL__MSG_PUNCH_SESSION), "bad name");
+	}
+	memset(text, 't', sizeof(text) - 1);
+	text[FRAME_TEXT_MAX + 1] = '\0';
+	setup_punch();
+	punch_refused.reason = text;
+	assert_refused(select_msg(RTUN__CONTROL__MSG_PUNCH_REFUSED), "reason");
+	punch_done.reason = text;
+	assert_refused(select_msg(RTUN__CONTROL__MSG_PUNCH_DONE), "too long");
+	text[FRAME_TEXT_MAX] = '\0';
+	punch_refused.reason = punch_done.reason = text;
+	assert_accepted(select_msg(RTUN__CONTROL__MSG_PUNCH_REFUSED));
+	assert_accepted(select_msg(RTUN__CONTROL__MSG_PUNCH_DONE));
+}
+END_TEST
+
 static Suite *
 control_suite(void)
 {
@@ -399,7 +567,7 @@ control_suite(void)
 
 	tcase_add_checked_fixture(good, setup, NULL);
 	tcase_add_loop_test(good, test_round_trip, RTUN__CONTROL__MSG_CLIENT_HELLO,
-	    RTUN__CONTROL__MSG_ERROR + 1);
+	    RTUN__CONTROL__MSG_PUNCH_DONE + 1);
 	tcase_add_test(good, test_decoded_fields);
 	tcase_add_test(good, test_name_valid);
 	tcase_add_checked_fixture(bad, setup, NULL);
@@ -412,6 +580,10 @@ control_suite(void)
 	tcase_add_test(bad, test_services);
 	tcase_add_test(bad, test_long_text);
 	tcase_add_test(bad, test_result_names);
+	tcase_add_test(bad, test_allow_peers);
+	tcase_add_test(bad, test_punch_lengths);
+	tcase_add_test(bad, test_punch_go_addrs);
+	tcase_add_test(bad, test_punch_names);
 	suite_add_tcase(s, good);
 	suite_add_tcase(s, bad);
 	return s;
