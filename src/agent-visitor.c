@@ -111,7 +111,8 @@ visitor_open(struct visitor *v, struct link *l, enum visitor_path path, int fd,
 		snprintf(service, sizeof(service), "%s", v->conf->service);
 	else
 		snprintf(service, sizeof(service), "%s/%s", v->conf->peer, v->conf->service);
-	log_debug("visitor %s: user %s %s", v->conf->name, addr,
+	/* One line per connection: which path it took is what an operator asks first. */
+	log_info("visitor %s: user %s %s", v->conf->name, addr,
 	    path == PATH_DIRECT ? "over the direct link" : "relayed through rtund");
 	(*v->paths[path])++;
 	stream_open(l, stream_sock_accepted(v->vs->loop, fd), &c);
