@@ -430,7 +430,9 @@ agent_link_closed(struct link *l, const char *reason)
 	a->session = NULL;
 	*a->link_up = 0;
 	a->state = AGENT_WAITING;
-	directset_server_down(a->direct);
+	/* NULL when agent_free() closes the link: the direct links went first. */
+	if (a->direct != NULL)
+		directset_server_down(a->direct);
 	/* The link's streams are gone, and with them the last users of retired counters. */
 	retire_sweep(&a->retired, a->metrics, NULL);
 	if (a->stopping)
@@ -667,6 +669,7 @@ agent_free(struct agent *a)
 	visitorset_free(a->visitors);
 	a->visitors = NULL;
 	directset_free(a->direct);
+	a->direct = NULL;
 	if (a->link != NULL)
 		link_close(a->link, FRAME_CODE_NONE, "agent shutting down");
 	agent_set_svc_counters(a, &(const struct agent_conf){ .nservices = 0 });
