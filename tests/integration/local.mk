@@ -32,7 +32,8 @@ INTEGRATION_TESTS = \
 	tests/integration/t27-floods.sh \
 	tests/integration/t28-natlab.sh \
 	tests/integration/t29-p2p-nat.sh \
-	tests/integration/t30-p2p-relay.sh
+	tests/integration/t30-p2p-relay.sh \
+	tests/integration/t31-p2p-trials.sh
 
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/lib.sh tests/integration/natlab.sh \
