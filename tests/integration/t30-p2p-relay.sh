@@ -99,7 +99,7 @@ punched_through() {
 
 # check_direct TAG: a user of v-direct is reset within punch_timeout + 3 s, and ayy's
 # log says why.  A punch through the lab's symmetric NAT went through once in about 60
-# attempts in t31's trials (its cause not found: the NAT gave the punch the very port
+# attempts in t32's trials (its cause not found: the NAT gave the punch the very port
 # the peer was told to dial, far more often than its random ports would by chance); if
 # it does here, ayy starts afresh, up to twice.
 check_direct() {
