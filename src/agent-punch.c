@@ -37,6 +37,8 @@
 
 /* Seconds between attempts of an endpoint whose connect failed. */
 #define PUNCH_REDIAL 0.25
+/* Accepted connections in their TLS handshake at once: strangers cannot pile up more. */
+#define PUNCH_ACCEPTED_MAX 16
 
 enum probe_state { PROBE_CONNECTING, PROBE_SENT, PROBE_DONE };
 
@@ -69,6 +71,7 @@ struct punch {
 	ev_io probe_w;
 	ev_timer deadline;
 	LIST_HEAD(, cand) cands;
+	size_t naccepted;               /* cands that came in on the listener */
 	char last_error[256];
 	punch_cb cb;
 	void *arg;
@@ -79,6 +82,8 @@ static void cand_dial(struct cand *c);
 static void
 cand_free(struct cand *c)
 {
+	if (!c->dialled)
+		c->p->naccepted--;
 	ev_io_stop(c->p->loop, &c->io);
 	ev_timer_stop(c->p->loop, &c->redial_w);
 	if (c->hs != NULL)
@@ -263,7 +268,12 @@ punch_listen_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 	if ((fd = net_accept(p->lfd, &from)) == -1)
 		return;
+	if (p->naccepted >= PUNCH_ACCEPTED_MAX) {
+		close(fd);
+		return;
+	}
 	c = cand_new(p, &from, 0);
+	p->naccepted++;
 	log_debug("%s: TCP connection from %s", p->label, c->name);
 	cand_secure(c, fd);
 }

@@ -19,8 +19,13 @@
 #   - symmetric x symmetric: relayed through rtund, against a plain rtun tunnel through the
 #     same rtund (bee's service also has a remote_port, and a user on A connects to it
 #     on PUB), and plain TCP from A to PUB.
+#
+# P2P_RATE (e.g. 200mbit; default: none) shapes the egress of both routers' and PUB's wan
+# side to that rate, so that the throughput figures compare paths on a link that, unlike
+# the bare lab, limits the bytes rather than the CPUs.
 IT_NUM=32
 P2P_TRIALS=${P2P_TRIALS:-1}
+P2P_RATE=${P2P_RATE:-}
 IT_TIMEOUT=${IT_TIMEOUT:-$((150 + P2P_TRIALS * 25))}
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -92,12 +97,25 @@ trial() {
 	fail "$1 trial $2: ayy's punch neither succeeded nor failed within $((PUNCH_TIMEOUT + 5)) s"
 }
 
+# shape_wan: every way onto the lab's wan limited to P2P_RATE (a token bucket each).
+shape_wan() {
+	local h dev
+	for h in ra rb pub; do
+		dev=wan0
+		[ "$h" = pub ] && dev=eth0
+		natlab_exec "$h" tc qdisc add dev "$dev" root tbf rate "$P2P_RATE" burst 256kb \
+			latency 20ms || fail "cannot shape $h's $dev to $P2P_RATE"
+	done
+	note "wan shaped to $P2P_RATE each way"
+}
+
 # pair KIND_A KIND_B TAG WANT: the trials of one NAT pair (WANT: up or relay, what every
 # trial must end in), then its throughput comparison.
 pair() {
 	local tag=$3 want=$4 n ok=0 r secs msecs
 	local -a times=()
 	natlab_up "$1" "$2"
+	[ -z "$P2P_RATE" ] || shape_wan
 	p2p_rtund rtund
 	natlab_with b start_tool sink sha-server --listen "127.0.0.1:$sink_port" --send "$BULK"
 	natlab_with pub start_tool plain sha-server --listen "$NATLAB_PUB_IP:$plain_port" \
