@@ -70,6 +70,7 @@ struct directset {
 	SSL_CTX *psk_client;
 	SSL_CTX *psk_server;
 	int server_up;
+	int stopping;                      /* directset_free() under way: nothing punches again */
 	LIST_HEAD(, direct) list;
 	struct link_counters lc;
 	double *links_up;
@@ -144,8 +145,8 @@ direct_failed(struct direct *d, const char *why, int tell)
 		punch_cancel(d->punch);
 		d->punch = NULL;
 	}
-	if (!d->visitor) {
-		log_info("direct link from %s: %s", d->peer, why);
+	if (!d->visitor || ds->stopping) {
+		log_info("direct link %s %s: %s", d->visitor ? "to" : "from", d->peer, why);
 		direct_free(d);
 		return;
 	}
@@ -611,13 +612,11 @@ directset_free(struct directset *ds)
 {
 	struct direct *d;
 
+	ds->stopping = 1;
 	while ((d = LIST_FIRST(&ds->list)) != NULL) {
 		if (d->link != NULL) {
-			/* direct_link_closed() would punch again: forget the record first. */
-			struct link *l = d->link;
-
-			d->visitor = 0;
-			link_close(l, FRAME_CODE_NONE, "agent shutting down");
+			/* direct_link_closed() frees the record, as ds->stopping says. */
+			link_close(d->link, FRAME_CODE_NONE, "agent shutting down");
 			continue;
 		}
 		direct_free(d);
