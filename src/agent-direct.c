@@ -351,18 +351,9 @@ direct_punch(struct direct *d, const Rtun__PunchSession *ps)
 static int
 direct_target_allows(const struct directset *ds, const char *visitor, const char *service)
 {
-	const struct agent_conf *c = ds->conf;
-	size_t i, j;
+	const struct service_conf *svc = config_service(ds->conf, service);
 
-	for (i = 0; i < c->nservices; i++) {
-		if (strcmp(c->services[i].name, service) != 0 || !c->services[i].p2p)
-			continue;
-		for (j = 0; j < c->services[i].nallow_peers; j++) {
-			if (strcmp(c->services[i].allow_peers[j], visitor) == 0)
-				return 1;
-		}
-	}
-	return 0;
+	return svc != NULL && config_service_allows(svc, visitor);
 }
 
 static void

@@ -239,52 +239,56 @@ visitor_close(struct visitor *v)
 	v->li = NULL;
 }
 
-/* Listeners for conf, taking over those of old visitors on the same address. */
+/* The listener of an old visitor on local, or NULL. */
+static struct visitor *
+visitor_on(struct visitor *old, size_t nold, const char *local)
+{
+	size_t j;
+
+	for (j = 0; j < nold; j++) {
+		if (old[j].li != NULL && strcmp(old[j].conf->local, local) == 0)
+			return &old[j];
+	}
+	return NULL;
+}
+
+/*
+ * Listeners for conf: new addresses are opened first, so that a failure
+ * leaves the old visitors as they were; then the old listeners on the
+ * addresses that stay are taken over.
+ */
 static struct visitor *
 visitors_open(struct visitorset *vs, const struct agent_conf *conf, struct visitor *old,
     size_t nold)
 {
-	struct visitor *v = xcalloc(conf->nvisitors + 1, sizeof(*v));
-	size_t i, j;
+	struct visitor *v = xcalloc(conf->nvisitors + 1, sizeof(*v)), *o;
+	size_t i;
 
 	for (i = 0; i < conf->nvisitors; i++) {
 		v[i].vs = vs;
 		v[i].conf = &conf->visitors[i];
 		TAILQ_INIT(&v[i].held);
-		visitor_counters(&v[i], vs->metrics);
-		for (j = 0; j < nold; j++) {
-			if (old[j].li != NULL && strcmp(old[j].conf->local, v[i].conf->local) == 0) {
-				v[i].li = old[j].li;
-				old[j].li = NULL;
-				v[i].li->data = &v[i];
-			}
-		}
-		if (v[i].li != NULL)
+		if (visitor_on(old, nold, v[i].conf->local) != NULL)
 			continue;
 		v[i].li = listener_new(vs->loop, &v[i].conf->local_addr, visitor_accept, &v[i]);
 		if (v[i].li == NULL) {
 			log_error("visitor %s: cannot listen on %s: %s", v[i].conf->name,
 			    v[i].conf->local, strerror(errno));
-			goto fail;
+			while (i-- > 0)
+				listener_free(v[i].li);
+			free(v);
+			return NULL;
 		}
+	}
+	for (i = 0; i < conf->nvisitors; i++) {
+		visitor_counters(&v[i], vs->metrics);
+		if ((o = visitor_on(old, nold, v[i].conf->local)) == NULL)
+			continue;
+		v[i].li = o->li;
+		v[i].li->data = &v[i];
+		o->li = NULL;
 	}
 	return v;
-fail:
-	/* Give back what was taken over, close what was opened. */
-	for (j = 0; j < i; j++) {
-		size_t k;
-
-		for (k = 0; k < nold && v[j].li != NULL; k++) {
-			if (old[k].li == NULL && strcmp(old[k].conf->local, v[j].conf->local) == 0) {
-				old[k].li = v[j].li;
-				old[k].li->data = &old[k];
-				v[j].li = NULL;
-			}
-		}
-		listener_free(v[j].li);
-	}
-	free(v);
-	return NULL;
 }
 
 static void

@@ -332,41 +332,21 @@ agent_serve(struct agent *a, struct link *l, uint32_t id, const struct service_c
 	stream_accept(l, id, end, 1, &c);
 }
 
-/* True when svc lets agent visitor in over a direct link. */
-static int
-service_allows(const struct service_conf *svc, const char *visitor)
-{
-	size_t i;
-
-	for (i = 0; svc->p2p && i < svc->nallow_peers; i++) {
-		if (strcmp(svc->allow_peers[i], visitor) == 0)
-			return 1;
-	}
-	return 0;
-}
-
 void
 agent_serve_open(struct agent *a, struct link *l, uint32_t id, const char *service,
     const char *peer, const char *dest, const char *visitor)
 {
-	const struct service_conf *svc = NULL;
-	size_t i;
+	const struct service_conf *svc = config_service(a->conf, service);
 
-	for (i = 0; i < a->conf->nservices; i++) {
-		if (strcmp(a->conf->services[i].name, service) == 0) {
-			svc = &a->conf->services[i];
-			break;
-		}
-	}
 	/* Over a direct link the visitor gets no more than allow_peers gives it. */
-	if (svc == NULL || (visitor != NULL && !service_allows(svc, visitor))) {
+	if (svc == NULL || (visitor != NULL && !config_service_allows(svc, visitor))) {
 		log_warn("%s: stream %u for %s service '%s'", link_label(l), id,
 		    svc == NULL ? "unknown" : "not allowed", service);
 		link_send_reset(l, id, FRAME_CODE_UNKNOWN_SERVICE, "unknown service");
 		return;
 	}
 	log_debug("%s: stream %u: user %s for service %s", link_label(l), id, peer, service);
-	agent_serve(a, l, id, svc, &a->svc_ctr[i], peer, dest);
+	agent_serve(a, l, id, svc, &a->svc_ctr[svc - a->conf->services], peer, dest);
 }
 
 struct link *
@@ -570,18 +550,6 @@ streq_null(const char *a, const char *b)
 	return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
-static const struct service_conf *
-service_find(const struct agent_conf *conf, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < conf->nservices; i++) {
-		if (strcmp(conf->services[i].name, name) == 0)
-			return &conf->services[i];
-	}
-	return NULL;
-}
-
 /* One log line per added, removed or changed service. */
 static void
 agent_log_changes(const struct agent_conf *old, const struct agent_conf *new)
@@ -591,7 +559,7 @@ agent_log_changes(const struct agent_conf *old, const struct agent_conf *new)
 
 	for (i = 0; i < new->nservices; i++) {
 		n = &new->services[i];
-		if ((o = service_find(old, n->name)) == NULL)
+		if ((o = config_service(old, n->name)) == NULL)
 			log_info("reload: service %s added (port %u -> %s)", n->name,
 			    n->remote_port, n->local);
 		else if (o->remote_port != n->remote_port || strcmp(o->local, n->local) != 0 ||
@@ -600,7 +568,7 @@ agent_log_changes(const struct agent_conf *old, const struct agent_conf *new)
 			    n->remote_port, n->local);
 	}
 	for (i = 0; i < old->nservices; i++) {
-		if (service_find(new, old->services[i].name) == NULL)
+		if (config_service(new, old->services[i].name) == NULL)
 			log_info("reload: service %s removed", old->services[i].name);
 	}
 }

@@ -745,3 +745,27 @@ config_free_agent(struct agent_conf *conf)
 	free(conf->common.metrics_listen);
 	memset(conf, 0, sizeof(*conf));
 }
+
+const struct service_conf *
+config_service(const struct agent_conf *conf, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < conf->nservices; i++) {
+		if (strcmp(conf->services[i].name, name) == 0)
+			return &conf->services[i];
+	}
+	return NULL;
+}
+
+int
+config_service_allows(const struct service_conf *svc, const char *visitor)
+{
+	size_t i;
+
+	for (i = 0; svc->p2p && i < svc->nallow_peers; i++) {
+		if (strcmp(svc->allow_peers[i], visitor) == 0)
+			return 1;
+	}
+	return 0;
+}

@@ -147,6 +147,10 @@ void config_free_server(struct server_conf *conf);
 /* Free everything a loaded agent config owns. */
 void config_free_agent(struct agent_conf *conf);
 
+/* The [service NAME] of conf, or NULL. */
+const struct service_conf *config_service(const struct agent_conf *conf, const char *name);
+/* True when svc is p2p and lists agent visitor in allow_peers. */
+int config_service_allows(const struct service_conf *svc, const char *visitor);
 /* The transport_names[] entry of one enum config_transport value, "?" if none. */
 const char *config_transport_name(int transport);
 

@@ -205,6 +205,16 @@ check_talks(struct transport *from, struct transport *to)
 	ck_assert(memcmp(buf, "hello, peer", 11) == 0);
 }
 
+/* Tell each punch the other's probed endpoint, as rtund's PunchGo does; wait for both. */
+static void
+go_both(struct punch *v, struct punch *t, const struct rendezvous *rv, struct outcome *o,
+    double seconds)
+{
+	go(v, &rv->seen[PROBE_TARGET]);
+	go(t, &rv->seen[PROBE_VISITOR]);
+	run_until(both_done, o, seconds);
+}
+
 static SSL_CTX *cctx, *sctx;
 static const uint8_t key_a[PROBE_KEY_LEN] = { 0xa1, 0xa2, 0xa3 };
 static const uint8_t key_b[PROBE_KEY_LEN] = { 0xb1, 0xb2, 0xb3 };
@@ -241,9 +251,7 @@ START_TEST(meet)
 	run_until(both_probed, &rv, 3);
 	ck_assert(both_probed(&rv));
 	ck_assert(punch_probed(v) || punch_probed(t));
-	go(v, &rv.seen[PROBE_TARGET]);
-	go(t, &rv.seen[PROBE_VISITOR]);
-	run_until(both_done, o, 5);
+	go_both(v, t, &rv, o, 5);
 	ck_assert_msg(o[0].t != NULL, "visitor: %s", o[0].error);
 	ck_assert_msg(o[1].t != NULL, "target: %s", o[1].error);
 	check_talks(o[0].t, o[1].t);
@@ -275,9 +283,7 @@ START_TEST(stranger_first)
 	for (int i = 0; i < 50; i++)
 		ev_run(loop, EVRUN_ONCE | EVRUN_NOWAIT), usleep(2000);
 	ck_assert_int_eq(o[1].done, 0);   /* the stranger did not end the punch */
-	go(v, &rv.seen[PROBE_TARGET]);
-	go(t, &rv.seen[PROBE_VISITOR]);
-	run_until(both_done, o, 5);
+	go_both(v, t, &rv, o, 5);
 	ck_assert_msg(o[0].t != NULL, "visitor: %s", o[0].error);
 	ck_assert_msg(o[1].t != NULL, "target: %s", o[1].error);
 	check_talks(o[0].t, o[1].t);
@@ -325,9 +331,7 @@ START_TEST(key_mismatch_on_the_link)
 	rv.probed[PROBE_TARGET] = 0;
 	t = start(sctx, &rv, key_b, 0, 1.5, &o[1]);
 	run_until(both_probed, &rv, 3);
-	go(v, &rv.seen[PROBE_TARGET]);
-	go(t, &rv.seen[PROBE_VISITOR]);
-	run_until(both_done, o, 4);
+	go_both(v, t, &rv, o, 4);
 	ck_assert(o[0].done && o[1].done);
 	ck_assert_ptr_null(o[0].t);
 	ck_assert_ptr_null(o[1].t);
