@@ -84,7 +84,7 @@ static void direct_attempt(struct direct *d);
 
 static void direct_link_control(struct link *l, Rtun__Control *msg);
 static void direct_link_open(struct link *l, uint32_t id, const char *service, const char *peer,
-    const char *dest);
+    const char *dest, const char *connect);
 static void direct_link_closed(struct link *l, const char *reason);
 
 /* A visitor's link carries only its own streams: the target never opens one. */
@@ -436,7 +436,7 @@ direct_link_control(struct link *l, Rtun__Control *msg)
 
 static void
 direct_link_open(struct link *l, uint32_t id, const char *service, const char *peer,
-    const char *dest)
+    const char *dest, const char *connect)
 {
 	struct direct *d = link_owner(l);
 

@@ -63,7 +63,7 @@ struct agent {
 
 static void agent_link_control(struct link *l, Rtun__Control *msg);
 static void agent_link_open(struct link *l, uint32_t id, const char *service, const char *peer,
-    const char *dest);
+    const char *dest, const char *connect);
 static void agent_link_closed(struct link *l, const char *reason);
 static void agent_connect(struct agent *a);
 static void agent_declare(struct agent *a);
@@ -357,8 +357,14 @@ agent_server_link(const struct agent *a)
 
 static void
 agent_link_open(struct link *l, uint32_t id, const char *service, const char *peer,
-    const char *dest)
+    const char *dest, const char *connect)
 {
+	if (connect != NULL) {
+		log_warn("%s: route %s: stream %u to %s refused: allow_connect is empty",
+		    link_label(l), service, id, connect);
+		link_send_reset(l, id, FRAME_CODE_FORBIDDEN, "not allowed: allow_connect is empty");
+		return;
+	}
 	agent_serve_open(link_owner(l), l, id, service, peer, dest, NULL);
 }
 

@@ -14,19 +14,20 @@
 static const struct frame_rule {
 	const char *name;
 	unsigned arity;        /* elements in the header array */
+	unsigned arity_max;    /* more allowed up to this (optional trailing fields), or 0 */
 	int stream_zero;       /* stream id must be 0 (link-level frame) */
 	int has_payload;       /* payload required (else forbidden) */
 } frame_rules[FRAME_TYPE_COUNT] = {
-	[FRAME_DATA] = { "DATA", 2, 0, 1 },
-	[FRAME_WINDOW] = { "WINDOW", 3, 0, 0 },
-	[FRAME_OPEN] = { "OPEN", 5, 0, 0 },
-	[FRAME_OPEN_OK] = { "OPEN_OK", 2, 0, 0 },
-	[FRAME_CLOSE] = { "CLOSE", 2, 0, 0 },
-	[FRAME_RESET] = { "RESET", 4, 0, 0 },
-	[FRAME_PING] = { "PING", 3, 1, 0 },
-	[FRAME_PONG] = { "PONG", 3, 1, 0 },
-	[FRAME_GOAWAY] = { "GOAWAY", 4, 1, 0 },
-	[FRAME_CONTROL] = { "CONTROL", 2, 1, 1 },
+	[FRAME_DATA] = { "DATA", 2, 0, 0, 1 },
+	[FRAME_WINDOW] = { "WINDOW", 3, 0, 0, 0 },
+	[FRAME_OPEN] = { "OPEN", 5, 6, 0, 0 },
+	[FRAME_OPEN_OK] = { "OPEN_OK", 2, 0, 0, 0 },
+	[FRAME_CLOSE] = { "CLOSE", 2, 0, 0, 0 },
+	[FRAME_RESET] = { "RESET", 4, 0, 0, 0 },
+	[FRAME_PING] = { "PING", 3, 0, 1, 0 },
+	[FRAME_PONG] = { "PONG", 3, 0, 1, 0 },
+	[FRAME_GOAWAY] = { "GOAWAY", 4, 0, 1, 0 },
+	[FRAME_CONTROL] = { "CONTROL", 2, 0, 1, 1 },
 };
 
 void
@@ -94,7 +95,7 @@ get_text(const msgpack_object *o, const char **s, size_t *len)
 
 /*
  * Walk the header's msgpack bytes before msgpack-c sees them: a fixarray of
- * 2..5 scalars (unsigned integers, fixstr, str 8, str 16). msgpack-c allocates for the
+ * 2..6 scalars (unsigned integers, fixstr, str 8, str 16). msgpack-c allocates for the
  * element count an array or map declares before it checks the bytes exist,
  * so a 9-byte header could otherwise ask for gigabytes.
  */
@@ -106,7 +107,7 @@ header_shape(const uint8_t *p, size_t len)
 
 	if (len == 0 || (p[0] & 0xf0) != 0x90)
 		return FRAME_ERR_HEADER;
-	if ((n = p[0] & 0x0f) < 2 || n > 5)
+	if ((n = p[0] & 0x0f) < 2 || n > 6)
 		return FRAME_ERR_FIELD;
 	for (; n > 0; n--, i += skip) {
 		if (i >= len)
@@ -132,7 +133,7 @@ header_shape(const uint8_t *p, size_t len)
 
 /* Fill the type-specific fields (index 2 and on) of f from the header array. */
 static enum frame_result
-decode_fields(const msgpack_object *a, struct frame *f)
+decode_fields(const msgpack_object *a, uint32_t n, struct frame *f)
 {
 	int r = 0;
 
@@ -148,6 +149,10 @@ decode_fields(const msgpack_object *a, struct frame *f)
 			r = get_text(&a[3], &f->peer, &f->peer_len);
 		if (r == 0)
 			r = get_text(&a[4], &f->dest, &f->dest_len);
+		/* A route's destination, when present, is never empty. */
+		if (r == 0 && n == 6 && (get_text(&a[5], &f->connect, &f->connect_len) == -1 ||
+		    f->connect_len == 0))
+			r = -1;
 		break;
 	case FRAME_RESET:
 	case FRAME_GOAWAY:
@@ -182,14 +187,15 @@ decode_header(const msgpack_object *h, struct frame *f)
 		return FRAME_ERR_TYPE;
 	f->type = (enum frame_type)v;
 	rule = &frame_rules[f->type];
-	if (h->via.array.size != rule->arity)
+	if (h->via.array.size < rule->arity ||
+	    h->via.array.size > (rule->arity_max > rule->arity ? rule->arity_max : rule->arity))
 		return FRAME_ERR_FIELD;
 	if (get_uint(&a[1], UINT32_MAX, &v) == -1)
 		return FRAME_ERR_FIELD;
 	f->stream = (uint32_t)v;
 	if ((f->stream == 0) != rule->stream_zero)
 		return FRAME_ERR_STREAM;
-	return decode_fields(a, f);
+	return decode_fields(a, h->via.array.size, f);
 }
 
 enum frame_result
@@ -261,7 +267,8 @@ frame_encode_header(uint8_t out[FRAME_ENC_MAX], const struct frame *f)
 	msgpack_packer pk;
 
 	msgpack_packer_init(&pk, &sink, enc_write);
-	msgpack_pack_array(&pk, frame_rules[f->type].arity);
+	msgpack_pack_array(&pk, frame_rules[f->type].arity +
+	    (f->type == FRAME_OPEN && f->connect_len > 0));
 	msgpack_pack_uint8(&pk, (uint8_t)f->type);
 	msgpack_pack_uint32(&pk, f->stream);
 	switch (f->type) {
@@ -274,6 +281,8 @@ frame_encode_header(uint8_t out[FRAME_ENC_MAX], const struct frame *f)
 		pack_text(&pk, f->text, f->text_len);
 		pack_text(&pk, f->peer, f->peer_len);
 		pack_text(&pk, f->dest, f->dest_len);
+		if (f->connect_len > 0)
+			pack_text(&pk, f->connect, f->connect_len);
 		break;
 	case FRAME_RESET:
 	case FRAME_GOAWAY:

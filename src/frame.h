@@ -23,10 +23,12 @@ struct buf;
 #define FRAME_PAYLOAD_MAX 65536
 /* Largest value of the length prefix. */
 #define FRAME_LEN_MAX (FRAME_HEADER_MAX + FRAME_PAYLOAD_MAX)
-/* Longest string field (service name, peer address, reason). */
+/* Longest string field (service name, peer address, destination, reason). */
 #define FRAME_TEXT_MAX 255
+/* Most string fields in one header (OPEN with a destination). */
+#define FRAME_TEXTS_MAX 4
 /* Bytes needed to encode the prefix and header of any frame we send. */
-#define FRAME_ENC_MAX (FRAME_LEN_SIZE + 32 + 3 * (FRAME_TEXT_MAX + 5))
+#define FRAME_ENC_MAX (FRAME_LEN_SIZE + 32 + FRAME_TEXTS_MAX * (FRAME_TEXT_MAX + 5))
 
 enum frame_type {
 	FRAME_DATA = 0,
@@ -66,6 +68,7 @@ enum frame_code {
 	FRAME_CODE_FLOW = 7,          /* window exceeded */
 	FRAME_CODE_SUPERSEDED = 8,    /* GOAWAY: a newer link of the same agent took over */
 	FRAME_CODE_AUTH = 9,          /* GOAWAY: authentication failed */
+	FRAME_CODE_FORBIDDEN = 10,    /* the OPEN's destination is not in the agent's allow_connect */
 };
 
 /* A decoded or to-be-encoded frame. Strings and payload point into the input. */
@@ -79,6 +82,8 @@ struct frame {
 	size_t peer_len;
 	const char *dest;        /* OPEN: the public address the user connected to */
 	size_t dest_len;
+	const char *connect;     /* OPEN of a route: "host:port" to connect to; length 0 if none */
+	size_t connect_len;
 	const uint8_t *payload;  /* DATA, CONTROL */
 	size_t payload_len;
 };

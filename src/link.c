@@ -538,9 +538,20 @@ static void
 link_on_open(struct link *l, const struct frame *f)
 {
 	char service[FRAME_TEXT_MAX + 1], peer[FRAME_TEXT_MAX + 1], dest[FRAME_TEXT_MAX + 1];
+	char connect[FRAME_TEXT_MAX + 1];
 
 	if ((f->stream % 2 == 0) != (l->params.role == LINK_CLIENT) || l->ops->open == NULL) {
 		link_protocol_error(l, "OPEN for stream %u from the wrong side", f->stream);
+		return;
+	}
+	/*
+	 * Only rtund names destinations (routes): an agent that does, to rtund or
+	 * over a direct link to another agent, is trying to reach into a network
+	 * that is not its own. A NUL would cut the destination short unseen.
+	 */
+	if (f->connect_len > 0 && (l->params.role == LINK_SERVER ||
+	    memchr(f->connect, '\0', f->connect_len) != NULL)) {
+		link_protocol_error(l, "OPEN for stream %u names a destination it may not", f->stream);
 		return;
 	}
 	if (f->stream <= l->peer_max_id) {
@@ -560,7 +571,11 @@ link_on_open(struct link *l, const struct frame *f)
 	peer[f->peer_len] = '\0';
 	memcpy(dest, f->dest, f->dest_len);
 	dest[f->dest_len] = '\0';
-	l->ops->open(l, f->stream, service, peer, dest);
+	if (f->connect_len > 0) {
+		memcpy(connect, f->connect, f->connect_len);
+		connect[f->connect_len] = '\0';
+	}
+	l->ops->open(l, f->stream, service, peer, dest, f->connect_len > 0 ? connect : NULL);
 }
 
 static void

@@ -62,9 +62,14 @@ struct stream;
 struct link_ops {
 	/* A CONTROL message arrived; the callee frees it with control_free(). */
 	void (*control)(struct link *l, Rtun__Control *msg);
-	/* The peer opened stream id for service from user peer to public address dest. */
+	/*
+	 * The peer opened stream id for service from user peer to public address
+	 * dest; connect is the destination a route names ("host:port", unchecked
+	 * network text), NULL for a service. Only the server side of a link may
+	 * name one: link.c drops a link whose client side tries.
+	 */
 	void (*open)(struct link *l, uint32_t id, const char *service, const char *peer,
-	    const char *dest);
+	    const char *dest, const char *connect);
 	/* The link is gone (reason says why); the owner forgets it. Freed afterwards. */
 	void (*closed)(struct link *l, const char *reason);
 };

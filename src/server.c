@@ -83,7 +83,7 @@ struct server {
 static void server_link_control(struct link *l, Rtun__Control *msg);
 static void server_link_closed(struct link *l, const char *reason);
 static void server_link_open(struct link *l, uint32_t id, const char *service, const char *peer,
-    const char *dest);
+    const char *dest, const char *connect);
 static const char *agent_labels(const struct peer *pe, const char *service, char *out,
     size_t outlen);
 
@@ -468,7 +468,7 @@ server_link_control(struct link *l, Rtun__Control *msg)
 /* An agent opened a stream: a visitor with no direct link, relayed to "AGENT/SERVICE". */
 static void
 server_link_open(struct link *l, uint32_t id, const char *service, const char *peer,
-    const char *dest)
+    const char *dest, const char *connect)
 {
 	struct peer *pe = link_owner(l);
 

@@ -164,6 +164,8 @@ stream_open(struct link *l, struct stream_end *end, const struct stream_conf *c)
 	f.peer_len = strlen(c->peer);
 	f.dest = c->dest;
 	f.dest_len = strlen(c->dest);
+	f.connect = c->connect;
+	f.connect_len = c->connect != NULL ? strlen(c->connect) : 0;
 	link_send_frame(l, &f);
 	/* The user may speak first: its bytes go out right behind OPEN. */
 	stream_update_events(s);

@@ -74,6 +74,7 @@ struct stream_conf {
 	const char *dest;         /* the public address the user connected to */
 	const struct stream_counters *ctr;
 	double timeout;           /* for OPEN_OK (stream_open) or the end's connect (stream_accept) */
+	const char *connect;      /* stream_open of a route: the destination to name, or NULL */
 };
 
 /* A local connection arrived on end: send OPEN for it and wait for OPEN_OK. */

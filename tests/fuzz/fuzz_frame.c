@@ -20,9 +20,12 @@ check_same(const struct frame *a, const struct frame *b)
 {
 	if (a->type != b->type || a->stream != b->stream || a->value != b->value ||
 	    a->text_len != b->text_len || a->peer_len != b->peer_len ||
+	    a->dest_len != b->dest_len || a->connect_len != b->connect_len ||
 	    a->payload_len != b->payload_len ||
 	    (a->text_len && memcmp(a->text, b->text, a->text_len) != 0) ||
 	    (a->peer_len && memcmp(a->peer, b->peer, a->peer_len) != 0) ||
+	    (a->dest_len && memcmp(a->dest, b->dest, a->dest_len) != 0) ||
+	    (a->connect_len && memcmp(a->connect, b->connect, a->connect_len) != 0) ||
 	    (a->payload_len && memcmp(a->payload, b->payload, a->payload_len) != 0))
 		abort();
 }

@@ -72,6 +72,8 @@ FRAMES = {
     "window": frame(b"\x93\x01\x02\xcd\x40\x00"),
     "open": frame(b"\x95\x02\x02" + mp_str(b"ssh") + mp_str(b"[::1]:5678")
                   + mp_str(b"127.0.0.1:6022")),
+    "open_route": frame(b"\x96\x02\x02" + mp_str(b"office-ssh") + mp_str(b"192.0.2.7:40000")
+                        + mp_str(b"198.51.100.1:5122") + mp_str(b"192.168.1.4:22")),
     "open_ok": frame(b"\x92\x03\x02"),
     "close": frame(b"\x92\x04\x02"),
     "reset": frame(b"\x94\x05\x02\x02" + mp_str(b"connection refused")),

@@ -68,6 +68,7 @@ assert_frame_eq(const struct frame *got, const struct frame *want)
 	assert_mem_eq(got->text, got->text_len, want->text, want->text_len);
 	assert_mem_eq(got->peer, got->peer_len, want->peer, want->peer_len);
 	assert_mem_eq(got->dest, got->dest_len, want->dest, want->dest_len);
+	assert_mem_eq(got->connect, got->connect_len, want->connect, want->connect_len);
 	assert_mem_eq(got->payload, got->payload_len, want->payload, want->payload_len);
 }
 
@@ -104,6 +105,39 @@ START_TEST(test_round_trip)
 	ck_assert_uint_eq(used, buf_len(&b));
 	assert_frame_eq(&got, want);
 	buf_free(&b);
+}
+END_TEST
+
+/*
+ * The OPEN of a route carries a sixth element, the destination: it goes out
+ * only when set, and a 5-element OPEN decodes with none.
+ */
+START_TEST(test_open_connect)
+{
+	const struct frame want = { .type = FRAME_OPEN, .stream = 6, .text = "office-ssh",
+		.text_len = 10, .peer = "192.0.2.7:40000", .peer_len = 15,
+		.dest = "198.51.100.1:5122", .dest_len = 17, .connect = "[fd00::4]:22",
+		.connect_len = 12 };
+	static const uint8_t wire6[] = { 0x00, 0x00, 0x00, 0x0d, 0x96, 0x02, 0x02, 0xa1, 's',
+		0xa1, 'p', 0xa1, 'd', 0xa3, 'h', ':', '1' };
+	struct frame got;
+	struct buf b;
+	size_t used;
+
+	buf_init(&b);
+	frame_append(&b, &want);
+	ck_assert_uint_eq(buf_ptr(&b)[FRAME_LEN_SIZE], 0x96);
+	ck_assert_int_eq(frame_decode(&dec, buf_ptr(&b), buf_len(&b), &got, &used), FRAME_OK);
+	assert_frame_eq(&got, &want);
+	buf_free(&b);
+	buf_init(&b);
+	frame_append(&b, &samples[FRAME_OPEN]);
+	ck_assert_uint_eq(buf_ptr(&b)[FRAME_LEN_SIZE], 0x95);
+	ck_assert_int_eq(frame_decode(&dec, buf_ptr(&b), buf_len(&b), &got, &used), FRAME_OK);
+	ck_assert_uint_eq(got.connect_len, 0);
+	buf_free(&b);
+	ck_assert_int_eq(frame_decode(&dec, wire6, sizeof(wire6), &got, &used), FRAME_OK);
+	assert_mem_eq(got.connect, got.connect_len, "h:1", 3);
 }
 END_TEST
 
@@ -272,7 +306,9 @@ static const struct bad_case bad_cases[] = {
 	BAD("WINDOW with 4", "\x94\x01\x01\x01\x01", 0, FRAME_ERR_FIELD),
 	BAD("OPEN with 3", "\x93\x02\x02\xa1s", 0, FRAME_ERR_FIELD),
 	BAD("OPEN with 4", "\x94\x02\x02\xa1s\xa1p", 0, FRAME_ERR_FIELD),
-	BAD("OPEN with 6", "\x96\x02\x02\xa1s\xa1p\xa1" "d\xa1x", 0, FRAME_ERR_FIELD),
+	BAD("OPEN with 7", "\x97\x02\x02\xa1s\xa1p\xa1" "d\xa1x\xa1y", 0, ANY_ERROR),
+	BAD("DATA with 6", "\x96\x00\x02\x00\x00\x00\x00", 1, FRAME_ERR_FIELD),
+	BAD("RESET with 6", "\x96\x05\x01\x01\xa0\xa0\xa0", 0, FRAME_ERR_FIELD),
 	BAD("OPEN_OK with 3", "\x93\x03\x01\x00", 0, FRAME_ERR_FIELD),
 	BAD("CLOSE with 3", "\x93\x04\x01\x00", 0, FRAME_ERR_FIELD),
 	BAD("RESET with 3", "\x93\x05\x01\x01", 0, FRAME_ERR_FIELD),
@@ -311,12 +347,18 @@ static const struct bad_case bad_cases[] = {
 	BAD("OPEN service as bin", "\x95\x02\x02\xc4\x01s\xa1p\xa1" "d", 0, FRAME_ERR_FIELD),
 	BAD("OPEN peer as int", "\x95\x02\x02\xa1s\x01\xa1" "d", 0, FRAME_ERR_FIELD),
 	BAD("OPEN dest as int", "\x95\x02\x02\xa1s\xa1p\x01", 0, FRAME_ERR_FIELD),
+	BAD("OPEN connect as int", "\x96\x02\x02\xa1s\xa1p\xa1" "d\x01", 0, FRAME_ERR_FIELD),
+	BAD("OPEN connect empty", "\x96\x02\x02\xa1s\xa1p\xa1" "d\xa0", 0, FRAME_ERR_FIELD),
+	BAD("OPEN connect as bin", "\x96\x02\x02\xa1s\xa1p\xa1" "d\xc4\x01x", 0,
+	    FRAME_ERR_FIELD),
 	BAD("RESET code as str", "\x94\x05\x01\xa1" "1\xa0", 0, FRAME_ERR_FIELD),
 	BAD("RESET reason as nil", "\x94\x05\x01\x01\xc0", 0, FRAME_ERR_FIELD),
 	BAD("GOAWAY code -1", "\x94\x08\x00\xff\xa0", 0, FRAME_ERR_FIELD),
 	/* Payload where none belongs, and none where one is required. */
 	BAD("WINDOW with payload", "\x93\x01\x01\x01", 1, FRAME_ERR_PAYLOAD),
 	BAD("OPEN with payload", "\x95\x02\x02\xa1s\xa1p\xa1" "d", 1, FRAME_ERR_PAYLOAD),
+	BAD("OPEN of a route with payload", "\x96\x02\x02\xa1s\xa1p\xa1" "d\xa1x", 1,
+	    FRAME_ERR_PAYLOAD),
 	BAD("OPEN_OK with payload", "\x92\x03\x01", 1, FRAME_ERR_PAYLOAD),
 	BAD("CLOSE with payload", "\x92\x04\x01", 1, FRAME_ERR_PAYLOAD),
 	BAD("RESET with payload", "\x94\x05\x01\x01\xa0", 1, FRAME_ERR_PAYLOAD),
@@ -381,6 +423,14 @@ START_TEST(test_text_limit)
 	memset(hdr + 8, 'p', 256);
 	memcpy(hdr + 8 + 256, "\xa1" "d", 2);
 	ck_assert_int_eq(decode_built(hdr, 8 + 256 + 2, 0, &f), FRAME_ERR_FIELD);
+	/* OPEN ["s", "p", "d", <255 bytes>] is whole; <256 bytes> is over the limit. */
+	memcpy(hdr, "\x96\x02\x02\xa1s\xa1p\xa1" "d\xd9\xff", 11);
+	memset(hdr + 11, 'c', 255);
+	ck_assert_int_eq(decode_built(hdr, 11 + 255, 0, &f), FRAME_OK);
+	ck_assert_uint_eq(f.connect_len, FRAME_TEXT_MAX);
+	memcpy(hdr, "\x96\x02\x02\xa1s\xa1p\xa1" "d\xda\x01\x00", 12);
+	memset(hdr + 12, 'c', 256);
+	ck_assert_int_eq(decode_built(hdr, 12 + 256, 0, &f), FRAME_ERR_FIELD);
 	/* RESET [5, 1, 1, <256 bytes>]. */
 	memcpy(hdr, "\x94\x05\x01\x01\xda\x01\x00", 7);
 	memset(hdr + 7, 'r', 256);
@@ -464,6 +514,7 @@ frame_suite(void)
 	tcase_add_checked_fixture(codec, setup, teardown);
 	tcase_add_loop_test(codec, test_round_trip, 0, FRAME_TYPE_COUNT);
 	tcase_add_test(codec, test_spec_example);
+	tcase_add_test(codec, test_open_connect);
 	tcase_add_test(codec, test_encode_shortest);
 	tcase_add_test(codec, test_decode_wide_encodings);
 	tcase_add_test(codec, test_one_byte_at_a_time);

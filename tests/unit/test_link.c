@@ -55,6 +55,8 @@ struct fixture {
 	uint64_t streams_total, protocol_errors, open_timeouts, bytes[3];
 	struct link_counters lc;
 	struct stream_counters sc;
+	char connect[FRAME_TEXT_MAX + 1];  /* the destination the agent's last OPEN named */
+	int srv_opens;             /* OPENs the server side was given */
 };
 
 static struct fixture fx;
@@ -75,15 +77,29 @@ on_closed(struct link *l, const char *reason)
 }
 
 static void
-on_open(struct link *l, uint32_t id, const char *service, const char *peer, const char *dest)
+on_open(struct link *l, uint32_t id, const char *service, const char *peer, const char *dest,
+    const char *connect)
 {
-	struct stream_conf c = { service, peer, dest, &fx.sc, 5.0 };
+	struct stream_conf c = { .service = service, .peer = peer, .dest = dest, .ctr = &fx.sc,
+	    .timeout = 5.0 };
 
+	snprintf(fx.connect, sizeof(fx.connect), "%s", connect != NULL ? connect : "(none)");
 	stream_accept(l, id,
 	    stream_sock_connect(link_loop(l), &fx.svc_addr, fx.proxy, peer, dest), 1, &c);
 }
 
-static const struct link_ops srv_ops = { .control = on_control, .closed = on_closed };
+/* The server side takes OPENs too (relayed visitors), but never one naming a destination. */
+static void
+on_srv_open(struct link *l, uint32_t id, const char *service, const char *peer,
+    const char *dest, const char *connect)
+{
+	fx.srv_opens++;
+	link_send_reset(l, id, FRAME_CODE_UNKNOWN_SERVICE, "unknown service");
+}
+
+static const struct link_ops srv_ops = {
+	.control = on_control, .open = on_srv_open, .closed = on_closed
+};
 static const struct link_ops agt_ops = {
 	.control = on_control, .open = on_open, .closed = on_closed
 };
@@ -172,7 +188,8 @@ turn(void)
 static void
 open_user(int fd)
 {
-	struct stream_conf c = { "svc", "192.0.2.1:4000", "192.0.2.2:22", &fx.sc, 5.0 };
+	struct stream_conf c = { .service = "svc", .peer = "192.0.2.1:4000",
+	    .dest = "192.0.2.2:22", .ctr = &fx.sc, .timeout = 5.0 };
 
 	stream_open(fx.srv.l, stream_sock_accepted(fx.loop, fd), &c);
 }
@@ -310,6 +327,44 @@ START_TEST(test_bytes_both_ways)
 	ck_assert_uint_eq(link_nstreams(fx.agt.l), 0);
 	ck_assert(!fx.srv.closed && !fx.agt.closed);
 	close(ufd);
+}
+END_TEST
+
+/* A route's OPEN carries its destination to the agent; a service's carries none. */
+START_TEST(test_open_names_a_destination)
+{
+	struct stream_conf c = { .service = "route", .peer = "192.0.2.1:4000",
+	    .dest = "192.0.2.2:22", .ctr = &fx.sc, .timeout = 5.0, .connect = "[fd00::4]:22" };
+	int fds[2], ufd, i;
+
+	loopback_pair(fds);
+	stream_open(fx.srv.l, stream_sock_accepted(fx.loop, fds[1]), &c);
+	for (i = 0; i < 5000 && fx.nsvc == 0; i++)
+		turn();
+	ck_assert_str_eq(fx.connect, "[fd00::4]:22");
+	close(fds[0]);
+	ufd = user_connect();
+	ck_assert_str_eq(fx.connect, "(none)");
+	close(ufd);
+}
+END_TEST
+
+/* An agent (the client side) that names a destination loses its link. */
+START_TEST(test_client_may_not_name_a_destination)
+{
+	struct stream_conf c = { .service = "svc", .peer = "192.0.2.1:4000",
+	    .dest = "192.0.2.2:22", .ctr = &fx.sc, .timeout = 5.0, .connect = "10.0.0.1:22" };
+	int fds[2], i;
+
+	loopback_pair(fds);
+	stream_open(fx.agt.l, stream_sock_accepted(fx.loop, fds[1]), &c);
+	for (i = 0; i < 5000 && !fx.srv.closed; i++)
+		turn();
+	ck_assert(fx.srv.closed);
+	ck_assert_int_eq(fx.srv_opens, 0);
+	ck_assert_uint_eq(fx.protocol_errors, 1);
+	ck_assert_ptr_nonnull(strstr(fx.srv.reason, "names a destination"));
+	close(fds[0]);
 }
 END_TEST
 
@@ -620,6 +675,8 @@ link_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 90);
 	tcase_add_test(tc, test_bytes_both_ways);
+	tcase_add_test(tc, test_open_names_a_destination);
+	tcase_add_test(tc, test_client_may_not_name_a_destination);
 	tcase_add_test(tc, test_credit_exhausted_and_returned);
 	tcase_add_test(tc, test_window_grows_for_a_fast_reader);
 	tcase_add_test(tc, test_halfclose_user_first);

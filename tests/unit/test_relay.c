@@ -196,10 +196,12 @@ on_relay_ended(void *arg)
 /* The server: a visitor's stream on link A is relayed to the service's agent on link B. */
 static void
 on_relay_open(struct link *l, uint32_t id, const char *service, const char *peer,
-    const char *dest)
+    const char *dest, const char *connect)
 {
-	struct stream_conf cf = { service, peer, dest, &fx.sc[1], fx.connect_timeout };
-	struct stream_conf ct = { service, peer, dest, &fx.sc[2], fx.open_timeout };
+	struct stream_conf cf = { .service = service, .peer = peer, .dest = dest,
+	    .ctr = &fx.sc[1], .timeout = fx.connect_timeout };
+	struct stream_conf ct = { .service = service, .peer = peer, .dest = dest,
+	    .ctr = &fx.sc[2], .timeout = fx.open_timeout };
 	int i = fx.nrelay++;
 
 	ck_assert_int_lt(i, MAXS);
@@ -211,9 +213,10 @@ on_relay_open(struct link *l, uint32_t id, const char *service, const char *peer
 /* B's agent: serve the stream as the test's mode says. */
 static void
 on_service_open(struct link *l, uint32_t id, const char *service, const char *peer,
-    const char *dest)
+    const char *dest, const char *connect)
 {
-	struct stream_conf c = { service, peer, dest, &fx.sc[3], 5.0 };
+	struct stream_conf c = { .service = service, .peer = peer, .dest = dest, .ctr = &fx.sc[3],
+	    .timeout = 5.0 };
 	struct stream_end *end;
 	char why[128];
 	int fds[2], i = fx.nsvc;
@@ -350,7 +353,8 @@ teardown(void)
 static int
 user_open(void)
 {
-	struct stream_conf c = { "svc", "192.0.2.1:4000", "192.0.2.2:22", &fx.sc[0], 5.0 };
+	struct stream_conf c = { .service = "svc", .peer = "192.0.2.1:4000",
+	    .dest = "192.0.2.2:22", .ctr = &fx.sc[0], .timeout = 5.0 };
 	struct stream_end *end;
 	int fds[2], i = fx.nuser++;
 
