@@ -2,7 +2,9 @@
 # fuzz_frame (a link's byte stream through frame_decode, CONTROL payloads on
 # into control_decode, every frame re-encoded and compared), fuzz_control
 # (control_decode on raw bytes) and fuzz_probe (the hole-punch probe parser,
-# then its MAC check with a fixed key; a parsed probe re-encoded and compared).
+# then its MAC check with a fixed key; a parsed probe re-encoded and compared)
+# and fuzz_dest (a route's destination as its OPEN carries it and an
+# allow_connect list, each read back, and the matcher asked).
 # The seeds of fuzz_<name> are in
 # tests/fuzz/corpus/<name>, written by tests/fuzz/mkcorpus.py.
 #
@@ -15,12 +17,14 @@
 # target so libFuzzer's coverage instrumentation sees them; librtun.a is not
 # instrumented.
 EXTRA_DIST += tests/fuzz/fuzz_frame.c tests/fuzz/fuzz_control.c tests/fuzz/fuzz_probe.c \
+	tests/fuzz/fuzz_dest.c \
 	tests/fuzz/mkcorpus.py tests/fuzz/corpus
 
 if ENABLE_FUZZ
 FUZZ_FLAGS = -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer
 FUZZ_CODEC = src/buf.c src/control.c src/frame.c src/log.c src/xmalloc.c
-FUZZ_TARGETS = tests/fuzz/fuzz_frame tests/fuzz/fuzz_control tests/fuzz/fuzz_probe
+FUZZ_TARGETS = tests/fuzz/fuzz_frame tests/fuzz/fuzz_control tests/fuzz/fuzz_probe \
+	tests/fuzz/fuzz_dest
 FUZZ_SECONDS = 30
 check_PROGRAMS += $(FUZZ_TARGETS)
 
@@ -40,6 +44,11 @@ tests_fuzz_fuzz_probe_SOURCES = tests/fuzz/fuzz_probe.c src/punch-probe.c
 tests_fuzz_fuzz_probe_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS)
 tests_fuzz_fuzz_probe_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_FLAGS)
 tests_fuzz_fuzz_probe_LDADD = $(RTUN_LIBS)
+
+tests_fuzz_fuzz_dest_SOURCES = tests/fuzz/fuzz_dest.c src/dest.c
+tests_fuzz_fuzz_dest_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS)
+tests_fuzz_fuzz_dest_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_FLAGS)
+tests_fuzz_fuzz_dest_LDADD = $(RTUN_LIBS)
 
 fuzz-run: $(FUZZ_TARGETS)
 	@failed=0; for t in $(FUZZ_TARGETS); do \

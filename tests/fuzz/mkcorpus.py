@@ -141,6 +141,19 @@ PROBES = {
 }
 
 
+# fuzz_dest: a destination, a newline, an allow_connect list.
+DESTS = {
+    "v4_allowed": b"192.168.1.4:22\n192.168.1.0/24:22, 10.0.0.5:80, 127.0.0.1:*",
+    "v6_block": b"[fd00::4]:22\n[fd00::/8]:*, [::1]:22",
+    "mapped": b"[::ffff:192.168.1.9]:22\n192.168.1.0/24:*, [::/0]:443",
+    "name_rule": b"DB.Internal:5432\ndb.internal:5432, nas:*",
+    "name_by_address": b"localhost:8080\n127.0.0.0/8:8080",
+    "refused": b"10.9.9.9:22\n192.168.1.0/24:22",
+    "bad_dest": b"10.1:22\n10.0.0.0/13:*",
+    "bad_rule": b"192.168.1.4:22\n192.168.1.4/24:22,,x",
+}
+
+
 def write(folder, seeds):
     path = os.path.join(HERE, "corpus", folder)
     os.makedirs(path, exist_ok=True)
@@ -153,3 +166,4 @@ write("frame", FRAMES)
 write("control", CONTROL)
 write("upgrade_response", RESPONSES)
 write("probe", PROBES)
+write("dest", DESTS)
