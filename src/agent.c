@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "agent-direct.h"
+#include "agent-route.h"
 #include "agent-visitor.h"
 #include "agent.h"
 #include "control.h"
@@ -59,6 +60,7 @@ struct agent {
 	struct retire retired;            /* counters of removed services streams may still use */
 	struct directset *direct;         /* links to other agents */
 	struct visitorset *visitors;
+	struct agent_routes *routes;      /* streams of rtund's routes */
 };
 
 static void agent_link_control(struct link *l, Rtun__Control *msg);
@@ -359,13 +361,12 @@ static void
 agent_link_open(struct link *l, uint32_t id, const char *service, const char *peer,
     const char *dest, const char *connect)
 {
-	if (connect != NULL) {
-		log_warn("%s: route %s: stream %u to %s refused: allow_connect is empty",
-		    link_label(l), service, id, connect);
-		link_send_reset(l, id, FRAME_CODE_FORBIDDEN, "not allowed: allow_connect is empty");
-		return;
-	}
-	agent_serve_open(link_owner(l), l, id, service, peer, dest, NULL);
+	struct agent *a = link_owner(l);
+
+	if (connect != NULL)
+		agent_routes_open(a->routes, l, id, service, peer, dest, connect);
+	else
+		agent_serve_open(a, l, id, service, peer, dest, NULL);
 }
 
 /* The counter slots of every service of conf, each with a reference of its own. */
@@ -505,11 +506,13 @@ agent_new(struct ev_loop *loop, const struct agent_conf *conf, struct metrics *m
 	retire_init(&a->retired);
 	agent_set_svc_counters(a, conf);
 	a->backoff = conf->reconnect_min;
+	a->routes = agent_routes_new(loop, conf, metrics);
 	a->direct = directset_new(loop, a, conf, metrics, &agent_direct_ops, a);
 	if (a->direct == NULL || (a->visitors = visitorset_new(loop, a, conf, a->direct,
 	    metrics)) == NULL) {
 		if (a->direct != NULL)
 			directset_free(a->direct);
+		agent_routes_free(a->routes);
 		agent_set_svc_counters(a, &(const struct agent_conf){ .nservices = 0 });
 		free(a->svc_ctr);
 		retire_free(&a->retired, metrics);
@@ -605,6 +608,7 @@ agent_reload(struct agent *a, const struct agent_conf *conf)
 		return -1;
 	}
 	directset_set_conf(a->direct, conf);
+	agent_routes_set_conf(a->routes, conf);
 	SSL_CTX_free(a->tls);
 	a->tls = tls;
 
@@ -644,6 +648,7 @@ agent_free(struct agent *a)
 	if (a->link != NULL)
 		link_close(a->link, FRAME_CODE_NONE, "agent shutting down");
 	directset_free(a->direct);
+	agent_routes_free(a->routes);
 	agent_set_svc_counters(a, &(const struct agent_conf){ .nservices = 0 });
 	free(a->svc_ctr);
 	retire_free(&a->retired, a->metrics);

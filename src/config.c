@@ -1,6 +1,6 @@
 /*
- * The two schemas: rtund's [server] and rtun's [agent], [service NAME] and
- * [visitor NAME].
+ * The two schemas: rtund's [server] and [route NAME], and rtun's [agent],
+ * [service NAME] and [visitor NAME].
  * Each is a table of keys for the loader engine (config-load.c), the setters
  * only these keys need, and the checks across keys that run once a section
  * is complete. config_load_server() and config_load_agent() are the entry
@@ -215,24 +215,50 @@ blank_trim(char *s)
 	return s;
 }
 
-/* One entry of allow_peers, against the n before it; reports a bad one and returns -1. */
+/* One entry of a comma-separated list, blanks trimmed; reports a bad one and returns -1. */
+typedef int list_entry_fn(struct config_loader *ld, const struct config_key *k, const char *entry,
+    void *arg);
+
+/* Hand every entry of the comma-separated val to fn (empty ones too); -1 at the first bad one. */
 static int
-allow_peer_check(struct config_loader *ld, const struct config_key *k, char *const *names,
-    size_t n, const char *name)
+list_each(struct config_loader *ld, const struct config_key *k, const char *val,
+    list_entry_fn *fn, void *arg)
 {
+	char *list = xstrdup(val), *rest = list, *entry;
+	int r = 0;
+
+	while (r == 0 && (entry = strsep(&rest, ",")) != NULL)
+		r = fn(ld, k, blank_trim(entry), arg);
+	free(list);
+	return r;
+}
+
+/* allow_peers as it is read. */
+struct peer_list {
+	char **names;
+	size_t n;
+};
+
+/* One entry of allow_peers, against the ones before it. */
+static int
+allow_peer_add(struct config_loader *ld, const struct config_key *k, const char *name, void *arg)
+{
+	struct peer_list *pl = arg;
 	size_t i;
 
-	if (n == CONFIG_ALLOW_PEERS_MAX)
+	if (pl->n == CONFIG_ALLOW_PEERS_MAX)
 		return config_key_error(ld, k, "more than %d names", CONFIG_ALLOW_PEERS_MAX);
 	if (*name == '\0')
 		return config_key_error(ld, k, "an empty name in the list");
 	if (!control_name_valid(name))
 		return config_key_error(ld, k,
 		    "\"%s\" is not a valid name (1-%d of A-Z a-z 0-9 . _ -)", name, CONFIG_NAME_MAX);
-	for (i = 0; i < n; i++) {
-		if (strcmp(names[i], name) == 0)
+	for (i = 0; i < pl->n; i++) {
+		if (strcmp(pl->names[i], name) == 0)
 			return config_key_error(ld, k, "\"%s\" is listed twice", name);
 	}
+	pl->names = xreallocarray(pl->names, pl->n + 1, sizeof(*pl->names));
+	pl->names[pl->n++] = xstrdup(name);
 	return 0;
 }
 
@@ -246,24 +272,57 @@ set_allow_peers(struct config_loader *ld, const struct config_key *k, const char
     void *field)
 {
 	struct service_conf *svc = config_loader_base(ld);
-	char *list = xstrdup(val), *rest = list, *name, **names = NULL;
-	size_t n = 0;
+	struct peer_list pl = { NULL, 0 };
 
-	while ((name = strsep(&rest, ",")) != NULL) {
-		name = blank_trim(name);
-		if (allow_peer_check(ld, k, names, n, name) == -1)
-			goto fail;
-		names = xreallocarray(names, n + 1, sizeof(*names));
-		names[n++] = xstrdup(name);
+	if (list_each(ld, k, val, allow_peer_add, &pl) == -1) {
+		free_strings(pl.names, pl.n);
+		return -1;
 	}
-	free(list);
-	*(char ***)field = names;
-	svc->nallow_peers = n;
+	*(char ***)field = pl.names;
+	svc->nallow_peers = pl.n;
 	return 0;
-fail:
-	free_strings(names, n);
-	free(list);
-	return -1;
+}
+
+/* One rule of allow_connect. */
+static int
+allow_connect_add(struct config_loader *ld, const struct config_key *k, const char *entry,
+    void *arg)
+{
+	struct dest_rule rule;
+	const char *why;
+
+	if (*entry == '\0')
+		return config_key_error(ld, k, "an empty entry in the list");
+	if (dest_rule_parse(entry, &rule, &why) == -1)
+		return config_key_error(ld, k, "\"%s\": %s", entry, why);
+	if (dest_rules_append(arg, &rule) == -1)
+		return config_key_error(ld, k, "more than %d rules", DEST_RULES_MAX);
+	return 0;
+}
+
+/*
+ * "192.168.1.0/24:22, db.internal:5432, 127.0.0.1:*": where a route of rtund
+ * may make this agent connect. The key may repeat; every line adds rules.
+ */
+static int
+set_allow_connect(struct config_loader *ld, const struct config_key *k, const char *val,
+    void *field)
+{
+	return list_each(ld, k, val, allow_connect_add, field);
+}
+
+/* A route's destination: parsed here, so that the agent gets only what it can read. */
+static int
+set_route_connect(struct config_loader *ld, const struct config_key *k, const char *val,
+    void *field)
+{
+	struct route_conf *rc = config_loader_base(ld);
+	const char *why;
+
+	if (dest_parse(val, &rc->dest, &why) == -1)
+		return config_key_error(ld, k, "\"%s\": %s", val, why);
+	*(char **)field = xstrdup(val);
+	return 0;
 }
 
 /* Parsed once here, so that binding a declared port never resolves anything. */
@@ -413,6 +472,7 @@ static const struct config_key agent_keys[] = {
 	{ "ws_header", set_ws_header, 0, .optional = 1, .multi = 1 },
 	{ "punch_timeout", config_set_duration, AGENT(punch_timeout),
 	    .ndflt = CONFIG_DEFAULT_PUNCH_TIMEOUT },
+	{ "allow_connect", set_allow_connect, AGENT(allow_connect), .optional = 1, .multi = 1 },
 	COMMON_KEYS(struct agent_conf),
 };
 
@@ -432,6 +492,14 @@ static const struct config_key visitor_keys[] = {
 	{ "service", set_name, VISITOR(service), .required = 1 },
 	{ "local", set_visitor_local, VISITOR(local), .required = 1 },
 	{ "mode", set_visitor_mode, VISITOR(mode), .dflt = "auto" },
+};
+
+#define ROUTE(f) offsetof(struct route_conf, f)
+static const struct config_key route_keys[] = {
+	{ "port", config_set_port, ROUTE(port), .required = 1 },
+	{ "agent", set_name, ROUTE(agent), .optional = 1 },
+	{ "connect", set_route_connect, ROUTE(connect), .required = 1 },
+	{ "idle_timeout", config_set_duration, ROUTE(idle_timeout), .optional = 1 },
 };
 
 _Static_assert(NELEM(server_keys) <= CONFIG_KEYS_MAX, "raise CONFIG_KEYS_MAX");
@@ -472,14 +540,48 @@ server_tls_check(struct config_loader *ld, struct server_conf *sc)
 		    "transports lists tls or wss but no tls_cert is set");
 }
 
+/* The port of a "host:port" that has been checked, 0 for none. */
+static uint16_t
+port_of(const char *hostport)
+{
+	return hostport != NULL ? (uint16_t)atoi(strrchr(hostport, ':') + 1) : 0;
+}
+
+/*
+ * A route's port against what [server] claims: allow_ports belongs to the
+ * agents, and the agent and metrics ports are rtund's own. The routes before
+ * [server] are checked when it is complete, those after it when they are.
+ */
+static void
+route_server_check(struct config_loader *ld, const struct server_conf *sc,
+    const struct route_conf *rc)
+{
+	if (rc->port_line == 0)
+		return;
+	if (sc->allow_ports_str != NULL && portset_contains(&sc->allow_ports, rc->port))
+		config_error(ld, rc->port_line, "[route %s]: port %u is in allow_ports (%s), "
+		    "which agents claim; a route needs a port of its own", rc->name, rc->port,
+		    sc->allow_ports_str);
+	if (rc->port == port_of(sc->listen))
+		config_error(ld, rc->port_line, "[route %s]: port %u is the agents' listen port",
+		    rc->name, rc->port);
+	if (rc->port == port_of(sc->common.metrics_listen))
+		config_error(ld, rc->port_line, "[route %s]: port %u is the metrics_listen port",
+		    rc->name, rc->port);
+}
+
 static void
 server_close(struct config_loader *ld)
 {
 	struct server_conf *sc = config_loader_conf(ld);
+	size_t i;
 
 	common_check(ld, &sc->common);
 	server_tls_check(ld, sc);
+	for (i = 0; i < sc->nroutes; i++)
+		route_server_check(ld, sc, &sc->routes[i]);
 }
+
 
 /*
  * A visitor of this agent itself is a mistake. The name is known only once
@@ -652,8 +754,51 @@ visitor_close(struct config_loader *ld)
 	}
 }
 
+static void *
+route_open(struct config_loader *ld, const char *name)
+{
+	struct server_conf *sc = config_loader_conf(ld);
+	struct route_conf *rc;
+	const struct route_conf *other;
+
+	if (!section_name_valid(ld, "route", name))
+		return NULL;
+	if ((other = config_route(sc, name)) != NULL) {
+		config_error(ld, config_loader_line(ld), "duplicate [route %s] (first on line %d)",
+		    name, other->line);
+		return NULL;
+	}
+	sc->routes = xreallocarray(sc->routes, sc->nroutes + 1, sizeof(*sc->routes));
+	rc = &sc->routes[sc->nroutes++];
+	memset(rc, 0, sizeof(*rc));
+	rc->name = xstrdup(name);
+	rc->line = config_loader_line(ld);
+	return rc;
+}
+
+static void
+route_close(struct config_loader *ld)
+{
+	struct server_conf *sc = config_loader_conf(ld);
+	struct route_conf *rc = config_loader_base(ld);
+	const struct route_conf *other;
+
+	rc->port_line = config_key_line(ld, "port");
+	for (other = sc->routes; other < rc; other++) {
+		if (other->port != rc->port)
+			continue;
+		config_error(ld, rc->port_line, "port %u is already used by [route %s] on line %d",
+		    rc->port, other->name, other->line);
+		return;
+	}
+	/* [server] is complete once its listen is set (by the key or its default). */
+	if (sc->listen != NULL)
+		route_server_check(ld, sc, rc);
+}
+
 static const struct config_section server_sections[] = {
 	{ "server", server_keys, NELEM(server_keys), 0, main_open, server_close },
+	{ "route", route_keys, NELEM(route_keys), 1, route_open, route_close },
 };
 
 static const struct config_section agent_sections[] = {
@@ -699,6 +844,8 @@ free_secret(char *s)
 void
 config_free_server(struct server_conf *conf)
 {
+	size_t i;
+
 	free(conf->path);
 	free(conf->listen);
 	free_secret(conf->token);
@@ -709,6 +856,12 @@ config_free_server(struct server_conf *conf)
 	free(conf->tls_key);
 	free(conf->ws_path);
 	free(conf->common.metrics_listen);
+	for (i = 0; i < conf->nroutes; i++) {
+		free(conf->routes[i].name);
+		free(conf->routes[i].agent);
+		free(conf->routes[i].connect);
+	}
+	free(conf->routes);
 	memset(conf, 0, sizeof(*conf));
 }
 
@@ -742,8 +895,21 @@ config_free_agent(struct agent_conf *conf)
 	free(conf->ws_path);
 	free(conf->ws_host);
 	free_strings(conf->ws_headers, conf->nws_headers);
+	dest_rules_free(&conf->allow_connect);
 	free(conf->common.metrics_listen);
 	memset(conf, 0, sizeof(*conf));
+}
+
+const struct route_conf *
+config_route(const struct server_conf *conf, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < conf->nroutes; i++) {
+		if (strcmp(conf->routes[i].name, name) == 0)
+			return &conf->routes[i];
+	}
+	return NULL;
 }
 
 const struct service_conf *

@@ -1,9 +1,10 @@
 /*
- * The configuration files of both daemons: rtund's [server] and rtun's
- * [agent], [service NAME] and [visitor NAME] sections. Every key has a default or is
- * required; every problem is reported as "file:line: message" and all of them
- * are collected before the caller exits with EX_CONFIG (78). The schemas are
- * tables for the loader engine in config-load.h.
+ * The configuration files of both daemons: rtund's [server] and [route NAME]
+ * sections and rtun's [agent], [service NAME] and [visitor NAME]. Every key
+ * has a default or is required; every problem is reported as
+ * "file:line: message" and all of them are collected before the caller exits
+ * with EX_CONFIG (78). The schemas are tables for the loader engine in
+ * config-load.h.
  */
 #ifndef RTUN_CONFIG_H
 #define RTUN_CONFIG_H
@@ -12,6 +13,7 @@
 #include <stdint.h>
 
 #include "config-load.h"
+#include "dest.h"
 #include "net.h"
 #include "portset.h"
 #include "transport-tls.h"
@@ -65,6 +67,18 @@ struct config_common {
 	struct net_addr metrics_addr;
 };
 
+/* A route: a public port of rtund whose users go to a destination, through an agent or not. */
+struct route_conf {
+	char *name;                 /* [route NAME] */
+	uint16_t port;              /* public port on bind_addr */
+	char *agent;                /* the agent whose link carries it; NULL: rtund connects */
+	char *connect;              /* the destination as written, "host:port" */
+	struct dest dest;           /* connect parsed */
+	double idle_timeout;        /* reset a connection idle this long; 0: never */
+	int line;                   /* line of the [route NAME] header */
+	int port_line;              /* line of its port key, once the section is complete */
+};
+
 struct server_conf {
 	char *path;
 	char *listen;               /* as written, e.g. "0.0.0.0:7000" */
@@ -84,6 +98,8 @@ struct server_conf {
 	int relay;                  /* relay visitor streams between agents (default yes) */
 	uint32_t relay_max_streams; /* relayed streams per visiting agent */
 	struct config_common common;
+	struct route_conf *routes;
+	size_t nroutes;
 };
 
 struct service_conf {
@@ -131,6 +147,7 @@ struct agent_conf {
 	char **ws_headers;          /* extra "Name: value" request headers */
 	size_t nws_headers;
 	double punch_timeout;       /* how long one punch attempt may take */
+	struct dest_rules allow_connect; /* where routes of rtund may make this agent connect */
 	struct config_common common;
 	struct service_conf *services;
 	size_t nservices;
@@ -147,6 +164,8 @@ void config_free_server(struct server_conf *conf);
 /* Free everything a loaded agent config owns. */
 void config_free_agent(struct agent_conf *conf);
 
+/* The [route NAME] of conf, or NULL. */
+const struct route_conf *config_route(const struct server_conf *conf, const char *name);
 /* The [service NAME] of conf, or NULL. */
 const struct service_conf *config_service(const struct agent_conf *conf, const char *name);
 /* True when svc is p2p and lists agent visitor in allow_peers. */

@@ -362,26 +362,46 @@ prefix_eq(const uint8_t *a, const uint8_t *b, unsigned bits)
 	return bits % 8 == 0 || ((a[full] ^ b[full]) & mask) == 0;
 }
 
-const struct dest_rule *
-dest_rules_addr(const struct dest_rules *r, const struct sockaddr *sa)
+/* sa as a family, 16 bytes and a port, IPv4-mapped made IPv4; -1 if it is not usable. */
+static int
+sockaddr_bytes(const struct sockaddr *sa, int *family, uint8_t a[16], uint16_t *port)
 {
 	const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
 	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
-	uint8_t a[16] = { 0 };
-	int family = sa->sa_family;
+
+	memset(a, 0, 16);
+	*family = sa->sa_family;
+	if (*family == AF_INET) {
+		memcpy(a, &sin->sin_addr, 4);
+		*port = ntohs(sin->sin_port);
+	} else if (*family == AF_INET6) {
+		memcpy(a, &sin6->sin6_addr, 16);
+		*port = ntohs(sin6->sin6_port);
+	} else
+		return -1;
+	unmap(family, a);
+	return all_zero(a, *family == AF_INET ? 4 : 16) ? -1 : 0;
+}
+
+int
+dest_addr_usable(const struct sockaddr *sa)
+{
+	uint16_t port;
+	uint8_t a[16];
+	int family;
+
+	return sockaddr_bytes(sa, &family, a, &port) == 0;
+}
+
+const struct dest_rule *
+dest_rules_addr(const struct dest_rules *r, const struct sockaddr *sa)
+{
+	uint8_t a[16];
+	int family;
 	uint16_t port;
 	size_t i;
 
-	if (family == AF_INET) {
-		memcpy(a, &sin->sin_addr, 4);
-		port = ntohs(sin->sin_port);
-	} else if (family == AF_INET6) {
-		memcpy(a, &sin6->sin6_addr, 16);
-		port = ntohs(sin6->sin6_port);
-	} else
-		return NULL;
-	unmap(&family, a);
-	if (all_zero(a, family == AF_INET ? 4 : 16))
+	if (sockaddr_bytes(sa, &family, a, &port) == -1)
 		return NULL;
 	for (i = 0; i < r->n; i++) {
 		const struct dest_rule *rule = &r->v[i];

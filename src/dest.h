@@ -64,6 +64,8 @@ const struct dest_rule *dest_rules_name(const struct dest_rules *r, const char *
     uint16_t port);
 /* The address rule that allows address and port sa, or NULL; never for 0.0.0.0 or ::. */
 const struct dest_rule *dest_rules_addr(const struct dest_rules *r, const struct sockaddr *sa);
+/* True for an IPv4 or IPv6 address other than the unspecified ones (0.0.0.0, ::). */
+int dest_addr_usable(const struct sockaddr *sa);
 /* True when some address rule has port (or "*"): resolving a name may find one allowed. */
 int dest_rules_any_addr(const struct dest_rules *r, uint16_t port);
 /* A rule as allow_connect writes it ("192.168.1.0/24:22", "[fd00::/8]:*"), into out. */

@@ -16,7 +16,8 @@
 struct resolve {
 	struct ev_loop *loop;
 	ev_async done_w;
-	resolve_cb cb;
+	resolve_cb cb;              /* one of cb and all_cb is set */
+	resolve_all_cb all_cb;
 	void *arg;
 	char *host, *port;
 	struct addrinfo hints;
@@ -36,26 +37,40 @@ resolve_free(struct resolve *r)
 	free(r);
 }
 
+/* The answer's addresses, at most RESOLVE_ADDRS_MAX; 0 if it has none. */
+static size_t
+resolve_addrs(const struct resolve *r, struct net_addr *addrs)
+{
+	const struct addrinfo *ai;
+	size_t n = 0;
+
+	for (ai = r->req.ar_result; ai != NULL && n < RESOLVE_ADDRS_MAX; ai = ai->ai_next) {
+		if (ai->ai_addrlen > sizeof(addrs[n].ss))
+			continue;
+		memcpy(&addrs[n].ss, ai->ai_addr, ai->ai_addrlen);
+		addrs[n++].len = ai->ai_addrlen;
+	}
+	return n;
+}
+
 static void
 resolve_done_cb(struct ev_loop *loop, ev_async *w, int revents)
 {
 	struct resolve *r = w->data;
-	struct net_addr addr;
-	struct addrinfo *ai;
+	struct net_addr addrs[RESOLVE_ADDRS_MAX];
+	size_t n = 0;
 	int err;
 
 	err = r->submit_err ? r->submit_err : gai_error(&r->req);
 	if (err == EAI_INPROGRESS)
 		return;
 	ev_async_stop(loop, w);
-	if (!r->cancelled) {
-		ai = r->req.ar_result;
-		if (err == 0 && ai != NULL) {
-			memcpy(&addr.ss, ai->ai_addr, ai->ai_addrlen);
-			addr.len = ai->ai_addrlen;
-		}
-		r->cb(r->arg, err, err == 0 ? &addr : NULL);
-	}
+	if (err == 0 && (n = resolve_addrs(r, addrs)) == 0)
+		err = EAI_NONAME;
+	if (!r->cancelled && r->all_cb != NULL)
+		r->all_cb(r->arg, err, err == 0 ? addrs : NULL, n);
+	else if (!r->cancelled)
+		r->cb(r->arg, err, err == 0 ? &addrs[0] : NULL);
 	resolve_free(r);
 }
 
@@ -67,9 +82,9 @@ resolve_thread_notify(union sigval sv)
 	ev_async_send(r->loop, &r->done_w);
 }
 
-struct resolve *
-resolve_start(struct ev_loop *loop, const char *host, const char *port, resolve_cb cb,
-    void *arg)
+static struct resolve *
+resolve_begin(struct ev_loop *loop, const char *host, const char *port, resolve_cb cb,
+    resolve_all_cb all_cb, void *arg)
 {
 	struct resolve *r;
 	struct sigevent sev;
@@ -77,6 +92,7 @@ resolve_start(struct ev_loop *loop, const char *host, const char *port, resolve_
 	r = xcalloc(1, sizeof(*r));
 	r->loop = loop;
 	r->cb = cb;
+	r->all_cb = all_cb;
 	r->arg = arg;
 	r->host = xstrdup(*host ? host : "localhost");
 	r->port = xstrdup(port);
@@ -97,6 +113,20 @@ resolve_start(struct ev_loop *loop, const char *host, const char *port, resolve_
 	if ((r->submit_err = getaddrinfo_a(GAI_NOWAIT, r->list, 1, &sev)) != 0)
 		ev_async_send(loop, &r->done_w);
 	return r;
+}
+
+struct resolve *
+resolve_start(struct ev_loop *loop, const char *host, const char *port, resolve_cb cb,
+    void *arg)
+{
+	return resolve_begin(loop, host, port, cb, NULL, arg);
+}
+
+struct resolve *
+resolve_start_all(struct ev_loop *loop, const char *host, const char *port, resolve_all_cb cb,
+    void *arg)
+{
+	return resolve_begin(loop, host, port, NULL, cb, arg);
 }
 
 void

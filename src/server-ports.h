@@ -1,8 +1,8 @@
 /*
  * rtund's public ports: the registry of ports bound on bind_addr, each held by
  * one owner, with one listener each. An owner is anything that turns a user
- * connection into something: today an agent link's service, tomorrow a route
- * defined on rtund. The registry decides who may hold a port (a pure policy,
+ * connection into something: an agent link's service, or a route defined on
+ * rtund. The registry decides who may hold a port (a pure policy,
  * port_claim_check()), binds and closes the listeners, and hands accepted
  * connections to the owner; what a port is for stays with its owner.
  */
@@ -23,6 +23,7 @@ struct ports;
 /* What kind of thing holds a port (for logs and for the owner's callbacks). */
 enum port_owner_kind {
 	PORT_OWNER_AGENT,        /* a service an agent declared */
+	PORT_OWNER_ROUTE,        /* a route of rtund.conf (server-route.h) */
 };
 
 /* The answer to "may this owner hold this port?" */

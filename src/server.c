@@ -24,6 +24,7 @@
 #include "server-ports.h"
 #include "server-relay.h"
 #include "server-rendezvous.h"
+#include "server-route.h"
 #include "server.h"
 #include "session.h"
 #include "stream-sock.h"
@@ -78,6 +79,7 @@ struct server {
 	struct p2pdir *p2p;
 	struct rendezvous *rendezvous;
 	struct relayset *relays;
+	struct routeset *routes;
 };
 
 static void server_link_control(struct link *l, Rtun__Control *msg);
@@ -315,7 +317,12 @@ peer_bind_service(struct peer *pe, const Rtun__Service *svc, Rtun__ServiceResult
 		return;
 	case PORT_CLAIM_IN_USE:
 		res->status = RTUN__SERVICE_STATUS__SERVICE_IN_USE;
-		snprintf(reason, rlen, "in use: port %u is held by another agent", number);
+		p = ports_find(srv->ports, number);
+		if (port_owner_kind(p) == PORT_OWNER_ROUTE)
+			snprintf(reason, rlen, "in use: port %u is held by route %s", number,
+			    port_service(p));
+		else
+			snprintf(reason, rlen, "in use: port %u is held by another agent", number);
 		return;
 	case PORT_CLAIM_NOT_ALLOWED:
 		res->status = RTUN__SERVICE_STATUS__SERVICE_NOT_ALLOWED;
@@ -546,6 +553,20 @@ server_probe_cb(void *arg, int fd, const struct net_addr *from)
 	rendezvous_probe(srv->rendezvous, fd, from);
 }
 
+/* The link of the authenticated agent called name, for its routes. */
+static struct link *
+server_agent_link(void *arg, const char *name)
+{
+	struct server *srv = arg;
+	struct peer *pe;
+
+	LIST_FOREACH(pe, &srv->peers, entry) {
+		if (pe->state == PEER_UP && strcmp(pe->name, name) == 0)
+			return pe->link;
+	}
+	return NULL;
+}
+
 static void
 relay_limits_of(const struct server_conf *conf, struct relay_limits *lim)
 {
@@ -636,6 +657,8 @@ server_new(struct ev_loop *loop, const struct server_conf *conf, struct metrics 
 	srv->relays = relayset_new(loop, srv->p2p, &lim, metrics);
 	log_info("listening for agents on %s; allow_ports %s", conf->listen,
 	    conf->allow_ports_str);
+	srv->routes = routeset_new(loop, srv->ports, metrics, server_agent_link, srv);
+	routeset_apply(srv->routes, conf);
 	return srv;
 fail:
 	authlimit_free(srv->authlimit);
@@ -661,7 +684,7 @@ server_busy(const struct server *srv)
 		if (link_nstreams(pe->link) > 0)
 			return 1;
 	}
-	return 0;
+	return routeset_busy(srv->routes);
 }
 
 /* Tell a port's agent that its service was withdrawn by the server. */
@@ -712,6 +735,7 @@ server_reload(struct server *srv, const struct server_conf *conf)
 	relay_limits_of(conf, &lim);
 	relayset_set_limits(srv->relays, &lim);
 	ports_each(srv->ports, revoke_if_disallowed, (void *)conf);
+	routeset_apply(srv->routes, conf);
 	log_info("configuration reloaded from %s; allow_ports %s", conf->path,
 	    conf->allow_ports_str);
 }
@@ -725,6 +749,7 @@ server_free(struct server *srv)
 	acceptor_set_clear(&srv->acceptors);
 	while ((pe = LIST_FIRST(&srv->peers)) != NULL)
 		link_close(pe->link, FRAME_CODE_NONE, "server shutting down");
+	routeset_free(srv->routes);
 	ports_free(srv->ports);
 	rendezvous_free(srv->rendezvous);
 	relayset_free(srv->relays);

@@ -965,6 +965,145 @@ START_TEST(sizes)
 }
 END_TEST
 
+START_TEST(routes)
+{
+	char buf[NET_ADDRSTRLEN];
+
+	/* A route may come before [server]; routes and their keys as written. */
+	ck_assert_int_eq(load_server("[route office-ssh]\nport = 5122\nagent = office-nas\n"
+	    "connect = 192.168.1.4:22\n"
+	    SERVER_OK
+	    "[route web]\nport = 8080\nconnect = web.internal:80\nidle_timeout = 5m\n"
+	    "[route v6]\nconnect = [fd00::4]:443\nport = 443\n"), 0);
+	ck_assert_uint_eq(sconf.nroutes, 3);
+	ck_assert_str_eq(sconf.routes[0].name, "office-ssh");
+	ck_assert_uint_eq(sconf.routes[0].port, 5122);
+	ck_assert_str_eq(sconf.routes[0].agent, "office-nas");
+	ck_assert_str_eq(sconf.routes[0].connect, "192.168.1.4:22");
+	ck_assert_int_eq(sconf.routes[0].dest.kind, DEST_ADDR);
+	ck_assert_double_eq(sconf.routes[0].idle_timeout, 0);
+	ck_assert_int_eq(sconf.routes[0].line, 1);
+	ck_assert_ptr_null(sconf.routes[1].agent);
+	ck_assert_int_eq(sconf.routes[1].dest.kind, DEST_NAME);
+	ck_assert_str_eq(sconf.routes[1].dest.host, "web.internal");
+	ck_assert_str_eq(sconf.routes[1].dest.port, "80");
+	ck_assert_double_eq(sconf.routes[1].idle_timeout, 300);
+	ck_assert_str_eq(net_addr_str((struct sockaddr *)&sconf.routes[2].dest.addr.ss, buf),
+	    "[fd00::4]:443");
+	ck_assert_ptr_eq(config_route(&sconf, "web"), &sconf.routes[1]);
+	ck_assert_ptr_null(config_route(&sconf, "nope"));
+}
+END_TEST
+
+#define ROUTE_OK "[route r]\nport = 5000\nconnect = 10.0.0.1:22\n"
+
+/* A server config with one error, and that error. */
+static const struct {
+	const char *text;
+	int line;
+	const char *msg;
+} route_bad[] = {
+	{ SERVER_OK "[route r]\nconnect = 10.0.0.1:22\n", 4,
+	    "missing required key \"port\" in [route r]" },
+	{ SERVER_OK "[route r]\nport = 5000\n", 4, "missing required key \"connect\" in [route r]" },
+	{ SERVER_OK "[route r]\nport = 0\nconnect = 10.0.0.1:22\n", 5,
+	    "port: \"0\" is not a port (1-65535)" },
+	{ SERVER_OK "[route r]\nport = 5000\nconnect = 10.1:22\n", 6,
+	    "connect: \"10.1:22\": not an address or a host name" },
+	{ SERVER_OK "[route r]\nport = 5000\nconnect = 0.0.0.0:22\n", 6,
+	    "connect: \"0.0.0.0:22\": the unspecified address is not a destination" },
+	{ SERVER_OK "[route r]\nport = 5000\nconnect = host\n", 6,
+	    "connect: \"host\": expected host:port" },
+	{ SERVER_OK ROUTE_OK "agent = bad name\n", 7,
+	    "agent: \"bad name\" is not a valid name (1-64 of A-Z a-z 0-9 . _ -)" },
+	{ SERVER_OK ROUTE_OK "idle_timeout = soon\n", 7,
+	    "idle_timeout: \"soon\" is not a duration (e.g. 30s, 500ms, 2m)" },
+	{ SERVER_OK ROUTE_OK "listen = 1.2.3.4:5\n", 7, "unknown key \"listen\" in [route r]" },
+	{ SERVER_OK "[route]\nport = 5000\n", 4, "[route] needs a name: [route NAME]" },
+	{ SERVER_OK "[route a b]\nport = 5000\n", 4,
+	    "bad route name \"a b\" (1-64 of A-Z a-z 0-9 . _ -)" },
+	{ SERVER_OK ROUTE_OK "[route r]\nport = 5001\nconnect = h:1\n", 7,
+	    "duplicate [route r] (first on line 4)" },
+	{ SERVER_OK ROUTE_OK "[route s]\nport = 5000\nconnect = h:1\n", 8,
+	    "port 5000 is already used by [route r] on line 4" },
+	/* A route's port clashes with what [server] claims, whichever comes first. */
+	{ "[server]\ntoken = t\nallow_ports = 22,5000-5999\n" ROUTE_OK, 5,
+	    "[route r]: port 5000 is in allow_ports (22,5000-5999), which agents claim; "
+	    "a route needs a port of its own" },
+	{ ROUTE_OK "[server]\ntoken = t\nallow_ports = 22,5000-5999\n", 2,
+	    "[route r]: port 5000 is in allow_ports (22,5000-5999), which agents claim; "
+	    "a route needs a port of its own" },
+	{ SERVER_OK "[route r]\nport = 7000\nconnect = h:1\n", 5,
+	    "[route r]: port 7000 is the agents' listen port" },
+	{ "[route r]\nconnect = h:1\nport = 7001\n"
+	    "[server]\ntoken = t\nallow_ports = 22\nlisten = 127.0.0.1:7001\n", 3,
+	    "[route r]: port 7001 is the agents' listen port" },
+	{ SERVER_OK "metrics_listen = 127.0.0.1:5000\n" ROUTE_OK, 6,
+	    "[route r]: port 5000 is the metrics_listen port" },
+};
+
+START_TEST(route_errors)
+{
+	server_fails(route_bad[_i].text, route_bad[_i].line, route_bad[_i].msg);
+}
+END_TEST
+
+START_TEST(allow_connect)
+{
+	char buf[64];
+
+	ck_assert_int_eq(load_agent(AGENT_OK), 0);
+	ck_assert_uint_eq(aconf.allow_connect.n, 0);
+	config_free_agent(&aconf);
+	ck_assert_int_eq(load_agent(AGENT_OK
+	    "allow_connect = 192.168.1.0/24:22, 10.0.0.5:80,127.0.0.1:*\n"
+	    "allow_connect = [fd00::/8]:*, DB.internal:5432\n"), 0);
+	ck_assert_uint_eq(aconf.allow_connect.n, 5);
+	ck_assert_str_eq(dest_rule_str(&aconf.allow_connect.v[0], buf, sizeof(buf)),
+	    "192.168.1.0/24:22");
+	ck_assert_str_eq(dest_rule_str(&aconf.allow_connect.v[4], buf, sizeof(buf)),
+	    "db.internal:5432");
+}
+END_TEST
+
+START_TEST(allow_connect_errors)
+{
+	agent_fails(AGENT_OK "allow_connect = 192.168.1.4/24:22\n", 4,
+	    "allow_connect: \"192.168.1.4/24:22\": host bits are set beyond the prefix length");
+	config_errors_free(&errs);
+	agent_fails(AGENT_OK "allow_connect = 10.0.0.1:22\nallow_connect = 10.0.0.2\n", 5,
+	    "allow_connect: \"10.0.0.2\": expected host:port");
+	config_errors_free(&errs);
+	agent_fails(AGENT_OK "allow_connect = 10.0.0.1:22,,10.0.0.2:22\n", 4,
+	    "allow_connect: an empty entry in the list");
+	config_errors_free(&errs);
+	agent_fails(AGENT_OK "allow_connect =\n", 4, "allow_connect: an empty entry in the list");
+	config_errors_free(&errs);
+	agent_fails(AGENT_OK "allow_connect = db:x\n", 4,
+	    "allow_connect: \"db:x\": port must be a number from 1 to 65535 or *");
+	config_errors_free(&errs);
+	agent_fails(AGENT_OK "allow_connect = [fd00::/129]:*\n", 4,
+	    "allow_connect: \"[fd00::/129]:*\": prefix length must be 0 to 128");
+	config_errors_free(&errs);
+	agent_fails(AGENT_OK "allow_connect = 0.0.0.0:*\n", 4,
+	    "allow_connect: \"0.0.0.0:*\": the unspecified address is never a destination");
+}
+END_TEST
+
+/* More than DEST_RULES_MAX rules over several lines. */
+START_TEST(allow_connect_max)
+{
+	char text[32768];
+	int i, n;
+
+	n = snprintf(text, sizeof(text), AGENT_OK);
+	for (i = 0; i <= DEST_RULES_MAX; i++)
+		n += snprintf(text + n, sizeof(text) - (size_t)n, "allow_connect = 10.0.%d.%d:1\n",
+		    i / 250, i % 250);
+	agent_fails(text, 4 + DEST_RULES_MAX, "allow_connect: more than 256 rules");
+}
+END_TEST
+
 static TCase *
 tcase(const char *name)
 {
@@ -1042,6 +1181,11 @@ config_suite(void)
 	tcase_add_test(bad, p2p_visitor_errors);
 	tcase_add_test(bad, p2p_visitor_conflicts);
 	tcase_add_test(bad, p2p_key_errors);
+	tcase_add_test(good, routes);
+	tcase_add_loop_test(bad, route_errors, 0, sizeof(route_bad) / sizeof(route_bad[0]));
+	tcase_add_test(good, allow_connect);
+	tcase_add_test(bad, allow_connect_errors);
+	tcase_add_test(bad, allow_connect_max);
 	tcase_add_test(parse, durations);
 	tcase_add_test(parse, sizes);
 	suite_add_tcase(s, good);
