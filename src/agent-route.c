@@ -203,6 +203,7 @@ lookup_done(void *arg, int err, const struct net_addr *addrs, size_t n)
 		return;
 	}
 	log_allowed(&o, to, by);
+	(*lk->ar->streams)++;
 	/* Reported like any connect that fails: the stream resets with code 2. */
 	if ((end = stream_sock_connect(lk->ar->loop, to, PROXYPROTO_NONE, lk->peer, lk->dest)) ==
 	    NULL) {
@@ -228,7 +229,6 @@ serve_name(struct agent_routes *ar, const struct route_open *o, const struct des
 	snprintf(lk->dest, sizeof(lk->dest), "%s", o->dest);
 	snprintf(lk->connect, sizeof(lk->connect), "%s", o->connect);
 	lk->hook = stream_hook_new(NULL, &lookup_ops, lk);
-	(*ar->streams)++;
 	lk->s = stream_accept(o->l, o->id, lk->hook, 1, &c);
 	lk->res = resolve_start_all(ar->loop, d->host, d->port, lookup_done, lk);
 }

@@ -34,11 +34,14 @@ INTEGRATION_TESTS = \
 	tests/integration/t29-p2p-nat.sh \
 	tests/integration/t30-p2p-relay.sh \
 	tests/integration/t31-p2p-probes.sh \
-	tests/integration/t32-p2p-trials.sh
+	tests/integration/t32-p2p-trials.sh \
+	tests/integration/t33-route-agent.sh \
+	tests/integration/t34-route-reload.sh \
+	tests/integration/t35-route-splice.sh
 
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/lib.sh tests/integration/natlab.sh \
-	tests/integration/p2p.sh $(INTEGRATION_TESTS)
+	tests/integration/p2p.sh tests/integration/route.sh $(INTEGRATION_TESTS)
 
 # The environment every test in TESTS sees.  Other local.mk files append with +=.
 AM_TESTS_ENVIRONMENT = \

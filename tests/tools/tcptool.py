@@ -10,6 +10,8 @@ on stderr when something went wrong.  Standard library only.
     sha-server    --listen H:P --send N [--seed S] [--after-eof] [--rate R]
                                                         read all, send N deterministic bytes,
                                                         report sha256 of both directions
+    blackhole     --listen H:P                          a port whose accept queue is full: a
+                                                        connect to it gets no answer
     sha-client    --connect H:P --send N [--seed S] [--rate R]
                                                         the same from the user's side
     echo-client   --connect H:P [--conns C] [--bytes B] [--greet TEXT]
@@ -469,6 +471,25 @@ def cmd_sha_server(args):
     serve_forever(loop, args)
 
 
+def cmd_blackhole(args):
+    """Listens with the smallest backlog and fills it with connections of its own that it
+    never accepts: the kernel then drops further SYNs, so connects hang until they time out."""
+    host, port = args.listen
+    lst = socket.socket(sock_family(host), socket.SOCK_STREAM)
+    lst.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        lst.bind((host, port))
+    except OSError as e:
+        raise ToolError("bind %s: %s" % (fmt_addr(args.listen), e.strerror))
+    lst.listen(0)
+    fill = [connect_nonblocking(args.listen) for _ in range(4)]
+    time.sleep(0.3)
+    say("listening=%s" % fmt_addr(lst.getsockname()))
+    time.sleep(args.deadline)
+    for c in fill:
+        c.close()
+
+
 # ---------------------------------------------------------------- clients
 
 
@@ -785,6 +806,7 @@ def main():
     sp.add_argument("--after-eof", action="store_true",
                     help="send only after the peer has shut its write side")
     sp.add_argument("--rate", type=parse_size, default=0, help="bytes per second, 0: no limit")
+    server("blackhole", cmd_blackhole)
     sp = client("sha-client", cmd_sha_client)
     sp.add_argument("--send", type=parse_size, required=True)
     sp.add_argument("--seed", type=int, default=1)
