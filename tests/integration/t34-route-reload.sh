@@ -22,29 +22,24 @@ start_tool c echo-server --listen "$A:$(port 3)" --greet C
 start_tool d echo-server --listen "$A:$(port 4)" --greet D
 
 conf=$IT_DIR/rtund.conf
-# routes_v1 / routes_v2 / routes_v3: the route sections of each configuration.
-routes_v1() {
+# routes_kept: the two routes every configuration has, with a transfer through each.
+routes_kept() {
 	route "$conf" r-bulk "$(port 50)" "$A:$(port 1)" "$AG"
 	route "$conf" r-sbulk "$(port 51)" "$A:$(port 5)"
+}
+# routes_before: the first configuration's other routes.
+routes_before() {
 	route "$conf" r-gone "$(port 52)" "$A:$(port 6)" "$AG"
 	route "$conf" r-sgone "$(port 53)" "$A:$(port 7)"
 	route "$conf" r-kind "$(port 54)" "$A:$(port 2)" "$AG"
 	route "$conf" r-dest "$(port 55)" "$A:$(port 2)"
 	route "$conf" r-move "$(port 56)" "$A:$(port 2)" "$AG"
 }
-routes_v2() {
-	route "$conf" r-bulk "$(port 50)" "$A:$(port 1)" "$AG"
-	route "$conf" r-sbulk "$(port 51)" "$A:$(port 5)"
-	route "$conf" r-kind "$(port 54)" "$A:$(port 3)"
-	route "$conf" r-dest "$(port 55)" "$A:$(port 4)"
-	route "$conf" r-move "$(port 57)" "$A:$(port 2)" "$AG"
-	route "$conf" r-new "$(port 58)" "$A:$(port 3)" "$AG"
-}
-routes_v3() {
-	route "$conf" r-bulk "$(port 50)" "$A:$(port 1)" "$AG"
-	route "$conf" r-sbulk "$(port 51)" "$A:$(port 5)"
-	route "$conf" r-kind "$(port 55)" "$A:$(port 3)"
-	route "$conf" r-dest "$(port 54)" "$A:$(port 4)"
+# routes_after KIND DEST: the other routes after the reload, r-kind on port KIND and
+# r-dest on port DEST.
+routes_after() {
+	route "$conf" r-kind "$(port "$1")" "$A:$(port 3)"
+	route "$conf" r-dest "$(port "$2")" "$A:$(port 4)"
 	route "$conf" r-move "$(port 57)" "$A:$(port 2)" "$AG"
 	route "$conf" r-new "$(port 58)" "$A:$(port 3)" "$AG"
 }
@@ -60,7 +55,8 @@ greets() {
 }
 
 server_conf "$conf"
-routes_v1
+routes_kept
+routes_before
 start_rtund rtund "$conf"
 agent_conf "$IT_DIR/rtun.conf" "allow_connect=$A:$(port 1), $A:$(port 2), $A:$(port 3), $A:$(port 6)"
 start_rtun rtun "$IT_DIR/rtun.conf"
@@ -81,7 +77,8 @@ sleep 1
 note "reload 1: remove two routes, turn one into rtund's own, give one a new destination,"
 note "move one to another port, add one"
 server_conf "$conf"
-routes_v2
+routes_kept
+routes_after 54 55
 reload 1
 for p in 52 53 56; do
 	wait_port_closed "$A:$(port $p)" 5 || fail "port $(port $p) still listens after the reload"
@@ -108,7 +105,8 @@ cp "$IT_DIR/rtund.good" "$conf"
 
 note "reload 3: two routes swap their ports"
 server_conf "$conf"
-routes_v3
+routes_kept
+routes_after 55 54
 reload 2
 greets "$(port 54)" D
 greets "$(port 55)" C
