@@ -1,6 +1,7 @@
 #!/bin/bash
 # Configuration checking: a bad config exits 78 with "file:line: message" on stderr, for
-# rtund and rtun alike; -t on a good config exits 0.
+# rtund and rtun alike (every key of [route] and allow_connect included); -t on a good
+# config exits 0.
 IT_NUM=9
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -319,6 +320,136 @@ token = t
 allow_ports = $(port 10)-$(port 49)
 p2p = sometimes
 EOF2
+
+# Routes on rtund, and the agent's allow_connect.
+check "$RTUND" route-rtund 0 - <<EOF2
+[route office-ssh]             ; may come before [server]
+port = $(port 60)              ; public port on bind_addr
+agent = office-nas             ; whose link carries it
+connect = 192.168.1.4:22       ; as the agent resolves it
+
+[server]
+listen = $A:$P0
+token = t
+allow_ports = $(port 10)-$(port 49)
+
+[route web]                    ; no agent: rtund connects itself
+port = $(port 61)
+connect = web.internal:80
+idle_timeout = 10m
+
+[route v6]
+port = $(port 62)
+agent = office-nas
+connect = [fd00::4]:443
+EOF2
+check "$RTUN" allow-connect-rtun 0 - <<EOF2
+[agent]
+server = $A:$P0
+token = t
+allow_connect = 192.168.1.0/24:22, 10.0.0.5:80, 127.0.0.1:*
+allow_connect = [fd00::/8]:*, db.internal:5432 ; the key may repeat
+EOF2
+# route_fails NAME LINE: rtund with [server] and then the route lines on stdin fails at LINE.
+route_fails() {
+	check "$RTUND" "$1" 78 "$2" < <(
+		printf '[server]\nlisten = %s\ntoken = t\nallow_ports = %s\n\n' "$A:$P0" \
+			"$(port 10)-$(port 49)"
+		cat
+	)
+}
+route_fails d-route-no-port 6 <<EOF2
+[route r]
+connect = 10.0.0.1:22
+EOF2
+route_fails d-route-no-connect 6 <<EOF2
+[route r]
+port = $(port 60)
+EOF2
+route_fails d-route-bad-port 7 <<EOF2
+[route r]
+port = 65536
+connect = 10.0.0.1:22
+EOF2
+route_fails d-route-bad-connect 8 <<EOF2
+[route r]
+port = $(port 60)
+connect = 10.1:22
+EOF2
+route_fails d-route-bad-agent 9 <<EOF2
+[route r]
+port = $(port 60)
+connect = 10.0.0.1:22
+agent = two words
+EOF2
+route_fails d-route-bad-idle 9 <<EOF2
+[route r]
+port = $(port 60)
+connect = 10.0.0.1:22
+idle_timeout = never
+EOF2
+route_fails d-route-unknown-key 9 <<EOF2
+[route r]
+port = $(port 60)
+connect = 10.0.0.1:22
+local = 127.0.0.1:1
+EOF2
+route_fails d-route-in-allow-ports 7 <<EOF2
+[route r]
+port = $(port 20)
+connect = 10.0.0.1:22
+EOF2
+route_fails d-route-listen-port 7 <<EOF2
+[route r]
+port = $P0
+connect = 10.0.0.1:22
+EOF2
+route_fails d-route-same-port 11 <<EOF2
+[route a]
+port = $(port 60)
+connect = 10.0.0.1:22
+
+[route b]
+port = $(port 60)
+connect = 10.0.0.2:22
+EOF2
+route_fails d-route-same-name 10 <<EOF2
+[route a]
+port = $(port 60)
+connect = 10.0.0.1:22
+
+[route a]
+port = $(port 61)
+connect = 10.0.0.2:22
+EOF2
+route_fails d-route-no-name 6 <<EOF2
+[route]
+port = $(port 60)
+connect = 10.0.0.1:22
+EOF2
+check "$RTUN" a-allow-connect-host-bits 78 5 <<EOF2
+[agent]
+server = $A:$P0
+token = t
+allow_connect = 10.0.0.0/8:22
+allow_connect = 192.168.1.4/24:22
+EOF2
+check "$RTUN" a-allow-connect-no-port 78 4 <<EOF2
+[agent]
+server = $A:$P0
+token = t
+allow_connect = 10.0.0.5
+EOF2
+check "$RTUN" a-allow-connect-empty-entry 78 4 <<EOF2
+[agent]
+server = $A:$P0
+token = t
+allow_connect = 10.0.0.5:22,,10.0.0.6:22
+EOF2
+grep -q -F 'allow_connect: "192.168.1.4/24:22": host bits are set' \
+	"$IT_DIR/a-allow-connect-host-bits.log" || fail "allow_connect's error does not name the entry"
+grep -q -F '[route r]: port '"$(port 20)"' is in allow_ports' "$IT_DIR/d-route-in-allow-ports.log" ||
+	fail "a route in allow_ports is not explained"
 
 # -V prints a version and exits 0.
 for bin in "$RTUND" "$RTUN"; do
