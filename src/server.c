@@ -1,7 +1,9 @@
 /*
  * rtund: accepts agent links, runs the server side of the handshake, binds
  * the ports agents declare (when allowed and free) and turns every user
- * connection on such a port into a stream on the owning agent's link.
+ * connection on such a port into a stream on the owning agent's link. The
+ * routes of its own config live in server-route.c, which finds their agents
+ * here.
  */
 #include "rtun-build.h"
 

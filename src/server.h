@@ -23,7 +23,8 @@ int server_busy(const struct server *srv);
 /*
  * Switch to a reloaded config (the caller frees the old one afterwards): new
  * tokens apply to the next authentication, ports no longer in allow_ports are
- * released and their agents told; links and their streams are untouched.
+ * released and their agents told, routes are added, changed and removed;
+ * links and their streams are untouched.
  */
 void server_reload(struct server *srv, const struct server_conf *conf);
 /* Drop every link, release every port, free. */
