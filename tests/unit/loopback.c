@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "loopback.h"
+#include "transport.h"
 
 int
 loopback_listen(struct net_addr *addr)
@@ -51,4 +52,49 @@ loopback_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static struct link *
+loopback_link(struct ev_loop *loop, int fd, const struct link_params *p,
+    const struct link_ops *ops)
+{
+	struct net_addr peer = { .len = 0 };
+
+	peer.ss.ss_family = AF_INET;
+	return link_new(loop, transport_tcp_new(fd), &peer, p, ops, NULL);
+}
+
+void
+loopback_links(struct ev_loop *loop, uint32_t window, const struct link_counters *lc,
+    const struct link_ops *srv_ops, const struct link_ops *agt_ops, struct link **srv,
+    struct link **agt)
+{
+	struct link_params p = {
+		.heartbeat_interval = 10,
+		.heartbeat_timeout = 30,
+		.stream_window = window,
+		.max_streams = 64,
+		.role = LINK_SERVER,
+		.counters = lc,
+	};
+	int fds[2];
+
+	loopback_pair(fds);
+	*srv = loopback_link(loop, fds[0], &p, srv_ops);
+	p.role = LINK_CLIENT;
+	*agt = loopback_link(loop, fds[1], &p, agt_ops);
+	link_set_authed(*srv, window);
+	link_set_authed(*agt, window);
+	/* The client end opens with the preface, as after a hello. */
+	link_send_raw(*agt, FRAME_PREFACE, FRAME_PREFACE_LEN);
+}
+
+void
+loopback_accept(int lfd, int *fds, int *n, int max)
+{
+	struct net_addr peer;
+	int fd;
+
+	while (*n < max && (fd = net_accept(lfd, &peer)) != -1)
+		fds[(*n)++] = fd;
 }

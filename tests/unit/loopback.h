@@ -1,10 +1,15 @@
 /*
  * What the unit tests that run real sockets share: listening and connected
- * TCP sockets on 127.0.0.1 and a monotonic clock.
+ * TCP sockets on 127.0.0.1, a pair of links over one, and a monotonic clock.
  */
 #ifndef RTUN_TEST_LOOPBACK_H
 #define RTUN_TEST_LOOPBACK_H
 
+#include <stdint.h>
+
+#include <ev.h>
+
+#include "link.h"
 #include "net.h"
 
 /* A non-blocking listening socket on 127.0.0.1 with a kernel-chosen port, in *addr. */
@@ -13,5 +18,15 @@ int loopback_listen(struct net_addr *addr);
 void loopback_pair(int fds[2]);
 /* Seconds on the monotonic clock. */
 double loopback_now(void);
+/*
+ * A server-role and a client-role link joined by a loopback connection, both
+ * authenticated with window and heartbeats every 10 s (dead after 30 s), at
+ * most 64 streams, counting into lc; the client has sent the preface.
+ */
+void loopback_links(struct ev_loop *loop, uint32_t window, const struct link_counters *lc,
+    const struct link_ops *srv_ops, const struct link_ops *agt_ops, struct link **srv,
+    struct link **agt);
+/* Accept the connections waiting on lfd into fds, *n of max taken so far. */
+void loopback_accept(int lfd, int *fds, int *n, int max);
 
 #endif

@@ -124,17 +124,9 @@ make_link_window(int fd, int server, double hb_interval, double hb_timeout, uint
 	return l;
 }
 
-static struct link *
-make_link(int fd, int server, double hb_interval, double hb_timeout)
-{
-	return make_link_window(fd, server, hb_interval, hb_timeout, WINDOW);
-}
-
 static void
 setup(void)
 {
-	int fds[2];
-
 	signal(SIGPIPE, SIG_IGN);
 	memset(&fx, 0, sizeof(fx));
 	fx.loop = ev_loop_new(EVFLAG_AUTO);
@@ -146,13 +138,7 @@ setup(void)
 	fx.sc.local_written = &fx.bytes[1];
 	fx.sc.connect_failed = &fx.bytes[2];
 	fx.svc_lfd = loopback_listen(&fx.svc_addr);
-	loopback_pair(fds);
-	fx.srv.l = make_link(fds[0], 1, 10, 30);
-	fx.agt.l = make_link(fds[1], 0, 10, 30);
-	link_set_authed(fx.srv.l, WINDOW);
-	link_set_authed(fx.agt.l, WINDOW);
-	/* The client end opens with the preface, as after a hello. */
-	link_send_raw(fx.agt.l, FRAME_PREFACE, FRAME_PREFACE_LEN);
+	loopback_links(fx.loop, WINDOW, &fx.lc, &srv_ops, &agt_ops, &fx.srv.l, &fx.agt.l);
 }
 
 static void
@@ -175,12 +161,8 @@ teardown(void)
 static void
 turn(void)
 {
-	struct net_addr peer;
-	int fd;
-
 	ev_run(fx.loop, EVRUN_NOWAIT);
-	while (fx.nsvc < 4 && (fd = net_accept(fx.svc_lfd, &peer)) != -1)
-		fx.svc[fx.nsvc++] = fd;
+	loopback_accept(fx.svc_lfd, fx.svc, &fx.nsvc, 4);
 	usleep(200);
 }
 
