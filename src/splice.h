@@ -2,8 +2,9 @@
  * Routes without an agent: rtund connects to the destination itself and
  * copies the bytes both ways, as rinetd does. Each direction half-closes on
  * its own (a FIN is passed on once everything before it was written), moves
- * through one bounded buffer that exists only while bytes are in flight, and
- * stops reading its source while its sink does not take them. Any failure
+ * through one bounded buffer that exists only while bytes are in flight (a
+ * bulk transfer: a pipe, with splice(2)), and stops reading its source while
+ * its sink does not take them. Any failure
  * resets both sockets, so neither side takes a cut copy for a whole one.
  */
 #ifndef RTUN_SPLICE_H
@@ -18,8 +19,9 @@
 
 struct splices;
 
-/* Most bytes one direction holds between a read and its write. */
+/* Most bytes one direction holds between a read and its write (a bulk one: in a pipe). */
 #define SPLICE_CHUNK (64 * 1024)
+#define SPLICE_PIPE (256 * 1024)
 
 /* How a spliced connection ended. */
 enum splice_end {

@@ -10,7 +10,8 @@
 # haproxy, sshd, ssh, ssh-keygen, ip, tc, ss, jq. Knobs (environment; README.md has them
 # all): RTB_SECONDS (iperf3 run, 5), RTB_BN_SECONDS (bulk across the bottleneck, 10),
 # RTB_STREAMS (idle streams, 1000), RTB_REPS (loopback rounds, 3), RTB_PORT_BASE (21700),
-# RTB_CONN_PARALLEL (8), RTB_NO_LOOPBACK=1, RTB_NO_P2P=1, RTB_NO_NETNS=1, RTB_LEAF_QDISC (e.g.
+# RTB_CONN_PARALLEL (8), RTB_NO_LOOPBACK=1, RTB_NO_P2P=1, RTB_NO_ROUTES=1, RTB_ONLY_ROUTES=1,
+# RTB_NO_NETNS=1, RTB_LEAF_QDISC (e.g.
 # "fq_codel"; default: HTB's pfifo), RTB_RTUND_EXTRA / RTB_RTUN_EXTRA (lines added to the
 # [server] / [agent] section), RTB_MAX_SECONDS (840), RTB_KEEP=1 (keep the temp dir).
 #
@@ -40,6 +41,7 @@ SSH_IPERF=$((BASE + 21)) SSH_ECHO=$((BASE + 22))
 HAPA_IPERF=$((BASE + 31)) HAPA_ECHO=$((BASE + 32))
 HAPB_IPERF=$((BASE + 41)) HAPB_ECHO=$((BASE + 42))
 P2P_DIRECT=$((BASE + 51)) P2P_RELAY=$((BASE + 52))    # the visitor's two ports
+ROUTE_IPERF=$((BASE + 61)) ROUTE_ECHO=$((BASE + 62))  # rtund's routes without agent
 SRV_ADDR=192.0.2.1 AGT_ADDR=192.0.2.2   # TEST-NET-1, only inside our namespaces
 COLS="direct rtun ssh haproxy"
 
@@ -487,6 +489,8 @@ path_pids() {
 	p2p*) echo "$RTUND_PID $RTUN_PID $VISITOR_PID" ;;
 	ssh) echo "$SSH_PID $SSHD_PID $(descendants "$SSHD_PID")" ;;
 	haproxy) echo "$HAPA_PID $HAPB_PID" ;;
+	route) echo "$ROUTE_PID" ;;
+	haproxy1) echo "$HAPB_PID" ;;
 	esac
 }
 
@@ -522,6 +526,8 @@ alive() {
 	p2p*) pids="$RTUND_PID $RTUN_PID $VISITOR_PID" ;;
 	ssh) pids="$SSH_PID $SSHD_PID" ;;
 	haproxy) pids="$HAPA_PID $HAPB_PID" ;;
+	route) pids="$ROUTE_PID" ;;
+	haproxy1) pids="$HAPB_PID" ;;
 	esac
 	for p in ${pids:-}; do
 		ours "$p" || { log "$1: process $p died"; return 1; }
@@ -538,6 +544,8 @@ lo_path() {
 	p2p-relay) echo "- 127.0.0.1 $P2P_RELAY $RTUN_ECHO -" ;;
 	ssh) echo "- 127.0.0.1 $SSH_IPERF $SSH_ECHO -" ;;
 	haproxy) echo "- 127.0.0.1 $HAPA_IPERF $HAPA_ECHO -" ;;
+	route) echo "- 127.0.0.1 $ROUTE_IPERF $ROUTE_ECHO -" ;;
+	haproxy1) echo "- 127.0.0.1 $HAPB_IPERF $HAPB_ECHO -" ;;
 	esac
 }
 
@@ -686,10 +694,61 @@ run_p2p() {
 	done
 }
 
+# start_route: rtund alone, with two routes without agent to the targets (rinetd's job).
+start_route() {
+	cat >"$TMP/rtund-route.conf" <<-EOF
+	[server]
+	listen = 127.0.0.1:$LINK_PORT
+	token = bench-token
+	allow_ports = $RTUN_IPERF
+	bind_addr = 127.0.0.1
+
+	[route iperf]
+	port = $ROUTE_IPERF
+	connect = 127.0.0.1:$IPERF_PORT
+
+	[route echo]
+	port = $ROUTE_ECHO
+	connect = 127.0.0.1:$ECHO_PORT
+	EOF
+	spawn rtund-route - "$BUILDDIR/rtund" -c "$TMP/rtund-route.conf"
+	ROUTE_PID=$SPAWNED
+	wait_listen - "$ROUTE_ECHO" "$ROUTE_PID" rtund-route
+}
+
+# run_routes: rtund's spliced route against one haproxy (haproxy-b of the chain, which
+# forwards straight to the targets): one user-space relay and two TCP connections per user
+# connection each. RTB_REPS interleaved rounds, for the routes table.
+run_routes() {
+	local r col keys="p50 cps tput1 tput1r tput1cpu"
+	log "loopback: routes without agent"
+	start_route || { log "rtund with routes did not start"; return; }
+	for r in $(seq "$REPS"); do
+		budget_ok || break
+		for col in route haproxy1; do
+			alive "$col" || continue
+			m_ping "" "$col" $(lo_path "$col") 5000
+			m_connrate "$col" $(lo_path "$col")
+			m_iperf tput1 "$col" $(lo_path "$col") 1
+			m_iperf tput1r "$col" $(lo_path "$col") 1 -R
+			collect "$col" $keys
+		done
+	done
+	medians
+	stop "$ROUTE_PID"
+}
+
 run_loopback() {
 	local on=(direct) col r p
 	log "loopback: starting targets and paths"
 	start_targets - 127.0.0.1 || return 1
+	if [ "${RTB_ONLY_ROUTES:-0}" = 1 ]; then
+		start_haproxy && run_routes
+		stop "$HAPA_PID"
+		stop "$HAPB_PID"
+		stop "$ECHO_PID"
+		return 0
+	fi
 	if [ -x "$BUILDDIR/rtund" ] && [ -x "$BUILDDIR/rtun" ]; then
 		start_rtun - - 127.0.0.1 && on+=(rtun)
 	else
@@ -716,6 +775,11 @@ run_loopback() {
 		stop "$RTUN_PID"
 		stop "$RTUND_PID"
 		run_p2p
+	fi
+	if [[ " ${on[*]} " == *" haproxy "* ]] && [ "${RTB_NO_ROUTES:-0}" != 1 ]; then
+		stop "$RTUN_PID"
+		stop "$RTUND_PID"
+		run_routes
 	fi
 	log "loopback: stopping paths"
 	for p in "$SSH_PID" "$SSHD_PID" "$RTUN_PID" "$RTUND_PID" "$HAPA_PID" "$HAPB_PID" \
@@ -875,6 +939,32 @@ print_table() {
 	echo "(the direct link encrypts and direct TCP does not; on loopback both are CPU-bound)"
 }
 
+# print_routes: the table of routes without agent against one haproxy, when measured.
+print_routes() {
+	local fmt='%-40s %9s %12s %6s  %-12s %s
+' row key label target verdict
+	local rows=(
+	"tput1|throughput 1 stream (Gbit/s)|>= haproxy"
+	"tput1r|throughput 1 stream, down (Gbit/s)|>= haproxy"
+	"tput1cpu|CPU s per GB, 1 stream|"
+	"p50|RTT p50 idle (us)|<= haproxy"
+	"cps|new connections/s ($CONN_PAR parallel)|>= haproxy"
+	)
+	[ -n "${R[tput1,route]:-}" ] || return 0
+	echo
+	printf "$fmt" "route without agent, loopback" rtund haproxy-1hop ratio target "met?"
+	for row in "${rows[@]}"; do
+		IFS='|' read -r key label target <<<"$row"
+		case $key in
+		p50) verdict=$(ge "${R[$key,haproxy1]:-}" "${R[$key,route]:-}") ;;
+		tput1cpu) verdict= ;;
+		*) verdict=$(ge "${R[$key,route]:-}" "${R[$key,haproxy1]:-}") ;;
+		esac
+		printf "$fmt" "$label" "${R[$key,route]:-n/a}" "${R[$key,haproxy1]:-n/a}" \
+		    "$(ratio "${R[$key,route]:-}" "${R[$key,haproxy1]:-}")" "$target" "$verdict"
+	done
+}
+
 
 # ---- main ------------------------------------------------------------------------------
 
@@ -889,7 +979,8 @@ main() {
 		command -v "$t" >/dev/null || { log "missing tool: $t"; exit 2; }
 	done
 	for t in $ECHO_PORT $IPERF_PORT $LINK_PORT $RTUN_IPERF $RTUN_ECHO $SSHD_PORT $SSH_IPERF \
-	    $SSH_ECHO $HAPA_IPERF $HAPA_ECHO $HAPB_IPERF $HAPB_ECHO $P2P_DIRECT $P2P_RELAY; do
+	    $SSH_ECHO $HAPA_IPERF $HAPA_ECHO $HAPB_IPERF $HAPB_ECHO $P2P_DIRECT $P2P_RELAY \
+	    $ROUTE_IPERF $ROUTE_ECHO; do
 		port_free "$t" || exit 2
 	done
 	SRCDIR=$(cd "$(dirname "$0")" && pwd)
@@ -900,11 +991,17 @@ main() {
 	ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 	ssh_keys || { log "ssh-keygen failed"; exit 2; }
 	RTUND_PID="" RTUN_PID="" VISITOR_PID="" SSH_PID="" SSHD_PID="" HAPA_PID="" HAPB_PID=""
+	ROUTE_PID=""
 	[ "${RTB_NO_LOOPBACK:-0}" = 1 ] || run_loopback
-	if [ "${RTB_NO_NETNS:-0}" != 1 ] && budget_ok; then
+	if [ "${RTB_NO_NETNS:-0}" != 1 ] && [ "${RTB_ONLY_ROUTES:-0}" != 1 ] && budget_ok; then
 		run_bottleneck
 	fi
-	print_table
+	if [ "${RTB_ONLY_ROUTES:-0}" = 1 ]; then
+		print_routes
+	else
+		print_table
+		print_routes
+	fi
 	log "done in $((SECONDS - START)) s"
 	exit 0
 }
