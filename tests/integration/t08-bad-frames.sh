@@ -1,6 +1,7 @@
 #!/bin/bash
-# Garbage, oversize and malformed frames from a fake agent drop only that link: rtund
-# logs "protocol error" and keeps running, and a real agent's transfer through the same
+# Garbage, oversize and malformed frames from a fake agent, and an OPEN naming a
+# destination (which only rtund may send), drop only that link: rtund logs "protocol
+# error" and keeps running, and a real agent's transfer through the same
 # rtund, running from before the first fake agent until after the last, continues intact.
 IT_NUM=8
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -41,8 +42,11 @@ run_fake --mode never-opened --stream 1
 run_fake --mode never-opened --stream 2
 run_fake --mode bad-msgpack
 run_fake --mode early-data
+run_fake --mode open-connect
 got=$(($(log_count rtund "protocol error") - before))
-[ "$got" -ge 9 ] || fail "rtund logged 'protocol error' $got times for 9 malformed links"
+[ "$got" -ge 10 ] || fail "rtund logged 'protocol error' $got times for 10 malformed links"
+grep -q -F "names a destination it may not" "$IT_DIR/rtund.log" ||
+	fail "an agent's OPEN naming a destination was not refused as such"
 run_fake --mode bad-preface
 run_fake --mode silent
 

@@ -18,6 +18,8 @@ Modes that misbehave and then expect rtund to close the link within --timeout:
     never-opened    authenticate and Declare, then DATA for a stream never opened (--stream)
     bad-msgpack     authenticate and Declare, then a frame with a truncated msgpack array
     early-data      preface, then DATA before any handshake
+    open-connect    authenticate and Declare, then an OPEN that names a destination, as
+                    only rtund may (a route's OPEN): a compromised agent reaching out
     flood           authenticate, Declare --service, wait for a user's OPEN, answer
                     OPEN_OK, then send --flood bytes of DATA regardless of credit
     window-overflow as flood, but send a WINDOW that takes the credit past 2^31-1
@@ -223,6 +225,9 @@ def run_mode(link, args):
             return
         if mode == "never-opened":
             link.send(frame(mp_array([T_DATA, args.stream]), b"hello, nobody"))
+        elif mode == "open-connect":
+            link.send(frame(mp_array([T_OPEN, 1, "office/ssh", "192.0.2.1:4000",
+                                      "192.0.2.2:22", "10.0.0.1:22"])))
         elif mode == "bad-msgpack":
             # An array announcing three elements that holds one: truncated header.
             link.send(frame(b"\x93\x00"))
@@ -271,7 +276,7 @@ def main():
     p.add_argument("--connect", type=parse_hostport, required=True)
     p.add_argument("--mode", required=True, choices=[
         "bad-preface", "silent", "garbage", "oversize", "zero-length", "bad-header",
-        "wrong-token", "never-opened", "bad-msgpack", "early-data", "flood",
+        "wrong-token", "never-opened", "bad-msgpack", "early-data", "open-connect", "flood",
         "window-overflow", "hostile-hello", "hostile", "auth"])
     p.add_argument("--token", default="change-me")
     p.add_argument("--name", default="fakeagent")
