@@ -1,0 +1,46 @@
+/*
+ * The server name a TLS client asks for, read from its ClientHello without
+ * decrypting anything (RFC 8446 4.1.2, RFC 6066 3): what lets one public port
+ * carry many HTTPS sites whose certificates stay on their private servers.
+ * A pure function of the bytes that have arrived so far, re-run from the
+ * start as more arrive; the ClientHello may be cut into several records and
+ * the records into any segments. A fuzz target.
+ */
+#ifndef RTUN_TLS_SNI_H
+#define RTUN_TLS_SNI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Longest host name (RFC 1035: 253 characters without the final dot). */
+#define SNI_NAME_MAX 253
+/*
+ * Most ClientHello bytes read: a hello is 0.5-2 KiB (a post-quantum key share
+ * included), so anything past this is not a hello worth waiting for.
+ */
+#define SNI_HELLO_MAX 16384
+
+enum sni_result {
+	SNI_FOUND = 0,        /* name holds the lowercased host name */
+	SNI_NEED_MORE = 1,    /* a prefix of a plausible ClientHello: read more */
+	SNI_ABSENT = -1,      /* a whole ClientHello without a host name in server_name */
+	SNI_NOT_TLS = -2,     /* the first bytes are not a TLS handshake record */
+	SNI_MALFORMED = -3,   /* broken records, hello or extensions, or a bad host name */
+	SNI_TOO_LONG = -4,    /* the hello is longer than SNI_HELLO_MAX */
+};
+
+/*
+ * Find the server_name of the ClientHello at the start of p. The name is
+ * checked and lowercased: letters, digits, '-', '_' and '.', labels of 1-63,
+ * a final dot dropped.
+ */
+enum sni_result sni_parse(const uint8_t *p, size_t len, char name[SNI_NAME_MAX + 1]);
+/* Text for a result, for logs. */
+const char *sni_strerror(enum sni_result r);
+/*
+ * Check and lowercase a host name of n bytes into out (as sni_parse() does);
+ * 0, or -1 if it is not a host name. Shared with the HTTP Host check.
+ */
+int sni_host_normalize(const char *s, size_t n, char out[SNI_NAME_MAX + 1]);
+
+#endif
