@@ -9,6 +9,7 @@
 
 #include <string.h>
 
+#include "hostname.h"
 #include "tls-sni.h"
 
 #define TLS_RECORD_HANDSHAKE 22
@@ -67,38 +68,6 @@ rd_vec(struct rd *r, size_t lenlen)
 	return rd_sub(r, rd_int(r, lenlen));
 }
 
-int
-sni_host_normalize(const char *s, size_t n, char out[SNI_NAME_MAX + 1])
-{
-	size_t i, label = 0;
-	char c;
-
-	if (n > 0 && s[n - 1] == '.')
-		n--;
-	if (n == 0 || n > SNI_NAME_MAX)
-		return -1;
-	for (i = 0; i < n; i++) {
-		c = s[i];
-		if (c >= 'A' && c <= 'Z')
-			c = (char)(c - 'A' + 'a');
-		if (c == '.') {
-			if (label == 0)
-				return -1;
-			label = 0;
-		} else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-		    c == '_') {
-			if (++label > 63)
-				return -1;
-		} else
-			return -1;
-		out[i] = c;
-	}
-	if (label == 0)
-		return -1;
-	out[n] = '\0';
-	return 0;
-}
-
 /* server_name's extension_data: the first host_name entry (RFC 6066 3). */
 static enum sni_result
 parse_server_name(struct rd ext, char name[SNI_NAME_MAX + 1])
@@ -115,7 +84,7 @@ parse_server_name(struct rd ext, char name[SNI_NAME_MAX + 1])
 			return SNI_MALFORMED;
 		if (type != TLS_NAME_HOST)
 			continue;
-		if (sni_host_normalize((const char *)host.p, host.left, name) == -1)
+		if (hostname_normalize((const char *)host.p, host.left, name) == -1)
 			return SNI_MALFORMED;
 		return SNI_FOUND;
 	}

@@ -12,8 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Longest host name (RFC 1035: 253 characters without the final dot). */
-#define SNI_NAME_MAX 253
+#include "hostname.h"
+
+#define SNI_NAME_MAX HOSTNAME_MAX
 /*
  * Most ClientHello bytes read: a hello is 0.5-2 KiB (a post-quantum key share
  * included), so anything past this is not a hello worth waiting for.
@@ -21,7 +22,7 @@
 #define SNI_HELLO_MAX 16384
 
 enum sni_result {
-	SNI_FOUND = 0,        /* name holds the lowercased host name */
+	SNI_FOUND = 0,        /* name holds the host name, as hostname_normalize() has it */
 	SNI_NEED_MORE = 1,    /* a prefix of a plausible ClientHello: read more */
 	SNI_ABSENT = -1,      /* a whole ClientHello without a host name in server_name */
 	SNI_NOT_TLS = -2,     /* the first bytes are not a TLS handshake record */
@@ -29,18 +30,9 @@ enum sni_result {
 	SNI_TOO_LONG = -4,    /* the hello is longer than SNI_HELLO_MAX */
 };
 
-/*
- * Find the server_name of the ClientHello at the start of p. The name is
- * checked and lowercased: letters, digits, '-', '_' and '.', labels of 1-63,
- * a final dot dropped.
- */
+/* Find the server_name of the ClientHello at the start of p. */
 enum sni_result sni_parse(const uint8_t *p, size_t len, char name[SNI_NAME_MAX + 1]);
 /* Text for a result, for logs. */
 const char *sni_strerror(enum sni_result r);
-/*
- * Check and lowercase a host name of n bytes into out (as sni_parse() does);
- * 0, or -1 if it is not a host name. Shared with the HTTP Host check.
- */
-int sni_host_normalize(const char *s, size_t n, char out[SNI_NAME_MAX + 1]);
 
 #endif

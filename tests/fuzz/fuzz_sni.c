@@ -25,7 +25,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t *more;
 
 	if (r == SNI_FOUND) {
-		if (sni_host_normalize(name, strlen(name), again) != 0 || strcmp(name, again) != 0)
+		if (hostname_normalize(name, strlen(name), again) != 0 || strcmp(name, again) != 0)
 			abort();
 	} else if (name[0] != '\0')
 		abort();

@@ -173,6 +173,20 @@ SNI = {
 }
 
 
+HEADS = {
+    "get": b"GET / HTTP/1.1\r\nHost: app.example.com\r\nUser-Agent: curl/7.88.1\r\n"
+           b"Accept: */*\r\n\r\n",
+    "port_keepalive": b"GET /a HTTP/1.1\r\nHost: App.Example.com:8080\r\n\r\n"
+                      b"GET /b HTTP/1.1\r\nHost: b.example\r\n\r\n",
+    "absolute": b"GET http://other.example:81/x?q HTTP/1.1\r\nHost: a.example\r\n\r\n",
+    "post_body": b"POST /f HTTP/1.1\r\nHost: a.b\r\nContent-Length: 5\r\n\r\nhello",
+    "no_host": b"GET / HTTP/1.0\r\n\r\n",
+    "two_hosts": b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+    "v6": b"GET / HTTP/1.1\r\nHost: [::1]:80\r\n\r\n",
+    "partial": b"GET / HTTP/1.1\r\nHost: app.exa",
+}
+
+
 def write(folder, seeds):
     path = os.path.join(HERE, "corpus", folder)
     os.makedirs(path, exist_ok=True)
@@ -186,3 +200,4 @@ write("control", CONTROL)
 write("upgrade_response", RESPONSES)
 write("probe", PROBES)
 write("sni", SNI)
+write("http_host", HEADS)

@@ -1,7 +1,9 @@
 /*
- * Unit tests of the ClientHello server-name parser (src/tls-sni.c): hellos
+ * Unit tests of what routes web traffic by name: host names and wildcards
+ * (src/hostname.c), the ClientHello server-name parser (src/tls-sni.c: hellos
  * made by OpenSSL's own client, whole, cut at every byte and re-split into
- * small records, and hand-broken ones.
+ * small records, and hand-broken ones) and the Host of a request head
+ * (src/http-host.c).
  */
 #include "rtun-build.h"
 
@@ -11,6 +13,8 @@
 
 #include <openssl/ssl.h>
 
+#include "hostname.h"
+#include "http-host.h"
 #include "tls-sni.h"
 
 static uint8_t hello[8192];
@@ -204,31 +208,118 @@ START_TEST(test_host_normalize)
 {
 	char out[SNI_NAME_MAX + 1], long_label[70], long_name[300];
 
-	ck_assert_int_eq(sni_host_normalize("Example.COM.", 12, out), 0);
+	ck_assert_int_eq(hostname_normalize("Example.COM.", 12, out), 0);
 	ck_assert_str_eq(out, "example.com");
-	ck_assert_int_eq(sni_host_normalize("x_y-z.a1", 8, out), 0);
-	ck_assert_int_eq(sni_host_normalize(".a", 2, out), -1);
-	ck_assert_int_eq(sni_host_normalize("a..b", 4, out), -1);
-	ck_assert_int_eq(sni_host_normalize("", 0, out), -1);
-	ck_assert_int_eq(sni_host_normalize(".", 1, out), -1);
-	ck_assert_int_eq(sni_host_normalize("a..", 3, out), -1);
-	ck_assert_int_eq(sni_host_normalize("a b", 3, out), -1);
-	ck_assert_int_eq(sni_host_normalize("a\0b", 3, out), -1);
+	ck_assert_int_eq(hostname_normalize("x_y-z.a1", 8, out), 0);
+	ck_assert_int_eq(hostname_normalize(".a", 2, out), -1);
+	ck_assert_int_eq(hostname_normalize("a..b", 4, out), -1);
+	ck_assert_int_eq(hostname_normalize("", 0, out), -1);
+	ck_assert_int_eq(hostname_normalize(".", 1, out), -1);
+	ck_assert_int_eq(hostname_normalize("a..", 3, out), -1);
+	ck_assert_int_eq(hostname_normalize("a b", 3, out), -1);
+	ck_assert_int_eq(hostname_normalize("a\0b", 3, out), -1);
 	memset(long_label, 'a', 64);
-	ck_assert_int_eq(sni_host_normalize(long_label, 64, out), -1);
-	ck_assert_int_eq(sni_host_normalize(long_label, 63, out), 0);
+	ck_assert_int_eq(hostname_normalize(long_label, 64, out), -1);
+	ck_assert_int_eq(hostname_normalize(long_label, 63, out), 0);
 	memset(long_name, 'a', sizeof(long_name));
 	for (size_t i = 50; i < sizeof(long_name); i += 51)
 		long_name[i] = '.';
-	ck_assert_int_eq(sni_host_normalize(long_name, 253, out), 0);
-	ck_assert_int_eq(sni_host_normalize(long_name, 254, out), -1);
+	ck_assert_int_eq(hostname_normalize(long_name, 253, out), 0);
+	ck_assert_int_eq(hostname_normalize(long_name, 254, out), -1);
+}
+END_TEST
+
+START_TEST(test_wildcards)
+{
+	ck_assert(hostname_match("app.example.com", "app.example.com"));
+	ck_assert(!hostname_match("app.example.com", "www.example.com"));
+	ck_assert(hostname_match("*.dev.example.com", "a.dev.example.com"));
+	/* One label only, and the suffix itself is not covered. */
+	ck_assert(!hostname_match("*.dev.example.com", "b.a.dev.example.com"));
+	ck_assert(!hostname_match("*.dev.example.com", "dev.example.com"));
+	ck_assert(!hostname_match("*.dev.example.com", "adev.example.com"));
+	ck_assert(!hostname_match("*.com", "com"));
+}
+END_TEST
+
+static struct http_host hh;
+
+/* Parse text whole; every shorter prefix must ask for more. */
+static int
+host_parse(const char *text)
+{
+	size_t n = strlen(text), i;
+
+	for (i = 0; i < n; i++)
+		ck_assert_msg(http_host_parse(text, i, &hh) == 1, "prefix of %zu bytes decided", i);
+	return http_host_parse(text, n, &hh);
+}
+
+START_TEST(test_http_host)
+{
+	static const char two[] = "GET /a HTTP/1.1\r\nHost: App.Example.com:8080\r\n\r\n"
+	    "GET /b HTTP/1.1\r\nHost: other.example\r\n\r\n";
+
+	ck_assert_int_eq(host_parse("GET / HTTP/1.1\r\nHost: App.Example.com:8080\r\n\r\n"), 0);
+	ck_assert_int_eq(hh.status, 0);
+	ck_assert_str_eq(hh.host, "app.example.com");
+	ck_assert_uint_eq(hh.head_len, 46);
+	/* Keep-alive: the first head is decided alone; what follows is not read. */
+	ck_assert_int_eq(http_host_parse(two, sizeof(two) - 1, &hh), 0);
+	ck_assert_str_eq(hh.host, "app.example.com");
+	ck_assert_uint_eq(hh.head_len, 47);
+	/* A body is not part of the head. */
+	ck_assert_int_eq(http_host_parse("POST /f HTTP/1.1\r\nhost: a.b\r\n"
+	    "Content-Length: 5\r\n\r\nhello", 56, &hh), 0);
+	ck_assert_str_eq(hh.host, "a.b");
+	ck_assert_uint_eq(hh.head_len, 50);
+	/* An absolute-form target wins over Host; an empty port is a port. */
+	ck_assert_int_eq(host_parse("GET http://Other.Example:81/x HTTP/1.1\r\n"
+	    "Host: a.example:\r\n\r\n"), 0);
+	ck_assert_str_eq(hh.host, "other.example");
+	ck_assert_int_eq(host_parse("GET / HTTP/1.1\r\nHost: a.example.\r\nX: y\r\n\r\n"), 0);
+	ck_assert_str_eq(hh.host, "a.example");
+}
+END_TEST
+
+START_TEST(test_http_host_refused)
+{
+	static const char start[] = "GET / HTTP/1.1\r\nHost: a.b\r\nX: ";
+	static char big[70000];
+
+	ck_assert_int_eq(host_parse("GET / HTTP/1.1\r\nX: y\r\n\r\n"), 0);
+	ck_assert_int_eq(hh.status, 400);
+	ck_assert_str_eq(hh.reason, "missing or repeated Host header");
+	ck_assert_int_eq(host_parse("GET / HTTP/1.0\r\n\r\n"), 0);
+	ck_assert_int_eq(hh.status, 400);
+	ck_assert_int_eq(host_parse("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"), 0);
+	ck_assert_int_eq(hh.status, 400);
+	ck_assert_int_eq(host_parse("GET / HTTP/1.1\r\nHost: [::1]:80\r\n\r\n"), 0);
+	ck_assert_int_eq(hh.status, 400);
+	ck_assert_str_eq(hh.reason, "Host is not a host name");
+	ck_assert_str_eq(hh.host, "");
+	ck_assert_int_eq(host_parse("GET / HTTP/1.1\r\nHost: a b\r\n\r\n"), 0);
+	ck_assert_int_eq(hh.status, 400);
+	ck_assert_int_eq(host_parse("CONNECT a.b:443 HTTP/1.1\r\nHost: a.b\r\n\r\n"), 0);
+	ck_assert_int_eq(hh.status, 400);
+	ck_assert_int_eq(http_host_parse("\x16\x03\x01\x02\x00", 5, &hh), 0);
+	ck_assert_int_eq(hh.status, 400);
+	ck_assert_uint_eq(hh.head_len, 0);
+	/* A 64 KiB head: more is asked for up to the bound, then 431. */
+	memcpy(big, start, sizeof(start) - 1);
+	memset(big + sizeof(start) - 1, 'x', sizeof(big) - sizeof(start) + 1);
+	ck_assert_int_eq(http_host_parse(big, HTTP_HEAD_MAX - 1, &hh), 1);
+	ck_assert_int_eq(http_host_parse(big, HTTP_HEAD_MAX, &hh), 0);
+	ck_assert_int_eq(hh.status, 431);
+	ck_assert_int_eq(http_host_parse(big, sizeof(big), &hh), 0);
+	ck_assert_int_eq(hh.status, 431);
 }
 END_TEST
 
 static Suite *
-sni_suite(void)
+vhost_suite(void)
 {
-	Suite *s = suite_create("sni");
+	Suite *s = suite_create("vhost");
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_openssl_hello);
@@ -239,6 +330,9 @@ sni_suite(void)
 	tcase_add_test(tc, test_hand_made);
 	tcase_add_test(tc, test_too_long);
 	tcase_add_test(tc, test_host_normalize);
+	tcase_add_test(tc, test_wildcards);
+	tcase_add_test(tc, test_http_host);
+	tcase_add_test(tc, test_http_host_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }
@@ -246,7 +340,7 @@ sni_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(sni_suite());
+	SRunner *sr = srunner_create(vhost_suite());
 	int failed;
 
 	srunner_run_all(sr, CK_NORMAL);
