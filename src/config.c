@@ -484,6 +484,7 @@ static const struct config_key service_keys[] = {
 	{ "proxy_protocol", set_proxy_protocol, SERVICE(proxy_protocol), .dflt = "none" },
 	{ "p2p", config_set_bool, SERVICE(p2p), .dflt = "no" },
 	{ "allow_peers", set_allow_peers, SERVICE(allow_peers), .optional = 1 },
+	{ "idle_timeout", config_set_idle, SERVICE(idle_timeout), .dflt = "off" },
 };
 
 #define VISITOR(f) offsetof(struct visitor_conf, f)
@@ -492,6 +493,7 @@ static const struct config_key visitor_keys[] = {
 	{ "service", set_name, VISITOR(service), .required = 1 },
 	{ "local", set_visitor_local, VISITOR(local), .required = 1 },
 	{ "mode", set_visitor_mode, VISITOR(mode), .dflt = "auto" },
+	{ "idle_timeout", config_set_idle, VISITOR(idle_timeout), .dflt = "off" },
 };
 
 #define ROUTE(f) offsetof(struct route_conf, f)
@@ -499,7 +501,7 @@ static const struct config_key route_keys[] = {
 	{ "port", config_set_port, ROUTE(port), .required = 1 },
 	{ "agent", set_name, ROUTE(agent), .optional = 1 },
 	{ "connect", set_route_connect, ROUTE(connect), .required = 1 },
-	{ "idle_timeout", config_set_duration, ROUTE(idle_timeout), .optional = 1 },
+	{ "idle_timeout", config_set_idle, ROUTE(idle_timeout), .dflt = "off" },
 };
 
 _Static_assert(NELEM(server_keys) <= CONFIG_KEYS_MAX, "raise CONFIG_KEYS_MAX");

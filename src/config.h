@@ -111,6 +111,7 @@ struct service_conf {
 	int p2p;                    /* p2p = yes: allowed agents may visit it directly or by relay */
 	char **allow_peers;         /* agent names that may visit, with p2p */
 	size_t nallow_peers;
+	double idle_timeout;        /* reset a stream silent this long; 0: off */
 	int line;                   /* line of the [service NAME] header */
 };
 
@@ -122,6 +123,7 @@ struct visitor_conf {
 	char *local;                /* as written, e.g. "127.0.0.1:2222" */
 	struct net_addr local_addr; /* where this agent accepts user connections */
 	int mode;                   /* enum visitor_mode */
+	double idle_timeout;        /* reset a stream silent this long; 0: off */
 	int line;                   /* line of the [visitor NAME] header */
 };
 

@@ -180,6 +180,7 @@ route_via_agent(struct route *r, int fd, const char *user)
 		.dest = net_local_str(fd, local),
 		.ctr = &r->ctr,
 		.timeout = rs->conf->open_timeout,
+		.idle_timeout = r->idle_timeout,
 		.connect = r->connect,
 	};
 

@@ -55,7 +55,9 @@ struct stream {
 	struct stream_end *end;
 	enum stream_state state;
 	enum stream_half half[2];
-	ev_timer open_w;         /* OPEN_OK (stream_open) or connect (stream_accept) deadline */
+	ev_timer open_w;         /* OPEN_OK or connect deadline; once open, the idle check */
+	double idle_timeout;     /* 0: never idle */
+	ev_tstamp active_at;     /* when the last byte moved, either way */
 
 	int want_read;           /* the end is readable, waiting for the flush */
 	int bulk;                /* last read filled a whole frame: schedule at the tail */
@@ -111,7 +113,8 @@ stream_alloc(struct link *l, uint32_t id, struct stream_end *end, const struct s
 	end->s = s;
 	s->credit = link_peer_window(l);
 	s->recv_left = s->window = link_params(l)->stream_window;
-	s->window_at = ev_now(link_loop(l));
+	s->window_at = s->active_at = ev_now(link_loop(l));
+	s->idle_timeout = c->idle_timeout;
 	snprintf(s->service, sizeof(s->service), "%s", c->service);
 	snprintf(s->peer, sizeof(s->peer), "%s", c->peer);
 	buf_init(&s->out);
@@ -132,6 +135,24 @@ stream_update_events(struct stream *s)
 	    s->credit > 0;
 	w = s->state == STREAM_OPEN && buf_len(&s->out) > 0;
 	s->end->ops->want(s->end, r, w);
+}
+
+/*
+ * The stream is open: its deadline timer now watches for silence. It fires
+ * at most once per idle_timeout and re-arms itself for what is left, so
+ * traffic costs a timestamp per frame, not a timer update.
+ */
+static void
+stream_idle_start(struct stream *s)
+{
+	struct ev_loop *loop = link_loop(s->link);
+
+	ev_timer_stop(loop, &s->open_w);
+	if (s->idle_timeout <= 0)
+		return;
+	s->active_at = ev_now(loop);
+	ev_timer_set(&s->open_w, s->idle_timeout, 0.0);
+	ev_timer_start(loop, &s->open_w);
 }
 
 static void
@@ -335,6 +356,7 @@ stream_on_data(struct stream *s, const struct frame *f)
 		return;
 	}
 	s->recv_left -= (uint32_t)f->payload_len;
+	s->active_at = ev_now(link_loop(s->link));
 	if (s->state == STREAM_OPEN && buf_len(&s->out) == 0) {
 		n = s->end->ops->write(s->end, f->payload, f->payload_len);
 		if (n == -1 && errno != EAGAIN && errno != EINTR) {
@@ -372,7 +394,7 @@ stream_on_open_ok(struct stream *s)
 		return;
 	}
 	s->state = STREAM_OPEN;
-	ev_timer_stop(link_loop(s->link), &s->open_w);
+	stream_idle_start(s);
 	if (s->end->ops->opened != NULL)
 		s->end->ops->opened(s->end);
 	stream_write_out(s);
@@ -466,6 +488,7 @@ stream_produce(struct stream *s, struct buf *out, size_t room)
 		frame_encode_header(p, &f);
 		buf_commit(out, hlen + (size_t)n);
 		s->credit -= (uint32_t)n;
+		s->active_at = ev_now(link_loop(s->link));
 		*s->ctr.local_read += (uint64_t)n;
 		s->bulk = (size_t)n == want;
 		if (s->bulk && s->credit > 0)
@@ -508,10 +531,37 @@ stream_end_connected(struct stream *s, int err)
 		stream_reset(s, FRAME_CODE_CONNECT, why);
 		return;
 	}
-	ev_timer_stop(link_loop(s->link), &s->open_w);
 	s->state = STREAM_OPEN;
+	stream_idle_start(s);
 	stream_send(s, FRAME_OPEN_OK, 0, NULL);
 	stream_write_out(s);
+}
+
+/* The idle check: re-arm for the rest of the timeout, or end the silent stream. */
+static void
+stream_idle_cb(struct stream *s)
+{
+	struct ev_loop *loop = link_loop(s->link);
+	const struct link_counters *lc = link_params(s->link)->counters;
+	double left = s->active_at + s->idle_timeout - ev_now(loop);
+	char why[64];
+
+	if (left > 0) {
+		ev_timer_set(&s->open_w, left, 0.0);
+		ev_timer_start(loop, &s->open_w);
+		return;
+	}
+	if (lc->idle_timeouts != NULL)
+		(*lc->idle_timeouts)++;
+	if (s->end->ops->idle != NULL && s->end->ops->idle(s->end)) {
+		log_debug("%s: service %s: stream %u from %s: idle for %gs, ending", link_label(s->link),
+		    s->service, s->id, s->peer, s->idle_timeout);
+		return;
+	}
+	snprintf(why, sizeof(why), "idle for %gs (idle_timeout)", s->idle_timeout);
+	log_info("%s: service %s: stream %u from %s: %s; reset", link_label(s->link), s->service,
+	    s->id, s->peer, why);
+	stream_reset(s, FRAME_CODE_TIMEOUT, why);
 }
 
 static void
@@ -521,6 +571,10 @@ stream_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	const char *why = s->state == STREAM_CONNECTING ? "connect to the target timed out" :
 	    "the agent did not answer OPEN within open_timeout";
 
+	if (s->state == STREAM_OPEN) {
+		stream_idle_cb(s);
+		return;
+	}
 	log_warn("%s: service %s: stream %u from %s: %s", link_label(s->link), s->service, s->id,
 	    s->peer, why);
 	(*link_params(s->link)->counters->open_timeouts)++;

@@ -52,6 +52,13 @@ struct stream_end_ops {
 	 * not call into the stream.
 	 */
 	void (*reset)(struct stream_end *e, uint32_t code, const char *reason, size_t len);
+	/*
+	 * Optional: no byte moved either way for the stream's idle_timeout. NULL
+	 * resets the stream (code 5, both sockets see a reset); an end whose
+	 * silence is a normal end (a UDP flow) ends its input instead and returns
+	 * 1, or returns 0 to have it reset. May call stream_end_readable().
+	 */
+	int (*idle)(struct stream_end *e);
 };
 
 /* The local side of a stream; implementations embed it first. */
@@ -74,6 +81,7 @@ struct stream_conf {
 	const char *dest;         /* the public address the user connected to */
 	const struct stream_counters *ctr;
 	double timeout;           /* for OPEN_OK (stream_open) or the end's connect (stream_accept) */
+	double idle_timeout;      /* once open: end a stream silent this long; 0: never */
 	const char *connect;      /* stream_open of a route: the destination to name, or NULL */
 };
 

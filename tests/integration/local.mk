@@ -37,7 +37,8 @@ INTEGRATION_TESTS = \
 	tests/integration/t32-p2p-trials.sh \
 	tests/integration/t33-route-agent.sh \
 	tests/integration/t34-route-reload.sh \
-	tests/integration/t35-route-splice.sh
+	tests/integration/t35-route-splice.sh \
+	tests/integration/t39-idle.sh
 
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/lib.sh tests/integration/natlab.sh \
