@@ -14,6 +14,13 @@
  *   rx (link -> end): open -> draining when the peer's CLOSE came, -> closed
  *   once everything was written and the end shut down.
  * Both closed is the only clean end; anything else aborts the end.
+ *
+ * Datagram streams (stream.h) differ in three places only: stream_produce()
+ * reads one whole datagram within the credit whatever the flush's room,
+ * stream_on_datagram() hands each datagram to the end or drops it but never
+ * buffers it, and the peer's CLOSE is answered at once, since a flow has no
+ * half-close. The idle timer, which any stream may have, ends a datagram
+ * stream cleanly (CLOSE) and aborts any other.
  */
 #include "rtun-build.h"
 
@@ -56,6 +63,10 @@ struct stream {
 	enum stream_state state;
 	enum stream_half half[2];
 	ev_timer open_w;         /* OPEN_OK (stream_open) or connect (stream_accept) deadline */
+	ev_timer idle_w;         /* runs while idle_timeout is set */
+	double idle_timeout;
+	ev_tstamp active_at;     /* when DATA last passed, either way */
+	int datagram;            /* one DATA per datagram, nothing queued (stream.h) */
 
 	int want_read;           /* the end is readable, waiting for the flush */
 	int bulk;                /* last read filled a whole frame: schedule at the tail */
@@ -85,6 +96,7 @@ struct stream {
 #define STREAM_GROW_FACTOR 16
 
 static void stream_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents);
+static void stream_idle_cb(struct ev_loop *loop, ev_timer *w, int revents);
 
 static const char *const half_names[] = { "open", "draining", "closed" };
 
@@ -118,6 +130,15 @@ stream_alloc(struct link *l, uint32_t id, struct stream_end *end, const struct s
 	ev_timer_init(&s->open_w, stream_timeout_cb, c->timeout, 0.0);
 	s->open_w.data = s;
 	ev_timer_start(link_loop(l), &s->open_w);
+	s->datagram = c->datagram;
+	s->idle_timeout = c->idle_timeout;
+	s->active_at = s->window_at;
+	ev_init(&s->idle_w, stream_idle_cb);
+	s->idle_w.data = s;
+	if (c->idle_timeout > 0) {
+		s->idle_w.repeat = c->idle_timeout;
+		ev_timer_again(link_loop(l), &s->idle_w);
+	}
 	link_add_stream(l, id, s, &s->sched);
 	return s;
 }
@@ -214,6 +235,7 @@ stream_destroy(struct stream *s)
 	int clean = s->half[STREAM_TX] == HALF_CLOSED && s->half[STREAM_RX] == HALF_CLOSED;
 
 	ev_timer_stop(link_loop(s->link), &s->open_w);
+	ev_timer_stop(link_loop(s->link), &s->idle_w);
 	s->end->ops->close(s->end, clean);
 	buf_free(&s->out);
 	link_remove_stream(s->link, s->id, &s->sched);
@@ -255,13 +277,12 @@ stream_should_grow(const struct stream *s)
 	    ev_now(link_loop(s->link)) - s->window_at < STREAM_GROW_WITHIN;
 }
 
-/* Bytes reached the end: return credit at half a window. */
+/* Bytes of the peer's left us (to the end, or dropped): return credit at half a window. */
 static void
-stream_consumed(struct stream *s, size_t n)
+stream_credit_back(struct stream *s, size_t n)
 {
 	uint32_t inc;
 
-	*s->ctr.local_written += n;
 	s->recv_done += (uint32_t)n;
 	if (s->recv_done < s->window / 2)
 		return;
@@ -274,6 +295,14 @@ stream_consumed(struct stream *s, size_t n)
 	s->recv_left += inc;
 	s->recv_done = 0;
 	s->window_at = ev_now(link_loop(s->link));
+}
+
+/* Bytes reached the end. */
+static void
+stream_consumed(struct stream *s, size_t n)
+{
+	*s->ctr.local_written += n;
+	stream_credit_back(s, n);
 }
 
 /* Shut the end's write side once the peer closed and everything was written. */
@@ -318,6 +347,24 @@ stream_end_writable(struct stream *s)
 	stream_write_out(s);
 }
 
+/* One datagram: to the end at once or dropped by it, and its credit goes back either way. */
+static void
+stream_on_datagram(struct stream *s, const struct frame *f)
+{
+	ssize_t n = -1;
+
+	if (f->payload_len > STREAM_DATAGRAM_MAX) {
+		link_protocol_error(s->link, "stream %u: a datagram of %zu bytes (at most %d)",
+		    s->id, f->payload_len, STREAM_DATAGRAM_MAX);
+		return;
+	}
+	if (s->state == STREAM_OPEN)
+		n = s->end->ops->write(s->end, f->payload, f->payload_len);
+	if (n > 0)
+		*s->ctr.local_written += (uint64_t)n;
+	stream_credit_back(s, f->payload_len);
+}
+
 static void
 stream_on_data(struct stream *s, const struct frame *f)
 {
@@ -333,6 +380,11 @@ stream_on_data(struct stream *s, const struct frame *f)
 		return;
 	}
 	s->recv_left -= (uint32_t)f->payload_len;
+	s->active_at = ev_now(link_loop(s->link));
+	if (s->datagram) {
+		stream_on_datagram(s, f);
+		return;
+	}
 	if (s->state == STREAM_OPEN && buf_len(&s->out) == 0) {
 		n = s->end->ops->write(s->end, f->payload, f->payload_len);
 		if (n == -1 && errno != EAGAIN && errno != EINTR) {
@@ -376,6 +428,8 @@ stream_on_open_ok(struct stream *s)
 	stream_write_out(s);
 }
 
+static void stream_on_eof(struct stream *s);
+
 static void
 stream_on_close(struct stream *s)
 {
@@ -384,7 +438,11 @@ stream_on_close(struct stream *s)
 		return;
 	}
 	stream_set_half(s, STREAM_RX, HALF_DRAINING);
-	stream_maybe_shut(s);
+	if (stream_maybe_shut(s))
+		return;
+	/* A flow has no half-close: the peer ending it ends it for us too. */
+	if (s->datagram && s->half[STREAM_TX] == HALF_OPEN)
+		stream_on_eof(s);
 }
 
 static void
@@ -436,6 +494,22 @@ stream_on_eof(struct stream *s)
 		stream_update_events(s);
 }
 
+/* How many bytes the next DATA may carry, within the credit. */
+static size_t
+stream_want(const struct stream *s, size_t room)
+{
+	size_t want;
+
+	/* A datagram goes whole or not at all, whatever the room. */
+	if (s->datagram)
+		return s->credit < STREAM_DATAGRAM_MAX ? s->credit : STREAM_DATAGRAM_MAX;
+	/* Fill the flush's room, but no frame so small its header dominates. */
+	want = room > STREAM_FRAME_MIN ? room : STREAM_FRAME_MIN;
+	if (want > link_data_max(s->link))
+		want = link_data_max(s->link);
+	return want > s->credit ? s->credit : want;
+}
+
 int
 stream_produce(struct stream *s, struct buf *out, size_t room)
 {
@@ -446,12 +520,7 @@ stream_produce(struct stream *s, struct buf *out, size_t room)
 
 	if (!s->want_read || s->credit == 0)
 		return 0;
-	/* Fill the flush's room, but no frame so small its header dominates. */
-	want = room > STREAM_FRAME_MIN ? room : STREAM_FRAME_MIN;
-	if (want > link_data_max(s->link))
-		want = link_data_max(s->link);
-	if (want > s->credit)
-		want = s->credit;
+	want = stream_want(s, room);
 	memset(&f, 0, sizeof(f));
 	f.type = FRAME_DATA;
 	f.stream = s->id;
@@ -465,7 +534,9 @@ stream_produce(struct stream *s, struct buf *out, size_t room)
 		buf_commit(out, hlen + (size_t)n);
 		s->credit -= (uint32_t)n;
 		*s->ctr.local_read += (uint64_t)n;
-		s->bulk = (size_t)n == want;
+		s->active_at = ev_now(link_loop(s->link));
+		/* A flow may hold more datagrams: it keeps its turn until a read finds none. */
+		s->bulk = s->datagram || (size_t)n == want;
 		if (s->bulk && s->credit > 0)
 			return 1;
 		s->want_read = 0;
@@ -523,4 +594,32 @@ stream_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	    s->peer, why);
 	(*link_params(s->link)->counters->open_timeouts)++;
 	stream_reset(s, FRAME_CODE_TIMEOUT, why);
+}
+
+/*
+ * Nothing passed either way for idle_timeout. The data path only stamps the
+ * time; the timer is re-armed for what is left after the last DATA, so it
+ * fires once per idle_timeout at most, however busy the stream.
+ */
+static void
+stream_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct stream *s = w->data;
+	double idle = ev_now(loop) - s->active_at;
+
+	if (idle < s->idle_timeout) {
+		w->repeat = s->idle_timeout - idle;
+		ev_timer_again(loop, w);
+		return;
+	}
+	ev_timer_stop(loop, w);
+	log_debug("%s: stream %u (%s, %s): idle for %.1fs", link_label(s->link), s->id, s->service,
+	    s->peer, idle);
+	if (!s->datagram) {
+		stream_reset(s, FRAME_CODE_TIMEOUT, "idle timeout");
+		return;
+	}
+	/* A flow that fell silent has ended: a clean end, which the peer answers. */
+	if (s->half[STREAM_TX] == HALF_OPEN)
+		stream_on_eof(s);
 }
