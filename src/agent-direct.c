@@ -595,6 +595,8 @@ directset_new(struct ev_loop *loop, struct agent *a, const struct agent_conf *co
 	    "Links dropped for breaking the protocol.", "");
 	ds->lc.open_timeouts = metrics_counter(m, "rtun_connect_timeouts_total",
 	    "Connections to local targets that timed out.", "");
+	ds->lc.idle_timeouts = metrics_counter(m, "rtun_idle_timeouts_total",
+	    "Streams ended after idle_timeout without traffic.", "");
 	return ds;
 }
 

@@ -101,6 +101,7 @@ visitor_open(struct visitor *v, struct link *l, enum visitor_path path, int fd,
 		.dest = net_local_str(fd, dest),
 		.ctr = &v->ctr,
 		.timeout = v->vs->conf->connect_timeout,
+		.idle_timeout = v->conf->idle_timeout,
 	};
 
 	if (link_nstreams(l) >= link_params(l)->max_streams) {

@@ -320,6 +320,7 @@ agent_serve(struct agent *a, struct link *l, uint32_t id, const struct service_c
 		.dest = dest,
 		.ctr = ctr,
 		.timeout = a->conf->connect_timeout,
+		.idle_timeout = svc->idle_timeout,
 	};
 	char addr[NET_ADDRSTRLEN], why[FRAME_TEXT_MAX];
 	struct stream_end *end;
@@ -455,6 +456,8 @@ agent_register_metrics(struct agent *a)
 	    "Connections to local targets that timed out.", "");
 	a->lc.protocol_errors = metrics_counter(m, "rtun_protocol_errors_total",
 	    "Links dropped for breaking the protocol.", "");
+	a->lc.idle_timeouts = metrics_counter(m, "rtun_idle_timeouts_total",
+	    "Streams ended after idle_timeout without traffic.", "");
 }
 
 /* A TLS context for conf (when its transport needs one) in *ctx; -1 (logged) on failure. */

@@ -234,6 +234,21 @@ config_set_duration(struct config_loader *ld, const struct config_key *k, const 
 	return 0;
 }
 
+int
+config_set_idle(struct config_loader *ld, const struct config_key *k, const char *val, void *field)
+{
+	double d;
+
+	if (strcmp(val, "off") == 0) {
+		*(double *)field = 0;
+		return 0;
+	}
+	if (config_parse_duration(val, &d) == -1)
+		return config_key_error(ld, k, "\"%s\" is neither off nor a duration (e.g. 80s, 5m)",
+		    val);
+	return config_set_duration(ld, k, val, field);
+}
+
 static int
 check_range(struct config_loader *ld, const struct config_key *k, const char *val, uint64_t v)
 {

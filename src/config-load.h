@@ -94,6 +94,8 @@ int config_parse_size(const char *s, uint64_t *out);
 config_set_fn config_set_string;
 /* A duration from 1ms to 24h, into a double of seconds. */
 config_set_fn config_set_duration;
+/* "off" (0) or a duration as config_set_duration() takes it, into a double of seconds. */
+config_set_fn config_set_idle;
 /* A size within the key's lo and hi, into a uint32_t. */
 config_set_fn config_set_size;
 /* A whole number within the key's lo and hi, into a uint32_t. */

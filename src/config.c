@@ -447,6 +447,7 @@ static const struct config_key service_keys[] = {
 	    .ndflt = CONFIG_DEFAULT_UDP_IDLE_TIMEOUT },
 	{ "udp_max_flows", config_set_count, SERVICE(udp_max_flows),
 	    .ndflt = CONFIG_DEFAULT_UDP_MAX_FLOWS, .lo = 1, .hi = MAX_STREAMS_LIMIT },
+	{ "idle_timeout", config_set_idle, SERVICE(idle_timeout), .dflt = "off" },
 };
 
 #define VISITOR(f) offsetof(struct visitor_conf, f)
@@ -455,6 +456,7 @@ static const struct config_key visitor_keys[] = {
 	{ "service", set_name, VISITOR(service), .required = 1 },
 	{ "local", set_visitor_local, VISITOR(local), .required = 1 },
 	{ "mode", set_visitor_mode, VISITOR(mode), .dflt = "auto" },
+	{ "idle_timeout", config_set_idle, VISITOR(idle_timeout), .dflt = "off" },
 };
 
 _Static_assert(NELEM(server_keys) <= CONFIG_KEYS_MAX, "raise CONFIG_KEYS_MAX");
@@ -626,6 +628,7 @@ service_type_check(struct config_loader *ld, const struct service_conf *svc)
 		{ "p2p", svc->p2p },
 		{ "allow_peers", svc->nallow_peers > 0 },
 		{ "proxy_protocol", svc->proxy_protocol != PROXYPROTO_NONE },
+		{ "idle_timeout", svc->idle_timeout > 0 },   /* a flow has udp_idle_timeout */
 	};
 	int bad = 0;
 	size_t i;

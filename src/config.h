@@ -105,6 +105,7 @@ struct service_conf {
 	int type;                   /* enum service_type */
 	double udp_idle_timeout;    /* type udp: a flow with no datagram either way this long ends */
 	uint32_t udp_max_flows;     /* type udp: flows at once; further OPENs are refused */
+	double idle_timeout;        /* reset a stream silent this long; 0: off */
 	int line;                   /* line of the [service NAME] header */
 };
 
@@ -116,6 +117,7 @@ struct visitor_conf {
 	char *local;                /* as written, e.g. "127.0.0.1:2222" */
 	struct net_addr local_addr; /* where this agent accepts user connections */
 	int mode;                   /* enum visitor_mode */
+	double idle_timeout;        /* reset a stream silent this long; 0: off */
 	int line;                   /* line of the [visitor NAME] header */
 };
 

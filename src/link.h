@@ -75,6 +75,7 @@ struct link_counters {
 	uint64_t *streams_total;
 	uint64_t *protocol_errors;
 	uint64_t *open_timeouts;
+	uint64_t *idle_timeouts;   /* streams ended by their idle_timeout */
 };
 
 /*

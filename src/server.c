@@ -654,6 +654,8 @@ server_register_metrics(struct server *srv)
 	    "User connections closed because the agent did not answer OPEN in time.", "");
 	srv->lc.protocol_errors = metrics_counter(m, "rtund_protocol_errors_total",
 	    "Links dropped for breaking the protocol.", "");
+	srv->lc.idle_timeouts = metrics_counter(m, "rtund_idle_timeouts_total",
+	    "Streams ended after idle_timeout without traffic.", "");
 }
 
 struct server *

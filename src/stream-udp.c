@@ -239,12 +239,16 @@ udp_close(struct stream_end *e, int clean)
 	free(u);
 }
 
+
+static int udp_idle(struct stream_end *e);
+
 static const struct stream_end_ops udp_ops = {
 	.read = udp_read,
 	.write = udp_write,
 	.shutdown = udp_shutdown,
 	.want = udp_want,
 	.close = udp_close,
+	.idle = udp_idle,
 };
 
 static void
@@ -293,6 +297,14 @@ stream_udp_finish(struct stream_end *e)
 	u->eof = 1;
 	if (u->want_read && u->e.s != NULL)
 		stream_end_readable(u->e.s);
+}
+
+/* A flow that fell silent has ended: its input ends, a clean end the peer answers. */
+static int
+udp_idle(struct stream_end *e)
+{
+	stream_udp_finish(e);
+	return 1;
 }
 
 /* The connected socket's datagrams, a batch at a time; errors are ICMP news of earlier sends. */

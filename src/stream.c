@@ -19,8 +19,8 @@
  * reads one whole datagram within the credit whatever the flush's room,
  * stream_on_datagram() hands each datagram to the end or drops it but never
  * buffers it, and the peer's CLOSE is answered at once, since a flow has no
- * half-close. The idle timer, which any stream may have, ends a datagram
- * stream cleanly (CLOSE) and aborts any other.
+ * half-close. Its end's idle op makes silence a clean end (the input ends,
+ * CLOSE goes out) where any other stream is reset.
  */
 #include "rtun-build.h"
 
@@ -62,10 +62,9 @@ struct stream {
 	struct stream_end *end;
 	enum stream_state state;
 	enum stream_half half[2];
-	ev_timer open_w;         /* OPEN_OK (stream_open) or connect (stream_accept) deadline */
-	ev_timer idle_w;         /* runs while idle_timeout is set */
-	double idle_timeout;
-	ev_tstamp active_at;     /* when DATA last passed, either way */
+	ev_timer open_w;         /* OPEN_OK or connect deadline; once open, the idle check */
+	double idle_timeout;     /* 0: never idle */
+	ev_tstamp active_at;     /* when the last byte moved, either way */
 	int datagram;            /* one DATA per datagram, nothing queued (stream.h) */
 
 	int want_read;           /* the end is readable, waiting for the flush */
@@ -96,7 +95,6 @@ struct stream {
 #define STREAM_GROW_FACTOR 16
 
 static void stream_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents);
-static void stream_idle_cb(struct ev_loop *loop, ev_timer *w, int revents);
 
 static const char *const half_names[] = { "open", "draining", "closed" };
 
@@ -123,7 +121,8 @@ stream_alloc(struct link *l, uint32_t id, struct stream_end *end, const struct s
 	end->s = s;
 	s->credit = link_peer_window(l);
 	s->recv_left = s->window = link_params(l)->stream_window;
-	s->window_at = ev_now(link_loop(l));
+	s->window_at = s->active_at = ev_now(link_loop(l));
+	s->idle_timeout = c->idle_timeout;
 	snprintf(s->service, sizeof(s->service), "%s", c->service);
 	snprintf(s->peer, sizeof(s->peer), "%s", c->peer);
 	buf_init(&s->out);
@@ -131,14 +130,6 @@ stream_alloc(struct link *l, uint32_t id, struct stream_end *end, const struct s
 	s->open_w.data = s;
 	ev_timer_start(link_loop(l), &s->open_w);
 	s->datagram = c->datagram;
-	s->idle_timeout = c->idle_timeout;
-	s->active_at = s->window_at;
-	ev_init(&s->idle_w, stream_idle_cb);
-	s->idle_w.data = s;
-	if (c->idle_timeout > 0) {
-		s->idle_w.repeat = c->idle_timeout;
-		ev_timer_again(link_loop(l), &s->idle_w);
-	}
 	link_add_stream(l, id, s, &s->sched);
 	return s;
 }
@@ -153,6 +144,24 @@ stream_update_events(struct stream *s)
 	    s->credit > 0;
 	w = s->state == STREAM_OPEN && buf_len(&s->out) > 0;
 	s->end->ops->want(s->end, r, w);
+}
+
+/*
+ * The stream is open: its deadline timer now watches for silence. It fires
+ * at most once per idle_timeout and re-arms itself for what is left, so
+ * traffic costs a timestamp per frame, not a timer update.
+ */
+static void
+stream_idle_start(struct stream *s)
+{
+	struct ev_loop *loop = link_loop(s->link);
+
+	ev_timer_stop(loop, &s->open_w);
+	if (s->idle_timeout <= 0)
+		return;
+	s->active_at = ev_now(loop);
+	ev_timer_set(&s->open_w, s->idle_timeout, 0.0);
+	ev_timer_start(loop, &s->open_w);
 }
 
 static void
@@ -235,7 +244,6 @@ stream_destroy(struct stream *s)
 	int clean = s->half[STREAM_TX] == HALF_CLOSED && s->half[STREAM_RX] == HALF_CLOSED;
 
 	ev_timer_stop(link_loop(s->link), &s->open_w);
-	ev_timer_stop(link_loop(s->link), &s->idle_w);
 	s->end->ops->close(s->end, clean);
 	buf_free(&s->out);
 	link_remove_stream(s->link, s->id, &s->sched);
@@ -422,7 +430,7 @@ stream_on_open_ok(struct stream *s)
 		return;
 	}
 	s->state = STREAM_OPEN;
-	ev_timer_stop(link_loop(s->link), &s->open_w);
+	stream_idle_start(s);
 	if (s->end->ops->opened != NULL)
 		s->end->ops->opened(s->end);
 	stream_write_out(s);
@@ -533,8 +541,8 @@ stream_produce(struct stream *s, struct buf *out, size_t room)
 		frame_encode_header(p, &f);
 		buf_commit(out, hlen + (size_t)n);
 		s->credit -= (uint32_t)n;
-		*s->ctr.local_read += (uint64_t)n;
 		s->active_at = ev_now(link_loop(s->link));
+		*s->ctr.local_read += (uint64_t)n;
 		/* A flow may hold more datagrams: it keeps its turn until a read finds none. */
 		s->bulk = s->datagram || (size_t)n == want;
 		if (s->bulk && s->credit > 0)
@@ -577,10 +585,38 @@ stream_end_connected(struct stream *s, int err)
 		stream_reset(s, FRAME_CODE_CONNECT, why);
 		return;
 	}
-	ev_timer_stop(link_loop(s->link), &s->open_w);
 	s->state = STREAM_OPEN;
+	stream_idle_start(s);
 	stream_send(s, FRAME_OPEN_OK, 0, NULL);
 	stream_write_out(s);
+}
+
+/* The idle check: re-arm for the rest of the timeout, or end the silent stream. */
+static void
+stream_idle_cb(struct stream *s)
+{
+	struct ev_loop *loop = link_loop(s->link);
+	const struct link_counters *lc = link_params(s->link)->counters;
+	double left = s->active_at + s->idle_timeout - ev_now(loop);
+	char why[64];
+
+	if (left > 0) {
+		ev_timer_set(&s->open_w, left, 0.0);
+		ev_timer_start(loop, &s->open_w);
+		return;
+	}
+	/* A UDP flow's silence is its normal end, not a timeout that reset anything. */
+	if (s->end->ops->idle != NULL && s->end->ops->idle(s->end)) {
+		log_debug("%s: service %s: stream %u from %s: idle for %gs, ending", link_label(s->link),
+		    s->service, s->id, s->peer, s->idle_timeout);
+		return;
+	}
+	if (lc->idle_timeouts != NULL)
+		(*lc->idle_timeouts)++;
+	snprintf(why, sizeof(why), "idle for %gs (idle_timeout)", s->idle_timeout);
+	log_info("%s: service %s: stream %u from %s: %s; reset", link_label(s->link), s->service,
+	    s->id, s->peer, why);
+	stream_reset(s, FRAME_CODE_TIMEOUT, why);
 }
 
 static void
@@ -590,36 +626,12 @@ stream_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	const char *why = s->state == STREAM_CONNECTING ? "connect to the target timed out" :
 	    "the agent did not answer OPEN within open_timeout";
 
+	if (s->state == STREAM_OPEN) {
+		stream_idle_cb(s);
+		return;
+	}
 	log_warn("%s: service %s: stream %u from %s: %s", link_label(s->link), s->service, s->id,
 	    s->peer, why);
 	(*link_params(s->link)->counters->open_timeouts)++;
 	stream_reset(s, FRAME_CODE_TIMEOUT, why);
-}
-
-/*
- * Nothing passed either way for idle_timeout. The data path only stamps the
- * time; the timer is re-armed for what is left after the last DATA, so it
- * fires once per idle_timeout at most, however busy the stream.
- */
-static void
-stream_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct stream *s = w->data;
-	double idle = ev_now(loop) - s->active_at;
-
-	if (idle < s->idle_timeout) {
-		w->repeat = s->idle_timeout - idle;
-		ev_timer_again(loop, w);
-		return;
-	}
-	ev_timer_stop(loop, w);
-	log_debug("%s: stream %u (%s, %s): idle for %.1fs", link_label(s->link), s->id, s->service,
-	    s->peer, idle);
-	if (!s->datagram) {
-		stream_reset(s, FRAME_CODE_TIMEOUT, "idle timeout");
-		return;
-	}
-	/* A flow that fell silent has ended: a clean end, which the peer answers. */
-	if (s->half[STREAM_TX] == HALF_OPEN)
-		stream_on_eof(s);
 }

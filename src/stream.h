@@ -16,9 +16,9 @@
  * and nothing is ever queued on the receiving side: a datagram the end cannot
  * send is dropped and its credit returned at once. Its end follows a stricter
  * contract, given with each op below. Half-closes mean nothing to a datagram:
- * a datagram stream ends when it was idle for idle_timeout (it sends CLOSE),
- * and answers the peer's CLOSE with its own, so that either side's expiry is
- * a clean end at both.
+ * its end's idle op ends the input when the flow was silent for idle_timeout
+ * (CLOSE goes out), and the stream answers the peer's CLOSE with its own, so
+ * that either side's expiry is a clean end at both.
  */
 #ifndef RTUN_STREAM_H
 #define RTUN_STREAM_H
@@ -69,6 +69,13 @@ struct stream_end_ops {
 	 * not call into the stream.
 	 */
 	void (*reset)(struct stream_end *e, uint32_t code, const char *reason, size_t len);
+	/*
+	 * Optional: no byte moved either way for the stream's idle_timeout. NULL
+	 * resets the stream (code 5, both sockets see a reset); an end whose
+	 * silence is a normal end (a UDP flow) ends its input instead and returns
+	 * 1, or returns 0 to have it reset. May call stream_end_readable().
+	 */
+	int (*idle)(struct stream_end *e);
 };
 
 /* The local side of a stream; implementations embed it first. */
@@ -95,7 +102,7 @@ struct stream_conf {
 	const struct stream_counters *ctr;
 	double timeout;           /* for OPEN_OK (stream_open) or the end's connect (stream_accept) */
 	int datagram;             /* a datagram stream (see the top) */
-	double idle_timeout;      /* seconds without DATA either way until it ends; 0: never */
+	double idle_timeout;      /* once open: end a stream silent this long; 0: never */
 };
 
 /* A local connection arrived on end: send OPEN for it and wait for OPEN_OK. */

@@ -34,7 +34,8 @@ INTEGRATION_TESTS = \
 	tests/integration/t29-p2p-nat.sh \
 	tests/integration/t30-p2p-relay.sh \
 	tests/integration/t31-p2p-probes.sh \
-	tests/integration/t32-p2p-trials.sh
+	tests/integration/t32-p2p-trials.sh \
+	tests/integration/t39-idle.sh
 
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/lib.sh tests/integration/natlab.sh \

@@ -305,6 +305,27 @@ server = $A:$P0
 token = t
 punch_timeout = 0s
 EOF2
+check "$RTUN" a-bad-service-idle 78 8 <<EOF2
+[agent]
+server = $A:$P0
+token = t
+
+[service s]
+local = 127.0.0.1:22
+remote_port = $(port 10)
+idle_timeout = forever
+EOF2
+check "$RTUN" a-bad-visitor-idle 78 9 <<EOF2
+[agent]
+server = $A:$P0
+token = t
+
+[visitor a]
+peer = office
+service = ssh
+local = 127.0.0.1:$(port 60)
+idle_timeout = 0
+EOF2
 check "$RTUND" d-bad-relay-max 78 5 <<EOF2
 [server]
 listen = $A:$P0

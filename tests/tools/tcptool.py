@@ -6,7 +6,8 @@ address it is given, prints its results as KEY=VALUE words on stdout (one line p
 connection or per run) so a shell can pick them apart, and exits non-zero with a message
 on stderr when something went wrong.  Standard library only.
 
-    echo-server   --listen H:P [--greet TEXT]            echo every connection, half-close aware
+    echo-server   --listen H:P [--greet TEXT] [--report] echo every connection, half-close aware;
+                                                        --report: a line as each one ends
     sha-server    --listen H:P --send N [--seed S] [--after-eof] [--rate R]
                                                         read all, send N deterministic bytes,
                                                         report sha256 of both directions
@@ -20,6 +21,8 @@ on stderr when something went wrong.  Standard library only.
     noread        --connect H:P --duration S            connect, keep sending, never read
     wait-close    --connect H:P --within S [--count K]  time until the peer closes
     hold          --connect H:P --max-wait S            echo check, print ready, wait for close
+    chatter       --connect H:P --every S --for S       echo a few bytes every S seconds, then
+                                                        half-close and expect a clean end
     probe         --connect H:P --until open|closed --within S
     gen-sha       --bytes N [--seed S]                  sha256 of the deterministic stream
 
@@ -438,9 +441,17 @@ def serve_forever(loop, args):
 def cmd_echo_server(args):
     greet = (args.greet + "\n").encode() if args.greet is not None else b""
 
+    count = [0]
+
+    def report(c):
+        say("conn=%d end=%s" % (c.number, c.error or "eof"))
+
     def make(s, peer):
         buf = EchoBuffer(greet)
-        return Conn(s, source=buf, sink=buf)
+        c = Conn(s, source=buf, sink=buf, on_done=report if args.report else None)
+        c.number = count[0]
+        count[0] += 1
+        return c
 
     loop = Loop()
     lst = loop.add(Listener(args.listen, make))
@@ -693,28 +704,48 @@ def cmd_wait_close(args):
         die("%d of %d connections not closed within %gs" % (late, args.count, args.within))
 
 
-def cmd_hold(args):
-    s = connect_blocking(args.connect, 10)
-    probe = b"hold " + os.urandom(1024)
+def echo_once(s, msg, what):
+    """Sends msg on s and reads it back within 10 s; dies naming what otherwise."""
     s.settimeout(10)
     got = b""
     try:
-        s.sendall(probe)
-        while len(got) < len(probe):
-            data = s.recv(len(probe) - len(got))
+        s.sendall(msg)
+        while len(got) < len(msg):
+            data = s.recv(len(msg) - len(got))
             if not data:
                 break
             got += data
     except OSError as e:
-        die("echo check: %s" % e)
-    if got != probe:
-        die("echo check failed: got %d bytes back, want %d identical" % (len(got), len(probe)))
+        die("%s: %s" % (what, e))
+    if got != msg:
+        die("%s failed: got %d bytes back, want %d identical" % (what, len(got), len(msg)))
+
+
+def cmd_hold(args):
+    s = connect_blocking(args.connect, 10)
+    echo_once(s, b"hold " + os.urandom(1024), "echo check")
     t0 = time.monotonic()
     say("ready=1")
     how = wait_end(s, t0 + args.max_wait)
     say("closed=%s after=%.3f" % (how or "no", time.monotonic() - t0))
     if how is None:
         die("connection still open after %gs" % args.max_wait)
+
+
+def cmd_chatter(args):
+    s = connect_blocking(args.connect, 10)
+    t0 = time.monotonic()
+    n = 0
+    while time.monotonic() - t0 < args.duration:
+        echo_once(s, b"chatter %d " % n + os.urandom(16),
+                  "message %d after %.3fs" % (n, time.monotonic() - t0))
+        n += 1
+        time.sleep(args.every)
+    s.shutdown(socket.SHUT_WR)
+    how = wait_end(s, time.monotonic() + 10)
+    say("messages=%d closed=%s after=%.3f" % (n, how or "no", time.monotonic() - t0))
+    if how != "eof":
+        die("the connection ended with %s, not a clean end" % (how or "nothing"))
 
 
 def try_connect(addr, timeout):
@@ -779,6 +810,7 @@ def main():
 
     sp = server("echo-server", cmd_echo_server)
     sp.add_argument("--greet", help="send this line first on every connection")
+    sp.add_argument("--report", action="store_true", help="say how each connection ended")
     sp = server("sha-server", cmd_sha_server)
     sp.add_argument("--send", type=parse_size, required=True)
     sp.add_argument("--seed", type=int, default=2)
@@ -804,6 +836,9 @@ def main():
     sp.add_argument("--count", type=int, default=1)
     sp = client("hold", cmd_hold)
     sp.add_argument("--max-wait", type=float, required=True)
+    sp = client("chatter", cmd_chatter)
+    sp.add_argument("--every", type=float, required=True)
+    sp.add_argument("--for", dest="duration", type=float, required=True)
     sp = client("probe", cmd_probe)
     sp.add_argument("--until", choices=("open", "closed"), required=True)
     sp.add_argument("--within", type=float, default=0)

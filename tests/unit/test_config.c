@@ -713,7 +713,7 @@ START_TEST(p2p_services)
 	    "[service ssh]\nlocal = 127.0.0.1:22\np2p = yes\n"
 	    "allow_peers = laptop,ci-runner , x.y_z\n"
 	    "[service web]\nlocal = 127.0.0.1:80\nremote_port = 6080\np2p = yes\n"
-	    "allow_peers = laptop\n"
+	    "allow_peers = laptop\nidle_timeout = 80s\n"
 	    "[service db]\nlocal = 127.0.0.1:5432\np2p = 1\nallow_peers = laptop\n"), 0);
 	ck_assert_double_eq(aconf.punch_timeout, 2.5);
 	ck_assert_uint_eq(aconf.nservices, 3);
@@ -726,6 +726,8 @@ START_TEST(p2p_services)
 	ck_assert_str_eq(aconf.services[0].allow_peers[2], "x.y_z");
 	ck_assert_uint_eq(aconf.services[1].remote_port, 6080);
 	ck_assert_uint_eq(aconf.services[1].nallow_peers, 1);
+	ck_assert_double_eq(aconf.services[1].idle_timeout, 80);
+	ck_assert_double_eq(aconf.services[0].idle_timeout, 0);
 	/* Two services without a public port do not clash over port 0. */
 	ck_assert_uint_eq(aconf.services[2].remote_port, 0);
 }
@@ -738,7 +740,8 @@ START_TEST(p2p_visitors)
 	    "[agent]\nserver = h:1\ntoken = t\nname = laptop\n"
 	    "[visitor db]\npeer = office\nservice = db\nlocal = [::1]:5432\nmode = relay\n"
 	    "[visitor web]\nmode = direct\npeer = nas\nservice = web\nlocal = 127.0.0.1:8080\n"
-	    "[visitor any]\nmode = auto\npeer = nas\nservice = any\nlocal = 127.0.0.1:8081\n"),
+	    "[visitor any]\nmode = auto\npeer = nas\nservice = any\nlocal = 127.0.0.1:8081\n"
+	    "idle_timeout = 2m\n"),
 	    0);
 	/* A visitor-only agent: no service at all. */
 	ck_assert_uint_eq(aconf.nservices, 0);
@@ -756,6 +759,8 @@ START_TEST(p2p_visitors)
 	ck_assert_int_eq(aconf.visitors[1].line, 9);
 	ck_assert_int_eq(aconf.visitors[2].mode, VISITOR_DIRECT);
 	ck_assert_int_eq(aconf.visitors[3].mode, VISITOR_AUTO);
+	ck_assert_double_eq(aconf.visitors[0].idle_timeout, 0);
+	ck_assert_double_eq(aconf.visitors[3].idle_timeout, 120);
 }
 END_TEST
 
@@ -900,6 +905,13 @@ START_TEST(p2p_key_errors)
 	config_errors_free(&errs);
 	agent_fails(AGENT_OK "punch_timeout = soon\n", 4,
 	    "punch_timeout: \"soon\" is not a duration (e.g. 30s, 500ms, 2m)");
+	config_errors_free(&errs);
+	agent_fails(AGENT_OK "[service s]\nlocal = 127.0.0.1:22\nremote_port = 2222\n"
+	    "idle_timeout = soon\n", 7,
+	    "idle_timeout: \"soon\" is neither off nor a duration (e.g. 80s, 5m)");
+	config_errors_free(&errs);
+	agent_fails(AGENT_OK "[visitor v]\npeer = a\nservice = s\nlocal = 127.0.0.1:1\n"
+	    "idle_timeout = 0\n", 8, "idle_timeout: \"0\" is out of range (1ms to 24h)");
 	config_errors_free(&errs);
 	server_fails(SERVER_OK "relay_max_streams = 0\n", 4,
 	    "relay_max_streams: \"0\" is out of range (1 to 1000000)");

@@ -52,7 +52,8 @@ struct fixture {
 	int nsvc;
 	enum proxyproto_version proxy;  /* what the agent's streams send the service first */
 	double streams_open;
-	uint64_t streams_total, protocol_errors, open_timeouts, bytes[3];
+	uint64_t streams_total, protocol_errors, open_timeouts, idle_timeouts, bytes[3];
+	double idle;               /* idle_timeout of the streams the server opens */
 	struct link_counters lc;
 	struct stream_counters sc;
 };
@@ -77,7 +78,7 @@ on_closed(struct link *l, const char *reason)
 static void
 on_open(struct link *l, uint32_t id, const char *service, const char *peer, const char *dest)
 {
-	struct stream_conf c = { service, peer, dest, &fx.sc, 5.0 };
+	struct stream_conf c = { service, peer, dest, &fx.sc, 5.0, 0 };
 
 	stream_accept(l, id,
 	    stream_sock_connect(link_loop(l), &fx.svc_addr, fx.proxy, peer, dest), 1, &c);
@@ -126,6 +127,7 @@ setup(void)
 	fx.lc.streams_total = &fx.streams_total;
 	fx.lc.protocol_errors = &fx.protocol_errors;
 	fx.lc.open_timeouts = &fx.open_timeouts;
+	fx.lc.idle_timeouts = &fx.idle_timeouts;
 	fx.sc.local_read = &fx.bytes[0];
 	fx.sc.local_written = &fx.bytes[1];
 	fx.sc.connect_failed = &fx.bytes[2];
@@ -172,7 +174,7 @@ turn(void)
 static void
 open_user(int fd)
 {
-	struct stream_conf c = { "svc", "192.0.2.1:4000", "192.0.2.2:22", &fx.sc, 5.0 };
+	struct stream_conf c = { "svc", "192.0.2.1:4000", "192.0.2.2:22", &fx.sc, 5.0, fx.idle };
 
 	stream_open(fx.srv.l, stream_sock_accepted(fx.loop, fd), &c);
 }
@@ -456,6 +458,57 @@ START_TEST(test_dead_link_resets_both_ends)
 }
 END_TEST
 
+/* Read what fd has without blocking: bytes read, 0 for EOF, -1 for a reset, -2 for nothing. */
+static ssize_t
+drain(int fd)
+{
+	uint8_t b[4096];
+	ssize_t r, total = 0;
+
+	while ((r = recv(fd, b, sizeof(b), MSG_DONTWAIT)) > 0)
+		total += r;
+	if (r == 0)
+		return 0;
+	if (errno == ECONNRESET)
+		return -1;
+	return total > 0 ? total : -2;
+}
+
+START_TEST(test_idle_stream_is_reset_active_one_is_not)
+{
+	ssize_t u = -2, v = -2;
+	double end;
+	int ufd, i;
+
+	fx.idle = 0.3;
+	ufd = user_connect();
+	/* A byte every 0.1 s for three times the timeout: traffic keeps it open. */
+	for (i = 0; i < 9; i++) {
+		ck_assert_int_eq(write(ufd, "x", 1), 1);
+		for (end = loopback_now() + 0.1; loopback_now() < end;)
+			turn();
+		ck_assert_int_eq(drain(fx.svc[0]), 1);
+	}
+	ck_assert_uint_eq(link_nstreams(fx.srv.l), 1);
+	ck_assert_uint_eq(fx.idle_timeouts, 0);
+	/* Then silence: both sockets are reset, not closed as if complete. */
+	for (end = loopback_now() + 2; loopback_now() < end && (u == -2 || v == -2);) {
+		turn();
+		if (u == -2)
+			u = drain(ufd);
+		if (v == -2)
+			v = drain(fx.svc[0]);
+	}
+	ck_assert_int_eq(u, -1);
+	ck_assert_int_eq(v, -1);
+	ck_assert_uint_eq(fx.idle_timeouts, 1);
+	ck_assert_uint_eq(link_nstreams(fx.srv.l), 0);
+	ck_assert_uint_eq(link_nstreams(fx.agt.l), 0);
+	ck_assert(!fx.srv.closed && !fx.agt.closed);
+	close(ufd);
+}
+END_TEST
+
 /* Frames the test writes by hand, as a peer that breaks the rules would. */
 static void
 raw_send(int fd, const struct frame *f)
@@ -629,6 +682,7 @@ link_suite(void)
 	tcase_add_test(tc, test_heartbeat_verdict_is_exact);
 	tcase_add_test(tc, test_two_bulk_streams_share_the_link);
 	tcase_add_test(tc, test_proxy_header_before_everything);
+	tcase_add_test(tc, test_idle_stream_is_reset_active_one_is_not);
 	suite_add_tcase(s, tc);
 	return s;
 }

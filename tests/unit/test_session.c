@@ -41,9 +41,9 @@ struct end {
 static struct ev_loop *loop;
 static struct end cli, srv;
 static double streams_open;
-static uint64_t streams_total, protocol_errors, open_timeouts;
+static uint64_t streams_total, protocol_errors, open_timeouts, idle_timeouts;
 static const struct link_counters counters = {
-	&streams_open, &streams_total, &protocol_errors, &open_timeouts,
+	&streams_open, &streams_total, &protocol_errors, &open_timeouts, &idle_timeouts,
 };
 
 static struct end *
