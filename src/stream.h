@@ -101,8 +101,8 @@ struct stream_conf {
 	const char *dest;         /* the public address the user connected to */
 	const struct stream_counters *ctr;
 	double timeout;           /* for OPEN_OK (stream_open) or the end's connect (stream_accept) */
-	int datagram;             /* a datagram stream (see the top) */
 	double idle_timeout;      /* once open: end a stream silent this long; 0: never */
+	int datagram;             /* a datagram stream (see the top) */
 };
 
 /* A local connection arrived on end: send OPEN for it and wait for OPEN_OK. */
