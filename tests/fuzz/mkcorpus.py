@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import os
 import socket
+import ssl
 import struct
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -147,6 +148,53 @@ PROBES = {
 }
 
 
+def client_hello(server_name):
+    """The first flight of Python's own TLS client (OpenSSL), asking for server_name."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    conn = ctx.wrap_bio(incoming, outgoing, server_hostname=server_name)
+    try:
+        conn.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    return outgoing.read()
+
+
+def records(hello, size):
+    """The handshake bytes of a one-record hello re-split into records of size bytes."""
+    body, out = hello[5:], b""
+    for i in range(0, len(body), size):
+        chunk = body[i:i + size]
+        out += b"\x16\x03\x01" + struct.pack(">H", len(chunk)) + chunk
+    return out
+
+
+HELLO = client_hello("app.example.com")
+SNI = {
+    "hello": HELLO,
+    "hello_no_name": client_hello(None),
+    "hello_split_64": records(HELLO, 64),
+    "hello_split_1": records(HELLO, 1)[:600],
+    "hello_truncated": HELLO[:len(HELLO) // 2],
+}
+
+
+HEADS = {
+    "get": b"GET / HTTP/1.1\r\nHost: app.example.com\r\nUser-Agent: curl/7.88.1\r\n"
+           b"Accept: */*\r\n\r\n",
+    "port_keepalive": b"GET /a HTTP/1.1\r\nHost: App.Example.com:8080\r\n\r\n"
+                      b"GET /b HTTP/1.1\r\nHost: b.example\r\n\r\n",
+    "absolute": b"GET http://other.example:81/x?q HTTP/1.1\r\nHost: a.example\r\n\r\n",
+    "post_body": b"POST /f HTTP/1.1\r\nHost: a.b\r\nContent-Length: 5\r\n\r\nhello",
+    "no_host": b"GET / HTTP/1.0\r\n\r\n",
+    "two_hosts": b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+    "v6": b"GET / HTTP/1.1\r\nHost: [::1]:80\r\n\r\n",
+    "partial": b"GET / HTTP/1.1\r\nHost: app.exa",
+}
+
+
 def write(folder, seeds):
     path = os.path.join(HERE, "corpus", folder)
     os.makedirs(path, exist_ok=True)
@@ -159,3 +207,5 @@ write("frame", FRAMES)
 write("control", CONTROL)
 write("upgrade_response", RESPONSES)
 write("probe", PROBES)
+write("sni", SNI)
+write("http_host", HEADS)

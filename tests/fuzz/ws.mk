@@ -13,7 +13,7 @@ EXTRA_DIST += tests/fuzz/fuzz_upgrade.c tests/fuzz/fuzz_upgrade_response.c \
 
 if ENABLE_FUZZ
 FUZZ_TARGETS += tests/fuzz/fuzz_upgrade tests/fuzz/fuzz_upgrade_response tests/fuzz/fuzz_sniff
-FUZZ_WS_HTTP = src/ws-http.c src/buf.c src/log.c src/xmalloc.c
+FUZZ_WS_HTTP = src/ws-http.c src/http-scan.c src/buf.c src/log.c src/xmalloc.c
 
 tests_fuzz_fuzz_upgrade_SOURCES = tests/fuzz/fuzz_upgrade.c $(FUZZ_WS_HTTP)
 tests_fuzz_fuzz_upgrade_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS)
