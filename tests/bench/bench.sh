@@ -13,7 +13,7 @@
 # RTB_CONN_PARALLEL (8), RTB_NO_LOOPBACK=1, RTB_NO_P2P=1, RTB_NO_NETNS=1, RTB_LEAF_QDISC (e.g.
 # "fq_codel"; default: HTB's pfifo), RTB_RTUND_EXTRA / RTB_RTUN_EXTRA (lines added to the
 # [server] / [agent] section), RTB_MAX_SECONDS (840), RTB_KEEP=1 (keep the temp dir),
-# RTB_UDP_RATE (what iperf3 -u offers, 1G), RTB_ONLY=udp (only the UDP rows, loopback).
+# RTB_UDP_RATE (what iperf3 -u offers, 1G), RTB_ONLY_UDP=1 (only the UDP rows, loopback).
 #
 # It never fails a build: it exits 0 once the table is printed, whatever the numbers; 2 when
 # it cannot run at all. Every process it starts is stopped by PID, every namespace it creates
@@ -718,7 +718,7 @@ run_p2p() {
 	done
 }
 
-# run_udp_only: RTB_ONLY=udp: the UDP rows alone, direct and through rtun, RTB_REPS rounds.
+# run_udp_only: RTB_ONLY_UDP=1: the UDP rows alone, direct and through rtun, RTB_REPS rounds.
 run_udp_only() {
 	local on=(direct) col r k
 	start_targets - 127.0.0.1 || return 1
@@ -740,7 +740,7 @@ run_udp_only() {
 
 run_loopback() {
 	local on=(direct) col r p
-	if [ "${RTB_ONLY:-}" = udp ]; then
+	if [ "${RTB_ONLY_UDP:-0}" = 1 ]; then
 		run_udp_only
 		return
 	fi
@@ -959,7 +959,7 @@ main() {
 	ssh_keys || { log "ssh-keygen failed"; exit 2; }
 	RTUND_PID="" RTUN_PID="" VISITOR_PID="" SSH_PID="" SSHD_PID="" HAPA_PID="" HAPB_PID=""
 	[ "${RTB_NO_LOOPBACK:-0}" = 1 ] || run_loopback
-	if [ "${RTB_NO_NETNS:-0}" != 1 ] && [ -z "${RTB_ONLY:-}" ] && budget_ok; then
+	if [ "${RTB_NO_NETNS:-0}" != 1 ] && [ "${RTB_ONLY_UDP:-0}" != 1 ] && budget_ok; then
 		run_bottleneck
 	fi
 	print_table
