@@ -284,13 +284,13 @@ route_listen(struct route *r)
 	};
 	struct port *held;
 
-	switch (ports_claim(rs->ports, r->port, r, 1)) {
+	switch (ports_claim(rs->ports, PORT_TCP, r->port, r, 1)) {
 	case PORT_CLAIM_CLOSED:
 	case PORT_CLAIM_OURS:
 		return;
 	case PORT_CLAIM_IN_USE:
 	case PORT_CLAIM_NOT_ALLOWED:
-		held = ports_find(rs->ports, r->port);
+		held = ports_find(rs->ports, PORT_TCP, r->port);
 		log_error("route %s: port %u is held by %s %s", r->name, r->port,
 		    port_owner_kind(held) == PORT_OWNER_ROUTE ? "route" : "service",
 		    port_service(held));
@@ -298,7 +298,7 @@ route_listen(struct route *r)
 	case PORT_CLAIM_FREE:
 		break;
 	}
-	r->p = ports_open(rs->ports, &rs->conf->bind_ip, r->port, r->name, &owner);
+	r->p = ports_open(rs->ports, &rs->conf->bind_ip, PORT_TCP, r->port, r->name, &owner);
 	if (r->p == NULL)
 		log_error("route %s: cannot listen on %s:%u: %s", r->name, rs->conf->bind_addr,
 		    r->port, strerror(errno));

@@ -38,11 +38,15 @@ INTEGRATION_TESTS = \
 	tests/integration/t33-route-agent.sh \
 	tests/integration/t34-route-reload.sh \
 	tests/integration/t35-route-splice.sh \
+	tests/integration/t36-udp-dns.sh \
+	tests/integration/t37-udp-flows.sh \
+	tests/integration/t38-udp-flood.sh \
 	tests/integration/t39-idle.sh
 
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/lib.sh tests/integration/natlab.sh \
-	tests/integration/p2p.sh tests/integration/route.sh $(INTEGRATION_TESTS)
+	tests/integration/p2p.sh tests/integration/route.sh tests/integration/udp.sh \
+	$(INTEGRATION_TESTS)
 
 # The environment every test in TESTS sees.  Other local.mk files append with +=.
 AM_TESTS_ENVIRONMENT = \

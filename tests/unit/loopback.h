@@ -9,6 +9,7 @@
 
 #include <ev.h>
 
+#include "frame.h"
 #include "link.h"
 #include "net.h"
 
@@ -28,5 +29,10 @@ void loopback_links(struct ev_loop *loop, uint32_t window, const struct link_cou
     struct link **agt);
 /* Accept the connections waiting on lfd into fds, *n of max taken so far. */
 void loopback_accept(int lfd, int *fds, int *n, int max);
+/*
+ * Write frame f on fd whole, as a peer that breaks the rules would; while the
+ * socket is full, wait() runs (the test's loop turn, so the reader drains it).
+ */
+void loopback_send_frame(int fd, const struct frame *f, void (*wait)(void));
 
 #endif
