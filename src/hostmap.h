@@ -72,7 +72,10 @@ const char *hostclaim_service(const struct hostclaim *c);
 enum vhost_scheme hostclaim_scheme(const struct hostclaim *c);
 /* Counter slots of the claim's streams (the owner fills them). */
 struct stream_counters *hostclaim_counters(struct hostclaim *c);
-/* Owner flags (e.g. add forwarding headers). */
+/* Claim flags: add X-Forwarded-For and X-Forwarded-Proto to the first request head. */
+#define HOSTCLAIM_FORWARDED 1
+
+/* The claim's flags. */
 int hostclaim_flags(const struct hostclaim *c);
 /* Set them. */
 void hostclaim_set_flags(struct hostclaim *c, int flags);
