@@ -18,6 +18,7 @@
 #include "config-load.h"
 #include "config.h"
 #include "control.h"
+#include "hostname.h"
 #include "log.h"
 #include "net.h"
 #include "portset.h"
@@ -266,6 +267,75 @@ fail:
 	return -1;
 }
 
+/*
+ * "*.apps.example.com, example.org" into a list of normalized host patterns
+ * (each once); "*" alone stands for any name where star is set.
+ */
+static int
+host_list_parse(struct config_loader *ld, const struct config_key *k, const char *val, int star,
+    char ***out, size_t *nout)
+{
+	char *list = xstrdup(val), *rest = list, *item, **names = NULL, norm[HOSTNAME_MAX + 1];
+	size_t n = 0, i;
+
+	while ((item = strsep(&rest, ",")) != NULL) {
+		item = blank_trim(item);
+		if (n == CONFIG_HOSTS_MAX) {
+			config_key_error(ld, k, "more than %d names", CONFIG_HOSTS_MAX);
+			goto fail;
+		}
+		if (star && strcmp(item, "*") == 0)
+			snprintf(norm, sizeof(norm), "*");
+		else if (hostname_pattern_normalize(item, strlen(item), norm) == -1) {
+			config_key_error(ld, k, "\"%s\" is not a host name or *.name", item);
+			goto fail;
+		}
+		for (i = 0; i < n; i++) {
+			if (strcmp(names[i], norm) == 0) {
+				config_key_error(ld, k, "\"%s\" is listed twice", item);
+				goto fail;
+			}
+		}
+		names = xreallocarray(names, n + 1, sizeof(*names));
+		names[n++] = xstrdup(norm);
+	}
+	free(list);
+	*out = names;
+	*nout = n;
+	return 0;
+fail:
+	free_strings(names, n);
+	free(list);
+	return -1;
+}
+
+static int
+set_allow_hosts(struct config_loader *ld, const struct config_key *k, const char *val,
+    void *field)
+{
+	struct server_conf *sc = config_loader_base(ld);
+
+	return host_list_parse(ld, k, val, 1, field, &sc->nallow_hosts);
+}
+
+static int
+set_http_listen(struct config_loader *ld, const struct config_key *k, const char *val,
+    void *field)
+{
+	struct server_conf *sc = config_loader_base(ld);
+
+	return config_set_address(ld, k, val, 1, field, &sc->http_addr);
+}
+
+static int
+set_https_listen(struct config_loader *ld, const struct config_key *k, const char *val,
+    void *field)
+{
+	struct server_conf *sc = config_loader_base(ld);
+
+	return config_set_address(ld, k, val, 1, field, &sc->https_addr);
+}
+
 /* Parsed once here, so that binding a declared port never resolves anything. */
 static int
 set_bind_addr(struct config_loader *ld, const struct config_key *k, const char *val, void *field)
@@ -389,6 +459,9 @@ static const struct config_key server_keys[] = {
 	{ "relay", config_set_bool, SERVER(relay), .dflt = "yes" },
 	{ "relay_max_streams", config_set_count, SERVER(relay_max_streams),
 	    .ndflt = CONFIG_DEFAULT_RELAY_MAX_STREAMS, .lo = 1, .hi = MAX_STREAMS_LIMIT },
+	{ "http_listen", set_http_listen, SERVER(http_listen), .optional = 1 },
+	{ "https_listen", set_https_listen, SERVER(https_listen), .optional = 1 },
+	{ "allow_hosts", set_allow_hosts, SERVER(allow_hosts), .optional = 1 },
 	COMMON_KEYS(struct server_conf),
 };
 
@@ -474,6 +547,42 @@ server_tls_check(struct config_loader *ld, struct server_conf *sc)
 		    "transports lists tls or wss but no tls_cert is set");
 }
 
+static int same_address(const struct net_addr *a, const struct net_addr *b);
+
+/* Key a, set to an address, must not be the address of key b (if b is set). */
+static void
+address_clash(struct config_loader *ld, const char *a, const char *va, const struct net_addr *aa,
+    const char *b, const char *vb, const struct net_addr *ab)
+{
+	if (va == NULL || vb == NULL || !same_address(aa, ab))
+		return;
+	config_error(ld, config_later_line(ld, a, b), "%s %s is the address of %s", a, va, b);
+}
+
+/* The web listeners need allow_hosts, and addresses of their own. */
+static void
+server_web_check(struct config_loader *ld, const struct server_conf *sc)
+{
+	const struct net_addr *m = &sc->common.metrics_addr;
+	const char *mv = sc->common.metrics_listen;
+
+	if ((sc->http_listen != NULL || sc->https_listen != NULL) && sc->nallow_hosts == 0)
+		config_error(ld, config_later_line(ld, "http_listen", "https_listen"),
+		    "http_listen and https_listen need allow_hosts, the names agents may claim");
+	if (sc->nallow_hosts > 0 && sc->http_listen == NULL && sc->https_listen == NULL)
+		config_error(ld, config_key_line(ld, "allow_hosts"),
+		    "allow_hosts is only valid with http_listen or https_listen");
+	address_clash(ld, "http_listen", sc->http_listen, &sc->http_addr, "listen", sc->listen,
+	    &sc->listen_addr);
+	address_clash(ld, "https_listen", sc->https_listen, &sc->https_addr, "listen", sc->listen,
+	    &sc->listen_addr);
+	address_clash(ld, "https_listen", sc->https_listen, &sc->https_addr, "http_listen",
+	    sc->http_listen, &sc->http_addr);
+	address_clash(ld, "http_listen", sc->http_listen, &sc->http_addr, "metrics_listen", mv, m);
+	address_clash(ld, "https_listen", sc->https_listen, &sc->https_addr, "metrics_listen", mv,
+	    m);
+}
+
 static void
 server_close(struct config_loader *ld)
 {
@@ -481,6 +590,7 @@ server_close(struct config_loader *ld)
 
 	common_check(ld, &sc->common);
 	server_tls_check(ld, sc);
+	server_web_check(ld, sc);
 }
 
 /*
@@ -711,6 +821,9 @@ config_free_server(struct server_conf *conf)
 	free(conf->tls_key);
 	free(conf->ws_path);
 	free(conf->common.metrics_listen);
+	free(conf->http_listen);
+	free(conf->https_listen);
+	free_strings(conf->allow_hosts, conf->nallow_hosts);
 	memset(conf, 0, sizeof(*conf));
 }
 

@@ -37,6 +37,7 @@
 #define CONFIG_DEFAULT_PUNCH_TIMEOUT 10.0
 #define CONFIG_DEFAULT_RELAY_MAX_STREAMS 256
 #define CONFIG_ALLOW_PEERS_MAX 64   /* names in one service's allow_peers */
+#define CONFIG_HOSTS_MAX 256        /* names in allow_hosts, or in one service's hosts */
 
 /* How a visitor reaches its peer's service: direct when it can, else relayed; or one only. */
 enum visitor_mode { VISITOR_AUTO, VISITOR_DIRECT, VISITOR_RELAY };
@@ -83,6 +84,12 @@ struct server_conf {
 	int p2p;                    /* rendezvous for direct agent links (default yes) */
 	int relay;                  /* relay visitor streams between agents (default yes) */
 	uint32_t relay_max_streams; /* relayed streams per visiting agent */
+	char *http_listen;          /* shared HTTP port routed by Host, as written, or NULL */
+	struct net_addr http_addr;
+	char *https_listen;         /* shared HTTPS port routed by SNI, as written, or NULL */
+	struct net_addr https_addr;
+	char **allow_hosts;         /* host names agents may claim ("*", "*.a.b", "a.b") */
+	size_t nallow_hosts;
 	struct config_common common;
 };
 

@@ -244,6 +244,33 @@ START_TEST(test_wildcards)
 }
 END_TEST
 
+START_TEST(test_patterns_allowed)
+{
+	char *allow[] = { "*.apps.example.com", "example.org", "*.dev.example.net" };
+	char *any[] = { "*" };
+	char out[HOSTNAME_MAX + 1];
+
+	ck_assert_int_eq(hostname_pattern_normalize("*.Dev.Example.NET", 17, out), 0);
+	ck_assert_str_eq(out, "*.dev.example.net");
+	ck_assert_int_eq(hostname_pattern_normalize("App.example.org.", 16, out), 0);
+	ck_assert_str_eq(out, "app.example.org");
+	ck_assert_int_eq(hostname_pattern_normalize("*", 1, out), -1);
+	ck_assert_int_eq(hostname_pattern_normalize("*.", 2, out), -1);
+	ck_assert_int_eq(hostname_pattern_normalize("a.*.b", 5, out), -1);
+	ck_assert_int_eq(hostname_pattern_normalize("**.b", 4, out), -1);
+	ck_assert(hostname_allowed(allow, 3, "a.apps.example.com"));
+	ck_assert(hostname_allowed(allow, 3, "example.org"));
+	ck_assert(hostname_allowed(allow, 3, "*.dev.example.net"));
+	/* A wildcard claim needs that wildcard itself; one label only. */
+	ck_assert(!hostname_allowed(allow, 3, "*.x.apps.example.com"));
+	ck_assert(!hostname_allowed(allow, 3, "b.a.apps.example.com"));
+	ck_assert(!hostname_allowed(allow, 3, "www.example.org"));
+	ck_assert(!hostname_allowed(allow, 3, "apps.example.com"));
+	ck_assert(hostname_allowed(any, 1, "*.anything.example"));
+	ck_assert(!hostname_allowed(allow, 0, "example.org"));
+}
+END_TEST
+
 static struct http_host hh;
 
 /* Parse text whole; every shorter prefix must ask for more. */
@@ -401,6 +428,7 @@ vhost_suite(void)
 	tcase_add_test(tc, test_too_long);
 	tcase_add_test(tc, test_host_normalize);
 	tcase_add_test(tc, test_wildcards);
+	tcase_add_test(tc, test_patterns_allowed);
 	tcase_add_test(tc, test_http_host);
 	tcase_add_test(tc, test_http_host_refused);
 	tcase_add_test(tc, test_hostmap);
