@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "agent-direct.h"
+#include "agent-udp.h"
 #include "agent-visitor.h"
 #include "agent.h"
 #include "control.h"
@@ -59,6 +60,7 @@ struct agent {
 	struct retire retired;            /* counters of removed services streams may still use */
 	struct directset *direct;         /* links to other agents */
 	struct visitorset *visitors;
+	struct agent_udp *udp;            /* the UDP services of conf */
 };
 
 static void agent_link_control(struct link *l, Rtun__Control *msg);
@@ -255,6 +257,7 @@ agent_declare(struct agent *a)
 		svcs[i].p2p = sc->p2p != 0;
 		svcs[i].allow_peers = sc->allow_peers;
 		svcs[i].n_allow_peers = sc->nallow_peers;
+		svcs[i].type = (Rtun__ServiceType)sc->type;
 		ptrs[i] = &svcs[i];
 	}
 	control_send_declare(a->link, ptrs, n);
@@ -273,10 +276,12 @@ agent_on_declare_result(struct agent *a, const Rtun__DeclareResult *dr)
 		if (r->status == RTUN__SERVICE_STATUS__SERVICE_OK && r->remote_port == 0)
 			log_info("service %s: ready for visitors", r->name);
 		else if (r->status == RTUN__SERVICE_STATUS__SERVICE_OK)
-			log_info("service %s: remote port %u ready", r->name, r->remote_port);
+			log_info("service %s: remote port %u ready%s", r->name, r->remote_port,
+			    r->type == RTUN__SERVICE_TYPE__SERVICE_UDP ? " (udp)" : "");
 		else {
-			log_warn("service %s: remote port %u refused: %s", r->name,
-			    r->remote_port, r->reason);
+			log_warn("service %s: remote %sport %u refused: %s", r->name,
+			    r->type == RTUN__SERVICE_TYPE__SERVICE_UDP ? "udp " : "", r->remote_port,
+			    r->reason);
 			(*a->ports_refused)++;
 		}
 	}
@@ -344,6 +349,10 @@ agent_serve_open(struct agent *a, struct link *l, uint32_t id, const char *servi
 		log_warn("%s: stream %u for %s service '%s'", link_label(l), id,
 		    svc == NULL ? "unknown" : "not allowed", service);
 		link_send_reset(l, id, FRAME_CODE_UNKNOWN_SERVICE, "unknown service");
+		return;
+	}
+	if (svc->type == SERVICE_TYPE_UDP) {
+		agent_udp_serve(a->udp, l, id, svc, peer, dest);
 		return;
 	}
 	log_debug("%s: stream %u: user %s for service %s", link_label(l), id, peer, service);
@@ -501,6 +510,7 @@ agent_new(struct ev_loop *loop, const struct agent_conf *conf, struct metrics *m
 	agent_register_metrics(a);
 	retire_init(&a->retired);
 	agent_set_svc_counters(a, conf);
+	a->udp = agent_udp_new(loop, metrics, conf);
 	a->backoff = conf->reconnect_min;
 	a->direct = directset_new(loop, a, conf, metrics, &agent_direct_ops, a);
 	if (a->direct == NULL || (a->visitors = visitorset_new(loop, a, conf, a->direct,
@@ -510,6 +520,7 @@ agent_new(struct ev_loop *loop, const struct agent_conf *conf, struct metrics *m
 		agent_set_svc_counters(a, &(const struct agent_conf){ .nservices = 0 });
 		free(a->svc_ctr);
 		retire_free(&a->retired, metrics);
+		agent_udp_free(a->udp);
 		SSL_CTX_free(tls);
 		free(a);
 		return NULL;
@@ -566,7 +577,7 @@ agent_log_changes(const struct agent_conf *old, const struct agent_conf *new)
 			log_info("reload: service %s added (port %u -> %s)", n->name,
 			    n->remote_port, n->local);
 		else if (o->remote_port != n->remote_port || strcmp(o->local, n->local) != 0 ||
-		    o->proxy_protocol != n->proxy_protocol)
+		    o->proxy_protocol != n->proxy_protocol || o->type != n->type)
 			log_info("reload: service %s changed (port %u -> %s)", n->name,
 			    n->remote_port, n->local);
 	}
@@ -593,6 +604,7 @@ agent_reload(struct agent *a, const struct agent_conf *conf)
 {
 	const struct agent_conf *old = a->conf;
 	int relink = agent_needs_relink(old, conf);
+	struct agent_udp *old_udp;
 	SSL_CTX *tls;
 
 	if (agent_tls_context(conf, &tls) == -1)
@@ -607,6 +619,9 @@ agent_reload(struct agent *a, const struct agent_conf *conf)
 
 	agent_log_changes(old, conf);
 	agent_set_svc_counters(a, conf);
+	old_udp = a->udp;
+	a->udp = agent_udp_new(a->loop, a->metrics, conf);
+	agent_udp_free(old_udp);
 	a->conf = conf;
 	log_info("configuration reloaded from %s", conf->path);
 	if (relink && a->link != NULL) {
@@ -644,6 +659,7 @@ agent_free(struct agent *a)
 	agent_set_svc_counters(a, &(const struct agent_conf){ .nservices = 0 });
 	free(a->svc_ctr);
 	retire_free(&a->retired, a->metrics);
+	agent_udp_free(a->udp);
 	SSL_CTX_free(a->tls);
 	free(a);
 }

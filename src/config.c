@@ -22,6 +22,7 @@
 #include "log.h"
 #include "net.h"
 #include "portset.h"
+#include "proxyproto.h"
 #include "transport-tls.h"
 #include "xmalloc.h"
 
@@ -74,6 +75,19 @@ set_proxy_protocol(struct config_loader *ld, const struct config_key *k, const c
 	if ((*(int *)field = choice(names, NELEM(names), val)) == -1)
 		return config_key_error(ld, k,
 		    "\"%s\" is not a PROXY protocol version (none, v1, v2)", val);
+	return 0;
+}
+
+static int
+set_service_type(struct config_loader *ld, const struct config_key *k, const char *val,
+    void *field)
+{
+	static const char *const names[] = {
+		[SERVICE_TYPE_TCP] = "tcp", [SERVICE_TYPE_UDP] = "udp",
+	};
+
+	if ((*(int *)field = choice(names, NELEM(names), val)) == -1)
+		return config_key_error(ld, k, "\"%s\" is not a service type (tcp, udp)", val);
 	return 0;
 }
 
@@ -462,6 +476,10 @@ static const struct config_key server_keys[] = {
 	{ "http_listen", set_http_listen, SERVER(http_listen), .optional = 1 },
 	{ "https_listen", set_https_listen, SERVER(https_listen), .optional = 1 },
 	{ "allow_hosts", set_allow_hosts, SERVER(allow_hosts), .optional = 1 },
+	{ "udp_idle_timeout", config_set_duration, SERVER(udp_idle_timeout),
+	    .ndflt = CONFIG_DEFAULT_UDP_IDLE_TIMEOUT },
+	{ "udp_max_flows", config_set_count, SERVER(udp_max_flows),
+	    .ndflt = CONFIG_DEFAULT_UDP_MAX_FLOWS, .lo = 1, .hi = MAX_STREAMS_LIMIT },
 	COMMON_KEYS(struct server_conf),
 };
 
@@ -497,6 +515,11 @@ static const struct config_key service_keys[] = {
 	{ "proxy_protocol", set_proxy_protocol, SERVICE(proxy_protocol), .dflt = "none" },
 	{ "p2p", config_set_bool, SERVICE(p2p), .dflt = "no" },
 	{ "allow_peers", set_allow_peers, SERVICE(allow_peers), .optional = 1 },
+	{ "type", set_service_type, SERVICE(type), .dflt = "tcp" },
+	{ "udp_idle_timeout", config_set_duration, SERVICE(udp_idle_timeout),
+	    .ndflt = CONFIG_DEFAULT_UDP_IDLE_TIMEOUT },
+	{ "udp_max_flows", config_set_count, SERVICE(udp_max_flows),
+	    .ndflt = CONFIG_DEFAULT_UDP_MAX_FLOWS, .lo = 1, .hi = MAX_STREAMS_LIMIT },
 	{ "idle_timeout", config_set_idle, SERVICE(idle_timeout), .dflt = "off" },
 };
 
@@ -692,16 +715,70 @@ service_p2p_check(struct config_loader *ld, const struct service_conf *svc)
 	return bad ? -1 : 0;
 }
 
+/* True when the current section set key itself (a defaulted key has the header's line). */
+static int
+key_set(struct config_loader *ld, const char *key)
+{
+	return config_key_line(ld, key) != config_section_line(ld);
+}
+
+/*
+ * A UDP service is a public port and nothing else: no visitors, and no PROXY
+ * header (a datagram has no stream to put one in front of); the udp_ keys
+ * mean nothing to a TCP service. Each mistake is reported on its own line.
+ */
+static int
+service_type_check(struct config_loader *ld, const struct service_conf *svc)
+{
+	static const char *const udp_keys[] = { "udp_idle_timeout", "udp_max_flows" };
+	const struct {
+		const char *key;
+		int set;
+	} tcp_only[] = {
+		{ "p2p", svc->p2p },
+		{ "allow_peers", svc->nallow_peers > 0 },
+		{ "proxy_protocol", svc->proxy_protocol != PROXYPROTO_NONE },
+		{ "idle_timeout", svc->idle_timeout > 0 },   /* a flow has udp_idle_timeout */
+	};
+	int bad = 0;
+	size_t i;
+
+	for (i = 0; svc->type == SERVICE_TYPE_TCP && i < NELEM(udp_keys); i++) {
+		if (!key_set(ld, udp_keys[i]))
+			continue;
+		config_error(ld, config_key_line(ld, udp_keys[i]),
+		    "%s is only valid with type = udp", udp_keys[i]);
+		bad = 1;
+	}
+	if (svc->type != SERVICE_TYPE_UDP)
+		return bad ? -1 : 0;
+	for (i = 0; i < NELEM(tcp_only); i++) {
+		if (!tcp_only[i].set)
+			continue;
+		config_error(ld, config_key_line(ld, tcp_only[i].key),
+		    "%s is not supported with type = udp", tcp_only[i].key);
+		bad = 1;
+	}
+	if (svc->remote_port == 0) {
+		config_error(ld, config_section_line(ld),
+		    "missing required key \"remote_port\" in [service %s]", svc->name);
+		bad = 1;
+	}
+	return bad ? -1 : 0;
+}
+
 static void
 service_close(struct config_loader *ld)
 {
 	struct agent_conf *ac = config_loader_conf(ld);
 	const struct service_conf *svc = config_loader_base(ld), *other;
 
-	if (service_p2p_check(ld, svc) == -1 || svc->remote_port == 0)
+	if (service_type_check(ld, svc) == -1 || service_p2p_check(ld, svc) == -1 ||
+	    svc->remote_port == 0)
 		return;
+	/* TCP and UDP ports of one number are two ports. */
 	for (other = ac->services; other < svc; other++) {
-		if (other->remote_port != svc->remote_port)
+		if (other->remote_port != svc->remote_port || other->type != svc->type)
 			continue;
 		config_error(ld, config_key_line(ld, "remote_port"),
 		    "remote_port %u is already used by [service %s] on line %d",

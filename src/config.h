@@ -36,8 +36,13 @@
 #define CONFIG_DEFAULT_WS_PATH "/rtun"
 #define CONFIG_DEFAULT_PUNCH_TIMEOUT 10.0
 #define CONFIG_DEFAULT_RELAY_MAX_STREAMS 256
+#define CONFIG_DEFAULT_UDP_IDLE_TIMEOUT 60.0
+#define CONFIG_DEFAULT_UDP_MAX_FLOWS 1024
 #define CONFIG_ALLOW_PEERS_MAX 64   /* names in one service's allow_peers */
 #define CONFIG_HOSTS_MAX 256        /* names in allow_hosts, or in one service's hosts */
+
+/* What a service's public port carries; the values of rtun.ServiceType. */
+enum service_type { SERVICE_TYPE_TCP = 0, SERVICE_TYPE_UDP = 1 };
 
 /* How a visitor reaches its peer's service: direct when it can, else relayed; or one only. */
 enum visitor_mode { VISITOR_AUTO, VISITOR_DIRECT, VISITOR_RELAY };
@@ -90,6 +95,8 @@ struct server_conf {
 	struct net_addr https_addr;
 	char **allow_hosts;         /* host names agents may claim ("*", "*.a.b", "a.b") */
 	size_t nallow_hosts;
+	double udp_idle_timeout;    /* a UDP flow with no datagram either way this long ends */
+	uint32_t udp_max_flows;     /* UDP flows per UDP port */
 	struct config_common common;
 };
 
@@ -102,6 +109,9 @@ struct service_conf {
 	int p2p;                    /* p2p = yes: allowed agents may visit it directly or by relay */
 	char **allow_peers;         /* agent names that may visit, with p2p */
 	size_t nallow_peers;
+	int type;                   /* enum service_type */
+	double udp_idle_timeout;    /* type udp: a flow with no datagram either way this long ends */
+	uint32_t udp_max_flows;     /* type udp: flows at once; further OPENs are refused */
 	double idle_timeout;        /* reset a stream silent this long; 0: off */
 	int line;                   /* line of the [service NAME] header */
 };

@@ -217,6 +217,25 @@ control_name_valid(const char *s)
 	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
 }
 
+int
+control_service_type_known(uint32_t type)
+{
+	return type == RTUN__SERVICE_TYPE__SERVICE_TCP || type == RTUN__SERVICE_TYPE__SERVICE_UDP;
+}
+
+const char *
+control_service_type_name(uint32_t type)
+{
+	switch (type) {
+	case RTUN__SERVICE_TYPE__SERVICE_TCP:
+		return "tcp";
+	case RTUN__SERVICE_TYPE__SERVICE_UDP:
+		return "udp";
+	default:
+		return "?";
+	}
+}
+
 static const char *
 check_services(const Rtun__Declare *d)
 {
@@ -234,6 +253,8 @@ check_services(const Rtun__Declare *d)
 			return "too many allow_peers";
 		if (!svc->p2p && svc->n_allow_peers > 0)
 			return "allow_peers without p2p";
+		if (svc->p2p && svc->type != RTUN__SERVICE_TYPE__SERVICE_TCP)
+			return "p2p on a service that is not tcp";
 		for (j = 0; j < svc->n_allow_peers; j++) {
 			if (!control_name_valid(svc->allow_peers[j]))
 				return "bad agent name in allow_peers";

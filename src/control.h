@@ -74,5 +74,9 @@ void control_free(Rtun__Control *msg);
 const char *control_name(const Rtun__Control *msg);
 /* True when s is a valid agent or service name: 1 to CONTROL_NAME_MAX of [A-Za-z0-9._-]. */
 int control_name_valid(const char *s);
+/* True when this build serves services of this Service.type. */
+int control_service_type_known(uint32_t type);
+/* "tcp" or "udp" for a Service.type, "?" for one this build does not know. */
+const char *control_service_type_name(uint32_t type);
 
 #endif

@@ -313,6 +313,37 @@ net_connect(const struct net_addr *addr)
 	return net_connect_from(addr, 0);
 }
 
+/* A UDP socket on which op (bind or connect) succeeded; -1 with errno. */
+static int
+udp_socket(const struct net_addr *addr, int (*op)(int, const struct sockaddr *, socklen_t))
+{
+	int fd, saved;
+
+	fd = socket(addr->ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	if (op(fd, (const struct sockaddr *)&addr->ss, addr->len) == -1) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+int
+net_udp_bind(const struct net_addr *addr)
+{
+	/* No SO_REUSEADDR: on UDP it would let a second socket share the port. */
+	return udp_socket(addr, bind);
+}
+
+int
+net_udp_connect(const struct net_addr *addr)
+{
+	return udp_socket(addr, connect);
+}
+
 int
 net_socket_error(int fd)
 {

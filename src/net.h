@@ -64,6 +64,10 @@ int net_connect(const struct net_addr *addr);
  * so that other sockets may use that port too, as a hole punch needs.
  */
 int net_connect_from(const struct net_addr *addr, uint16_t local_port);
+/* Non-blocking, close-on-exec UDP socket bound to addr; -1 with errno set on failure. */
+int net_udp_bind(const struct net_addr *addr);
+/* Non-blocking, close-on-exec UDP socket connected to addr; -1 with errno set on failure. */
+int net_udp_connect(const struct net_addr *addr);
 /* Pending error of a socket (SO_ERROR), 0 if none. */
 int net_socket_error(int fd);
 /* accept() a non-blocking, close-on-exec connection; -1 with errno. */

@@ -1,7 +1,7 @@
 /*
  * rtund's public ports (server-ports.h): a list of ports, each with its owner
- * and its listener. Lists are short (a few hundred ports at most), so lookups
- * walk them.
+ * and its listener (TCP) or socket (UDP). Lists are short (a few hundred
+ * ports at most), so lookups walk them.
  */
 #include "rtun-build.h"
 
@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "listener.h"
@@ -17,10 +18,13 @@
 
 struct port {
 	struct ports *ps;
+	enum port_proto proto;
 	uint16_t number;
 	char service[CONFIG_NAME_MAX + 1];
 	struct port_owner owner;
-	struct listener *listener;   /* NULL once the drain stopped listening */
+	struct listener *listener;   /* TCP; NULL once the drain stopped listening */
+	int fd;                      /* UDP: the bound socket; -1 for TCP */
+	void *data;                  /* the owner's */
 	struct stream_counters ctr;
 	int marked;
 	LIST_ENTRY(port) entry;
@@ -65,21 +69,22 @@ ports_free(struct ports *ps)
 }
 
 struct port *
-ports_find(const struct ports *ps, uint16_t number)
+ports_find(const struct ports *ps, enum port_proto proto, uint16_t number)
 {
 	struct port *p;
 
 	LIST_FOREACH(p, &ps->list, entry) {
-		if (p->number == number)
+		if (p->number == number && p->proto == proto)
 			return p;
 	}
 	return NULL;
 }
 
 enum port_claim
-ports_claim(const struct ports *ps, uint16_t number, const void *arg, int allowed)
+ports_claim(const struct ports *ps, enum port_proto proto, uint16_t number, const void *arg,
+    int allowed)
 {
-	const struct port *p = ports_find(ps, number);
+	const struct port *p = ports_find(ps, proto, number);
 
 	return port_claim_check(p != NULL ? p->owner.arg : NULL, arg, allowed, ps->open);
 }
@@ -92,9 +97,19 @@ port_accept_cb(struct listener *li, int fd, const struct net_addr *from)
 	p->owner.accept(p, fd, from);
 }
 
+/* A TCP port gets a listener, a UDP port its socket; -1 with errno if not. */
+static int
+port_bind(struct port *p, const struct net_addr *addr)
+{
+	if (p->proto == PORT_UDP)
+		return (p->fd = net_udp_bind(addr)) == -1 ? -1 : 0;
+	p->listener = listener_new(p->ps->loop, addr, port_accept_cb, p);
+	return p->listener == NULL ? -1 : 0;
+}
+
 struct port *
-ports_open(struct ports *ps, const struct net_addr *bind, uint16_t number, const char *service,
-    const struct port_owner *owner)
+ports_open(struct ports *ps, const struct net_addr *bind, enum port_proto proto,
+    uint16_t number, const char *service, const struct port_owner *owner)
 {
 	struct net_addr addr;
 	struct port *p;
@@ -103,10 +118,12 @@ ports_open(struct ports *ps, const struct net_addr *bind, uint16_t number, const
 	net_addr_set_port(&addr, number);
 	p = xcalloc(1, sizeof(*p));
 	p->ps = ps;
+	p->proto = proto;
 	p->number = number;
 	p->owner = *owner;
+	p->fd = -1;
 	snprintf(p->service, sizeof(p->service), "%s", service);
-	if ((p->listener = listener_new(ps->loop, &addr, port_accept_cb, p)) == NULL) {
+	if (port_bind(p, &addr) == -1) {
 		free(p);
 		return NULL;
 	}
@@ -120,6 +137,8 @@ port_close(struct port *p)
 	p->owner.released(p);
 	LIST_REMOVE(p, entry);
 	listener_free(p->listener);
+	if (p->fd != -1)
+		close(p->fd);
 	free(p);
 }
 
@@ -157,6 +176,36 @@ uint16_t
 port_number(const struct port *p)
 {
 	return p->number;
+}
+
+enum port_proto
+port_proto(const struct port *p)
+{
+	return p->proto;
+}
+
+const char *
+port_proto_name(enum port_proto proto)
+{
+	return proto == PORT_UDP ? "udp" : "tcp";
+}
+
+int
+port_fd(const struct port *p)
+{
+	return p->fd;
+}
+
+void *
+port_data(const struct port *p)
+{
+	return p->data;
+}
+
+void
+port_set_data(struct port *p, void *data)
+{
+	p->data = data;
 }
 
 const char *

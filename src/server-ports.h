@@ -5,6 +5,10 @@
  * defined on rtund. The registry decides who may hold a port (a pure policy,
  * port_claim_check()), binds and closes the listeners, and hands accepted
  * connections to the owner; what a port is for stays with its owner.
+ *
+ * A port is a protocol and a number: TCP 53 and UDP 53 are two ports, which
+ * may have two owners. A UDP port has no listener: its bound socket is the
+ * owner's to read (port_fd()) while the port lives, and closed with it.
  */
 #ifndef RTUN_SERVER_PORTS_H
 #define RTUN_SERVER_PORTS_H
@@ -19,6 +23,12 @@
 
 struct port;
 struct ports;
+
+/* The transport protocol of a port. */
+enum port_proto {
+	PORT_TCP,
+	PORT_UDP,
+};
 
 /* What kind of thing holds a port (for logs and for the owner's callbacks). */
 enum port_owner_kind {
@@ -38,7 +48,7 @@ enum port_claim {
 struct port_owner {
 	enum port_owner_kind kind;
 	void *arg;
-	/* A user connected to p from `from`; the callee owns fd. */
+	/* TCP: a user connected to p from `from`; the callee owns fd. */
 	void (*accept)(struct port *p, int fd, const struct net_addr *from);
 	/* p is about to be freed (released, withdrawn or revoked). */
 	void (*released)(struct port *p);
@@ -51,17 +61,17 @@ enum port_claim port_claim_check(const void *holder, const void *claimant, int a
 struct ports *ports_new(struct ev_loop *loop);
 /* Close every port (owners are told) and free the registry. */
 void ports_free(struct ports *ps);
-/* The port with this number, or NULL. */
-struct port *ports_find(const struct ports *ps, uint16_t number);
-/* May owner arg claim number (allowed: number is in the claimable set)? */
-enum port_claim ports_claim(const struct ports *ps, uint16_t number, const void *arg,
-    int allowed);
+/* The port of this protocol and number, or NULL. */
+struct port *ports_find(const struct ports *ps, enum port_proto proto, uint16_t number);
+/* May owner arg claim proto port number (allowed: number is in the claimable set)? */
+enum port_claim ports_claim(const struct ports *ps, enum port_proto proto, uint16_t number,
+    const void *arg, int allowed);
 /*
- * Bind number on bind (an address whose port is ignored) for owner, named
- * service; NULL with errno when the listener cannot be made.
+ * Bind proto port number on bind (an address whose port is ignored) for
+ * owner, named service; NULL with errno when the socket cannot be made.
  */
-struct port *ports_open(struct ports *ps, const struct net_addr *bind, uint16_t number,
-    const char *service, const struct port_owner *owner);
+struct port *ports_open(struct ports *ps, const struct net_addr *bind, enum port_proto proto,
+    uint16_t number, const char *service, const struct port_owner *owner);
 /* Close a port: its owner's released() runs, then it is freed. */
 void port_close(struct port *p);
 /* Call fn for every port owner arg holds (fn may close the port). */
@@ -74,6 +84,16 @@ void ports_stop(struct ports *ps);
 
 /* The port's number. */
 uint16_t port_number(const struct port *p);
+/* The port's protocol. */
+enum port_proto port_proto(const struct port *p);
+/* "tcp" or "udp". */
+const char *port_proto_name(enum port_proto proto);
+/* UDP: the bound socket, the owner's to read until the port is released; TCP: -1. */
+int port_fd(const struct port *p);
+/* What the owner keeps for this port (NULL until set). */
+void *port_data(const struct port *p);
+/* Set that. */
+void port_set_data(struct port *p, void *data);
 /* The name of what the port serves. */
 const char *port_service(const struct port *p);
 /* Rename what the port serves (a re-declaration). */

@@ -24,9 +24,11 @@
 #include "server-ports.h"
 #include "server-relay.h"
 #include "server-rendezvous.h"
+#include "server-udp.h"
 #include "server.h"
 #include "session.h"
 #include "stream-sock.h"
+#include "stream-udp.h"
 #include "stream.h"
 #include "transport-tls.h"
 #include "xmalloc.h"
@@ -95,12 +97,19 @@ static const struct link_ops server_link_ops = {
 
 static void peer_log_result(struct peer *pe, const Rtun__ServiceResult *res);
 
-/* A port of pe's goes: streams still counting into its slots keep them until they end. */
+/*
+ * A port of pe's goes: streams still counting into its slots keep them until
+ * they end. A UDP port's flows need its socket, so they end with it.
+ */
 static void
 peer_port_released(struct port *p)
 {
 	struct peer *pe = port_owner_arg(p);
 
+	if (port_proto(p) == PORT_UDP) {
+		udpport_free(port_data(p));
+		return;
+	}
 	retire_counters(&pe->retired, pe->srv->metrics, pe->link, port_counters(p));
 }
 
@@ -245,6 +254,30 @@ agent_labels(const struct peer *pe, const char *service, char *out, size_t outle
 	return out;
 }
 
+static void
+udp_limits_of(const struct server_conf *conf, struct udp_limits *lim)
+{
+	lim->max_flows = conf->udp_max_flows;
+	lim->idle_timeout = conf->udp_idle_timeout;
+	lim->open_timeout = conf->open_timeout;
+}
+
+/* A UDP port's flows count into rtund_udp_*{agent,service}; start serving it if new. */
+static void
+peer_udp_counters(struct port *p, const char *labels)
+{
+	struct peer *pe = port_owner_arg(p);
+	struct stream_udp_stats *st = stream_udp_stats_new(pe->srv->metrics, "rtund", labels, 1);
+	struct udp_limits lim;
+
+	if (port_data(p) != NULL) {
+		udpport_set_stats(port_data(p), st);
+		return;
+	}
+	udp_limits_of(pe->srv->conf, &lim);
+	port_set_data(p, udpport_new(pe->srv->loop, p, pe->link, &lim, st));
+}
+
 /*
  * Point a port's byte counters at its agent's and service's slots (again after
  * a rename); streams opened before keep counting into the old ones.
@@ -258,6 +291,10 @@ port_set_counters(struct port *p)
 	char labels[1024];
 
 	agent_labels(pe, port_service(p), labels, sizeof(labels));
+	if (port_proto(p) == PORT_UDP) {
+		peer_udp_counters(p, labels);
+		return;
+	}
 	ctr->local_read = metrics_counter(m, "rtund_service_bytes_in_total",
 	    "Bytes from users to the service.", labels);
 	ctr->local_written = metrics_counter(m, "rtund_service_bytes_out_total",
@@ -305,9 +342,11 @@ peer_bind_service(struct peer *pe, const Rtun__Service *svc, Rtun__ServiceResult
 		.released = peer_port_released,
 	};
 	uint16_t number = (uint16_t)svc->remote_port;
+	enum port_proto proto = svc->type == RTUN__SERVICE_TYPE__SERVICE_UDP ? PORT_UDP : PORT_TCP;
+	const char *what = proto == PORT_UDP ? "udp port" : "port";
 	struct port *p;
 
-	switch (ports_claim(srv->ports, number, pe,
+	switch (ports_claim(srv->ports, proto, number, pe,
 	    portset_contains(&srv->conf->allow_ports, number))) {
 	case PORT_CLAIM_CLOSED:
 		res->status = RTUN__SERVICE_STATUS__SERVICE_BIND_ERROR;
@@ -315,16 +354,16 @@ peer_bind_service(struct peer *pe, const Rtun__Service *svc, Rtun__ServiceResult
 		return;
 	case PORT_CLAIM_IN_USE:
 		res->status = RTUN__SERVICE_STATUS__SERVICE_IN_USE;
-		snprintf(reason, rlen, "in use: port %u is held by another agent", number);
+		snprintf(reason, rlen, "in use: %s %u is held by another agent", what, number);
 		return;
 	case PORT_CLAIM_NOT_ALLOWED:
 		res->status = RTUN__SERVICE_STATUS__SERVICE_NOT_ALLOWED;
-		snprintf(reason, rlen, "not allowed: port %u is not in allow_ports (%s)", number,
+		snprintf(reason, rlen, "not allowed: %s %u is not in allow_ports (%s)", what, number,
 		    srv->conf->allow_ports_str);
 		return;
 	case PORT_CLAIM_OURS:
 		/* A re-declaration: keep the socket, maybe rename. */
-		p = ports_find(srv->ports, number);
+		p = ports_find(srv->ports, proto, number);
 		port_set_marked(p, 0);
 		port_set_service(p, svc->name);
 		port_set_counters(p);
@@ -332,10 +371,11 @@ peer_bind_service(struct peer *pe, const Rtun__Service *svc, Rtun__ServiceResult
 	case PORT_CLAIM_FREE:
 		break;
 	}
-	if ((p = ports_open(srv->ports, &srv->conf->bind_ip, number, svc->name, &owner)) == NULL) {
+	p = ports_open(srv->ports, &srv->conf->bind_ip, proto, number, svc->name, &owner);
+	if (p == NULL) {
 		res->status = RTUN__SERVICE_STATUS__SERVICE_BIND_ERROR;
-		snprintf(reason, rlen, "bind error: %s:%u: %s", srv->conf->bind_addr, number,
-		    strerror(errno));
+		snprintf(reason, rlen, "bind error: %s:%u%s: %s", srv->conf->bind_addr, number,
+		    proto == PORT_UDP ? "/udp" : "", strerror(errno));
 		return;
 	}
 	port_set_counters(p);
@@ -352,6 +392,11 @@ service_valid(const Rtun__Declare *d, size_t i, char *reason, size_t rlen)
 		snprintf(reason, rlen, "invalid: bad service name");
 		return 0;
 	}
+	/* A kind of service a newer agent knows and we do not: refused alone, the link stays. */
+	if (!control_service_type_known(svc->type)) {
+		snprintf(reason, rlen, "invalid: unknown service type %u", (unsigned)svc->type);
+		return 0;
+	}
 	if (svc->remote_port == 0 && svc->p2p)
 		return 1;   /* no public port: visitors only */
 	if (svc->remote_port < 1 || svc->remote_port > 65535) {
@@ -359,7 +404,9 @@ service_valid(const Rtun__Declare *d, size_t i, char *reason, size_t rlen)
 		return 0;
 	}
 	for (j = 0; j < i; j++) {
-		if ((svc->remote_port != 0 && d->services[j]->remote_port == svc->remote_port) ||
+		/* TCP and UDP ports of one number are two ports. */
+		if ((svc->remote_port != 0 && d->services[j]->remote_port == svc->remote_port &&
+		    d->services[j]->type == svc->type) ||
 		    strcmp(d->services[j]->name, svc->name) == 0) {
 			snprintf(reason, rlen, "invalid: duplicate service name or port");
 			return 0;
@@ -376,12 +423,13 @@ peer_log_result(struct peer *pe, const Rtun__ServiceResult *res)
 		return;
 	}
 	if (res->status == RTUN__SERVICE_STATUS__SERVICE_OK) {
-		log_info("%s: service %s on port %u", link_label(pe->link), res->name,
-		    res->remote_port);
+		log_info("%s: service %s on %sport %u", link_label(pe->link), res->name,
+		    res->type == RTUN__SERVICE_TYPE__SERVICE_UDP ? "udp " : "", res->remote_port);
 		return;
 	}
-	log_warn("%s: service %s port %u refused: %s", link_label(pe->link), res->name,
-	    res->remote_port, res->reason);
+	log_warn("%s: service %s %sport %u refused: %s", link_label(pe->link), res->name,
+	    res->type == RTUN__SERVICE_TYPE__SERVICE_UDP ? "udp " : "", res->remote_port,
+	    res->reason);
 	if ((size_t)res->status < REFUSAL_COUNT && pe->srv->refused[res->status] != NULL)
 		(*pe->srv->refused[res->status])++;
 }
@@ -420,6 +468,7 @@ peer_on_declare(struct peer *pe, const Rtun__Declare *d)
 		ptrs[i] = &results[i];
 		results[i].name = d->services[i]->name;
 		results[i].remote_port = d->services[i]->remote_port;
+		results[i].type = d->services[i]->type;
 		if (!service_valid(d, i, reasons[i], sizeof(reasons[i])))
 			results[i].status = RTUN__SERVICE_STATUS__SERVICE_INVALID;
 		else if (d->services[i]->remote_port != 0)
@@ -645,6 +694,14 @@ fail:
 	return NULL;
 }
 
+/* A UDP flow has no end of its own but silence: at the drain, its end is now. */
+static void
+udp_drain(struct port *p, void *arg)
+{
+	if (port_proto(p) == PORT_UDP && port_data(p) != NULL)
+		udpport_drain(port_data(p));
+}
+
 void
 server_drain(struct server *srv)
 {
@@ -652,6 +709,7 @@ server_drain(struct server *srv)
 	srv->listener = NULL;
 	acceptor_set_clear(&srv->acceptors);
 	ports_stop(srv->ports);
+	ports_each(srv->ports, udp_drain, NULL);
 }
 
 int
@@ -675,6 +733,8 @@ port_revoke(struct port *p, const char *reason)
 
 	res.name = (char *)port_service(p);
 	res.remote_port = port_number(p);
+	res.type = port_proto(p) == PORT_UDP ? RTUN__SERVICE_TYPE__SERVICE_UDP :
+	    RTUN__SERVICE_TYPE__SERVICE_TCP;
 	res.status = RTUN__SERVICE_STATUS__SERVICE_NOT_ALLOWED;
 	res.reason = (char *)reason;
 	control_send_declare_result(pe->link, &ptr, 1);
@@ -697,6 +757,18 @@ revoke_if_disallowed(struct port *p, void *arg)
 	port_revoke(p, reason);
 }
 
+/* A UDP port takes the reloaded udp_max_flows and udp_idle_timeout. */
+static void
+udp_set_limits(struct port *p, void *arg)
+{
+	struct udp_limits lim;
+
+	if (port_proto(p) != PORT_UDP || port_data(p) == NULL)
+		return;
+	udp_limits_of(arg, &lim);
+	udpport_set_limits(port_data(p), &lim);
+}
+
 void
 server_reload(struct server *srv, const struct server_conf *conf)
 {
@@ -714,6 +786,7 @@ server_reload(struct server *srv, const struct server_conf *conf)
 	relay_limits_of(conf, &lim);
 	relayset_set_limits(srv->relays, &lim);
 	ports_each(srv->ports, revoke_if_disallowed, (void *)conf);
+	ports_each(srv->ports, udp_set_limits, (void *)conf);
 	log_info("configuration reloaded from %s; allow_ports %s", conf->path,
 	    conf->allow_ports_str);
 }

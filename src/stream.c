@@ -14,6 +14,13 @@
  *   rx (link -> end): open -> draining when the peer's CLOSE came, -> closed
  *   once everything was written and the end shut down.
  * Both closed is the only clean end; anything else aborts the end.
+ *
+ * Datagram streams (stream.h) differ in three places only: stream_produce()
+ * reads one whole datagram within the credit whatever the flush's room,
+ * stream_on_datagram() hands each datagram to the end or drops it but never
+ * buffers it, and the peer's CLOSE is answered at once, since a flow has no
+ * half-close. Its end's idle op makes silence a clean end (the input ends,
+ * CLOSE goes out) where any other stream is reset.
  */
 #include "rtun-build.h"
 
@@ -58,6 +65,7 @@ struct stream {
 	ev_timer open_w;         /* OPEN_OK or connect deadline; once open, the idle check */
 	double idle_timeout;     /* 0: never idle */
 	ev_tstamp active_at;     /* when the last byte moved, either way */
+	int datagram;            /* one DATA per datagram, nothing queued (stream.h) */
 
 	int want_read;           /* the end is readable, waiting for the flush */
 	int bulk;                /* last read filled a whole frame: schedule at the tail */
@@ -121,6 +129,7 @@ stream_alloc(struct link *l, uint32_t id, struct stream_end *end, const struct s
 	ev_timer_init(&s->open_w, stream_timeout_cb, c->timeout, 0.0);
 	s->open_w.data = s;
 	ev_timer_start(link_loop(l), &s->open_w);
+	s->datagram = c->datagram;
 	link_add_stream(l, id, s, &s->sched);
 	return s;
 }
@@ -276,13 +285,12 @@ stream_should_grow(const struct stream *s)
 	    ev_now(link_loop(s->link)) - s->window_at < STREAM_GROW_WITHIN;
 }
 
-/* Bytes reached the end: return credit at half a window. */
+/* Bytes of the peer's left us (to the end, or dropped): return credit at half a window. */
 static void
-stream_consumed(struct stream *s, size_t n)
+stream_credit_back(struct stream *s, size_t n)
 {
 	uint32_t inc;
 
-	*s->ctr.local_written += n;
 	s->recv_done += (uint32_t)n;
 	if (s->recv_done < s->window / 2)
 		return;
@@ -295,6 +303,14 @@ stream_consumed(struct stream *s, size_t n)
 	s->recv_left += inc;
 	s->recv_done = 0;
 	s->window_at = ev_now(link_loop(s->link));
+}
+
+/* Bytes reached the end. */
+static void
+stream_consumed(struct stream *s, size_t n)
+{
+	*s->ctr.local_written += n;
+	stream_credit_back(s, n);
 }
 
 /* Shut the end's write side once the peer closed and everything was written. */
@@ -339,6 +355,24 @@ stream_end_writable(struct stream *s)
 	stream_write_out(s);
 }
 
+/* One datagram: to the end at once or dropped by it, and its credit goes back either way. */
+static void
+stream_on_datagram(struct stream *s, const struct frame *f)
+{
+	ssize_t n = -1;
+
+	if (f->payload_len > STREAM_DATAGRAM_MAX) {
+		link_protocol_error(s->link, "stream %u: a datagram of %zu bytes (at most %d)",
+		    s->id, f->payload_len, STREAM_DATAGRAM_MAX);
+		return;
+	}
+	if (s->state == STREAM_OPEN)
+		n = s->end->ops->write(s->end, f->payload, f->payload_len);
+	if (n > 0)
+		*s->ctr.local_written += (uint64_t)n;
+	stream_credit_back(s, f->payload_len);
+}
+
 static void
 stream_on_data(struct stream *s, const struct frame *f)
 {
@@ -355,6 +389,10 @@ stream_on_data(struct stream *s, const struct frame *f)
 	}
 	s->recv_left -= (uint32_t)f->payload_len;
 	s->active_at = ev_now(link_loop(s->link));
+	if (s->datagram) {
+		stream_on_datagram(s, f);
+		return;
+	}
 	if (s->state == STREAM_OPEN && buf_len(&s->out) == 0) {
 		n = s->end->ops->write(s->end, f->payload, f->payload_len);
 		if (n == -1 && errno != EAGAIN && errno != EINTR) {
@@ -398,6 +436,8 @@ stream_on_open_ok(struct stream *s)
 	stream_write_out(s);
 }
 
+static void stream_on_eof(struct stream *s);
+
 static void
 stream_on_close(struct stream *s)
 {
@@ -406,7 +446,11 @@ stream_on_close(struct stream *s)
 		return;
 	}
 	stream_set_half(s, STREAM_RX, HALF_DRAINING);
-	stream_maybe_shut(s);
+	if (stream_maybe_shut(s))
+		return;
+	/* A flow has no half-close: the peer ending it ends it for us too. */
+	if (s->datagram && s->half[STREAM_TX] == HALF_OPEN)
+		stream_on_eof(s);
 }
 
 static void
@@ -458,6 +502,22 @@ stream_on_eof(struct stream *s)
 		stream_update_events(s);
 }
 
+/* How many bytes the next DATA may carry, within the credit. */
+static size_t
+stream_want(const struct stream *s, size_t room)
+{
+	size_t want;
+
+	/* A datagram goes whole or not at all, whatever the room. */
+	if (s->datagram)
+		return s->credit < STREAM_DATAGRAM_MAX ? s->credit : STREAM_DATAGRAM_MAX;
+	/* Fill the flush's room, but no frame so small its header dominates. */
+	want = room > STREAM_FRAME_MIN ? room : STREAM_FRAME_MIN;
+	if (want > link_data_max(s->link))
+		want = link_data_max(s->link);
+	return want > s->credit ? s->credit : want;
+}
+
 int
 stream_produce(struct stream *s, struct buf *out, size_t room)
 {
@@ -468,12 +528,7 @@ stream_produce(struct stream *s, struct buf *out, size_t room)
 
 	if (!s->want_read || s->credit == 0)
 		return 0;
-	/* Fill the flush's room, but no frame so small its header dominates. */
-	want = room > STREAM_FRAME_MIN ? room : STREAM_FRAME_MIN;
-	if (want > link_data_max(s->link))
-		want = link_data_max(s->link);
-	if (want > s->credit)
-		want = s->credit;
+	want = stream_want(s, room);
 	memset(&f, 0, sizeof(f));
 	f.type = FRAME_DATA;
 	f.stream = s->id;
@@ -488,7 +543,8 @@ stream_produce(struct stream *s, struct buf *out, size_t room)
 		s->credit -= (uint32_t)n;
 		s->active_at = ev_now(link_loop(s->link));
 		*s->ctr.local_read += (uint64_t)n;
-		s->bulk = (size_t)n == want;
+		/* A flow may hold more datagrams: it keeps its turn until a read finds none. */
+		s->bulk = s->datagram || (size_t)n == want;
 		if (s->bulk && s->credit > 0)
 			return 1;
 		s->want_read = 0;
@@ -549,13 +605,14 @@ stream_idle_cb(struct stream *s)
 		ev_timer_start(loop, &s->open_w);
 		return;
 	}
-	if (lc->idle_timeouts != NULL)
-		(*lc->idle_timeouts)++;
+	/* A UDP flow's silence is its normal end, not a timeout that reset anything. */
 	if (s->end->ops->idle != NULL && s->end->ops->idle(s->end)) {
 		log_debug("%s: service %s: stream %u from %s: idle for %gs, ending", link_label(s->link),
 		    s->service, s->id, s->peer, s->idle_timeout);
 		return;
 	}
+	if (lc->idle_timeouts != NULL)
+		(*lc->idle_timeouts)++;
 	snprintf(why, sizeof(why), "idle for %gs (idle_timeout)", s->idle_timeout);
 	log_info("%s: service %s: stream %u from %s: %s; reset", link_label(s->link), s->service,
 	    s->id, s->peer, why);

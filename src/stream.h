@@ -10,6 +10,15 @@
  * directions were closed by their own side and drained (the end is closed
  * cleanly: a socket sees a FIN), or is aborted by RESET or the link's end (a
  * socket sees a reset, so a cut copy never looks complete).
+ *
+ * A datagram stream (stream_conf.datagram: a UDP flow, stream-udp.h) keeps
+ * each datagram whole: one DATA frame per datagram, whatever the flush's room,
+ * and nothing is ever queued on the receiving side: a datagram the end cannot
+ * send is dropped and its credit returned at once. Its end follows a stricter
+ * contract, given with each op below. Half-closes mean nothing to a datagram:
+ * its end's idle op ends the input when the flow was silent for idle_timeout
+ * (CLOSE goes out), and the stream answers the peer's CLOSE with its own, so
+ * that either side's expiry is a clean end at both.
  */
 #ifndef RTUN_STREAM_H
 #define RTUN_STREAM_H
@@ -27,9 +36,17 @@ struct stream_end;
 
 /* What a stream asks of its local end; every call is non-blocking. */
 struct stream_end_ops {
-	/* Read up to len bytes: > 0 bytes, 0 at the end of input, -1 with errno (EAGAIN: wait). */
+	/*
+	 * Read up to len bytes: > 0 bytes, 0 at the end of input, -1 with errno (EAGAIN: wait).
+	 * Datagram streams: exactly one whole datagram of at most len bytes; a larger
+	 * one is dropped (and counted) by the end, never split.
+	 */
 	ssize_t (*read)(struct stream_end *e, void *p, size_t len);
-	/* Write up to len bytes: bytes taken, or -1 with errno (EAGAIN: wait). */
+	/*
+	 * Write up to len bytes: bytes taken, or -1 with errno (EAGAIN: wait).
+	 * Datagram streams: p is one whole datagram; len once it is sent, or -1 once
+	 * the end dropped (and counted) it. Never partial, never to be retried.
+	 */
 	ssize_t (*write)(struct stream_end *e, const void *p, size_t len);
 	/* Nothing more will be written (a socket sends its FIN once what it holds is out). */
 	void (*shutdown)(struct stream_end *e);
@@ -74,6 +91,9 @@ struct stream_counters {
 	uint64_t *connect_failed; /* agent: connects to the local target that failed, or NULL */
 };
 
+/* Largest datagram a datagram stream carries (doc/PROTOCOL.md, "UDP flows"). */
+#define STREAM_DATAGRAM_MAX 65535
+
 /* What a new stream is for. */
 struct stream_conf {
 	const char *service;
@@ -82,6 +102,7 @@ struct stream_conf {
 	const struct stream_counters *ctr;
 	double timeout;           /* for OPEN_OK (stream_open) or the end's connect (stream_accept) */
 	double idle_timeout;      /* once open: end a stream silent this long; 0: never */
+	int datagram;             /* a datagram stream (see the top) */
 };
 
 /* A local connection arrived on end: send OPEN for it and wait for OPEN_OK. */

@@ -56,6 +56,10 @@ CONTROL = {
                                + pb_field(1, pb_field(1, b"web") + pb_field(2, 8080)
                                           + pb_field(3, 3) + pb_field(4, b"in use"))),
     "error": pb_field(7, pb_field(1, 1) + pb_field(2, b"no common version")),
+    "declare_udp": pb_field(5, pb_field(1, pb_field(1, b"dns") + pb_field(2, 5353) + pb_field(5, 1))
+                            + pb_field(1, pb_field(1, b"dns-tcp") + pb_field(2, 5353))),
+    "declare_result_udp": pb_field(6, pb_field(1, pb_field(1, b"dns") + pb_field(2, 5353)
+                                               + pb_field(5, 1))),
     "declare_p2p": pb_field(5, pb_field(1, pb_field(1, b"ssh") + pb_field(3, 1)
                                         + pb_field(4, b"laptop") + pb_field(4, b"ci-runner"))),
     "punch_request": pb_field(8, pb_field(1, b"office") + pb_field(2, b"ssh")),
@@ -81,6 +85,10 @@ FRAMES = {
     "goaway": frame(b"\x94\x08\x00\x08" + mp_str(b"superseded")),
     "control": frame(b"\x92\x09\x00", CONTROL["client_hello"]),
 }
+FRAMES["udp_flow"] = (frame(b"\x95\x02\x02" + mp_str(b"dns") + mp_str(b"198.51.100.9:40053")
+                            + mp_str(b"0.0.0.0:5353")) + FRAMES["open_ok"]
+                      + frame(b"\x92\x00\x02", b"\x12\x34\x01\x00" + bytes(28))
+                      + frame(b"\x92\x00\x02", b"\x00" * 1400) + FRAMES["close"])
 FRAMES["stream"] = (FRAMES["open"] + FRAMES["open_ok"] + FRAMES["data"] + FRAMES["window"]
                     + FRAMES["close"] + FRAMES["ping"])
 

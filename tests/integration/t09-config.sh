@@ -341,6 +341,108 @@ allow_ports = $(port 10)-$(port 49)
 p2p = sometimes
 EOF2
 
+# UDP services: good as documented, and every new key's bad values name file:line.
+check "$RTUND" udp-rtund 0 - <<EOF2
+[server]
+listen = $A:$P0
+token = t
+allow_ports = $(port 10)-$(port 49)   ; TCP and UDP ports alike
+udp_idle_timeout = 60s         ; default 60s
+udp_max_flows = 1024           ; per UDP port, default 1024
+EOF2
+check "$RTUN" udp-rtun 0 - <<EOF2
+[agent]
+server = $A:$P0
+token = t
+
+[service dns]
+type = udp                     ; default tcp
+local = 127.0.0.1:53
+remote_port = $(port 20)
+udp_idle_timeout = 30s         ; default 60s
+udp_max_flows = 256            ; default 1024
+
+[service dns-tcp]              ; the TCP port of the same number is another port
+local = 127.0.0.1:53
+remote_port = $(port 20)
+EOF2
+# udp_check NAME LINE: an rtun.conf of a UDP service [service dns] whose keys after
+# "local" (from line 8 on) are on stdin; it must fail on LINE.
+udp_check() {
+	{
+		printf '[agent]\nserver = %s\ntoken = t\n\n[service dns]\ntype = udp\n' "$A:$P0"
+		printf 'local = 127.0.0.1:53\n'
+		cat
+	} >"$IT_DIR/$1.in"
+	check "$RTUN" "$1" 78 "$2" <"$IT_DIR/$1.in"
+}
+check "$RTUN" a-udp-bad-type 78 6 <<EOF2
+[agent]
+server = $A:$P0
+token = t
+
+[service dns]
+type = quic
+local = 127.0.0.1:53
+remote_port = $(port 20)
+EOF2
+udp_check a-udp-bad-idle 9 <<EOF2
+remote_port = $(port 20)
+udp_idle_timeout = 0s
+EOF2
+udp_check a-udp-bad-flows 9 <<EOF2
+remote_port = $(port 20)
+udp_max_flows = none
+EOF2
+udp_check a-udp-no-port 5 <<EOF2
+udp_max_flows = 5
+EOF2
+udp_check a-udp-p2p 9 <<EOF2
+remote_port = $(port 20)
+p2p = yes
+allow_peers = laptop
+EOF2
+grep -q -F "a-udp-p2p.conf:9: p2p is not supported with type = udp" "$IT_DIR/a-udp-p2p.log" ||
+	fail "a-udp-p2p: no p2p error"
+grep -q -F "a-udp-p2p.conf:10: allow_peers is not supported with type = udp" \
+	"$IT_DIR/a-udp-p2p.log" || fail "a-udp-p2p: no allow_peers error"
+udp_check a-udp-proxy 9 <<EOF2
+remote_port = $(port 20)
+proxy_protocol = v1
+EOF2
+check "$RTUN" a-tcp-udp-key 78 8 <<EOF2
+[agent]
+server = $A:$P0
+token = t
+
+[service web]
+local = 127.0.0.1:80
+remote_port = $(port 20)
+udp_idle_timeout = 5s
+EOF2
+udp_check a-udp-dup-port 13 <<EOF2
+remote_port = $(port 20)
+
+[service dns2]
+type = udp
+local = 127.0.0.1:54
+remote_port = $(port 20)
+EOF2
+check "$RTUND" d-udp-bad-idle 78 5 <<EOF2
+[server]
+listen = $A:$P0
+token = t
+allow_ports = $(port 10)-$(port 49)
+udp_idle_timeout = forever
+EOF2
+check "$RTUND" d-udp-bad-flows 78 5 <<EOF2
+[server]
+listen = $A:$P0
+token = t
+allow_ports = $(port 10)-$(port 49)
+udp_max_flows = 0
+EOF2
+
 # -V prints a version and exits 0.
 for bin in "$RTUND" "$RTUN"; do
 	out=$(timeout 10 "$bin" -V 2>&1) || fail "${bin##*/} -V exited $?"

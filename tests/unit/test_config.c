@@ -145,6 +145,10 @@ START_TEST(server_defaults)
 	ck_assert_uint_eq(sconf.bind_ip.len, sizeof(struct sockaddr_in));
 	ck_assert_double_eq(sconf.handshake_timeout, CONFIG_DEFAULT_HANDSHAKE_TIMEOUT);
 	ck_assert_double_eq(sconf.open_timeout, CONFIG_DEFAULT_OPEN_TIMEOUT);
+	ck_assert_double_eq(sconf.udp_idle_timeout, CONFIG_DEFAULT_UDP_IDLE_TIMEOUT);
+	ck_assert_double_eq(sconf.udp_idle_timeout, 60);
+	ck_assert_uint_eq(sconf.udp_max_flows, CONFIG_DEFAULT_UDP_MAX_FLOWS);
+	ck_assert_uint_eq(sconf.udp_max_flows, 1024);
 	assert_common_defaults(&sconf.common);
 }
 END_TEST
@@ -559,6 +563,78 @@ START_TEST(duplicate_service_port)
 	agent_fails(AGENT_OK "[service a]\nlocal = 127.0.0.1:1\nremote_port = 6000\n"
 	    "[service b]\nremote_port = 6000\nlocal = 127.0.0.1:2\n", 8,
 	    "remote_port 6000 is already used by [service a] on line 4");
+}
+END_TEST
+
+/* type = udp: a UDP port beside TCP ones (the same number too), with its own keys. */
+START_TEST(udp_services)
+{
+	ck_assert_int_eq(load_agent(AGENT_OK "[service dns]\ntype = udp\nlocal = 127.0.0.1:53\n"
+	    "remote_port = 5353\n"
+	    "[service dns-tcp]\nlocal = 127.0.0.1:53\nremote_port = 5353\n"
+	    "[service voip]\ntype = udp\nlocal = 127.0.0.1:5060\nremote_port = 5060\n"
+	    "udp_idle_timeout = 2m\nudp_max_flows = 10\n"),
+	    0);
+	ck_assert_uint_eq(aconf.nservices, 3);
+	ck_assert_int_eq(aconf.services[0].type, SERVICE_TYPE_UDP);
+	ck_assert_double_eq(aconf.services[0].udp_idle_timeout, CONFIG_DEFAULT_UDP_IDLE_TIMEOUT);
+	ck_assert_uint_eq(aconf.services[0].udp_max_flows, CONFIG_DEFAULT_UDP_MAX_FLOWS);
+	ck_assert_int_eq(aconf.services[1].type, SERVICE_TYPE_TCP);
+	ck_assert_int_eq(aconf.services[2].type, SERVICE_TYPE_UDP);
+	ck_assert_double_eq(aconf.services[2].udp_idle_timeout, 120);
+	ck_assert_uint_eq(aconf.services[2].udp_max_flows, 10);
+	ck_assert_int_eq(load_server(SERVER_OK "udp_idle_timeout = 5s\nudp_max_flows = 1000000\n"),
+	    0);
+	ck_assert_double_eq(sconf.udp_idle_timeout, 5);
+	ck_assert_uint_eq(sconf.udp_max_flows, 1000000);
+}
+END_TEST
+
+#define UDP_SVC "[service dns]\nlocal = 127.0.0.1:53\nremote_port = 5353\ntype = udp\n"
+
+START_TEST(udp_errors)
+{
+	agent_fails(AGENT_OK "[service dns]\nlocal = 127.0.0.1:53\nremote_port = 53\ntype = sctp\n",
+	    7, "type: \"sctp\" is not a service type (tcp, udp)");
+	config_errors_free(&errs);
+	agent_fails(AGENT_OK UDP_SVC "udp_idle_timeout = never\n", 8,
+	    "udp_idle_timeout: \"never\" is not a duration (e.g. 30s, 500ms, 2m)");
+	config_errors_free(&errs);
+	agent_fails(AGENT_OK UDP_SVC "udp_idle_timeout = 0\n", 8,
+	    "udp_idle_timeout: \"0\" is out of range (1ms to 24h)");
+	config_errors_free(&errs);
+	agent_fails(AGENT_OK UDP_SVC "udp_max_flows = 0\n", 8,
+	    "udp_max_flows: \"0\" is out of range (1 to 1000000)");
+	config_errors_free(&errs);
+	agent_fails(AGENT_OK UDP_SVC "udp_max_flows = lots\n", 8,
+	    "udp_max_flows: \"lots\" is not a whole number");
+	config_errors_free(&errs);
+	/* Each key that a UDP service cannot have is named on its own line. */
+	ck_assert_int_eq(load_agent(AGENT_OK UDP_SVC "p2p = yes\nallow_peers = laptop\n"), -1);
+	assert_error(0, 8, "p2p is not supported with type = udp");
+	assert_error(1, 9, "allow_peers is not supported with type = udp");
+	ck_assert_uint_eq(errs.n, 2);
+	config_errors_free(&errs);
+	agent_fails(AGENT_OK UDP_SVC "proxy_protocol = v2\n", 8,
+	    "proxy_protocol is not supported with type = udp");
+	config_errors_free(&errs);
+	agent_fails(AGENT_OK UDP_SVC "idle_timeout = 5m\n", 8,
+	    "idle_timeout is not supported with type = udp");
+	config_errors_free(&errs);
+	agent_fails(AGENT_OK "[service dns]\nlocal = 127.0.0.1:53\ntype = udp\n", 4,
+	    "missing required key \"remote_port\" in [service dns]");
+	config_errors_free(&errs);
+	agent_fails(AGENT_OK "[service dns]\nlocal = 127.0.0.1:53\nremote_port = 53\n"
+	    "udp_max_flows = 5\n", 7, "udp_max_flows is only valid with type = udp");
+	config_errors_free(&errs);
+	agent_fails(AGENT_OK UDP_SVC "[service dns2]\ntype = udp\nlocal = 127.0.0.1:54\n"
+	    "remote_port = 5353\n", 11, "remote_port 5353 is already used by [service dns] on line 4");
+	config_errors_free(&errs);
+	server_fails(SERVER_OK "udp_idle_timeout = soon\n", 4,
+	    "udp_idle_timeout: \"soon\" is not a duration (e.g. 30s, 500ms, 2m)");
+	config_errors_free(&errs);
+	server_fails(SERVER_OK "udp_max_flows = 1000001\n", 4,
+	    "udp_max_flows: \"1000001\" is out of range (1 to 1000000)");
 }
 END_TEST
 
@@ -995,6 +1071,8 @@ config_suite(void)
 	TCase *good = tcase("good"), *bad = tcase("errors"), *parse = tcase("parsers");
 
 	tcase_add_test(good, server_defaults);
+	tcase_add_test(good, udp_services);
+	tcase_add_test(bad, udp_errors);
 	tcase_add_test(good, server_all_keys);
 	tcase_add_test(good, agent_defaults);
 	tcase_add_test(good, agent_services);

@@ -474,6 +474,44 @@ START_TEST(test_allow_peers)
 }
 END_TEST
 
+/*
+ * Service.type: known and unknown values decode (the server refuses an
+ * unknown one per service, keeping the link), p2p is for TCP services only,
+ * and the result echoes the type.
+ */
+START_TEST(test_service_type)
+{
+	Rtun__Control *m;
+	const char *why = NULL;
+
+	ck_assert(control_service_type_known(RTUN__SERVICE_TYPE__SERVICE_TCP));
+	ck_assert(control_service_type_known(RTUN__SERVICE_TYPE__SERVICE_UDP));
+	ck_assert(!control_service_type_known(2));
+	ck_assert_str_eq(control_service_type_name(RTUN__SERVICE_TYPE__SERVICE_UDP), "udp");
+	ck_assert_str_eq(control_service_type_name(RTUN__SERVICE_TYPE__SERVICE_TCP), "tcp");
+	ck_assert_str_eq(control_service_type_name(7), "?");
+	services[0].type = RTUN__SERVICE_TYPE__SERVICE_UDP;
+	services[1].type = (Rtun__ServiceType)7;
+	services[1].p2p = 0;
+	services[1].n_allow_peers = 0;
+	m = repack(select_msg(RTUN__CONTROL__MSG_DECLARE), &why);
+	ck_assert_msg(m != NULL, "refused: %s", why);
+	ck_assert_int_eq(m->declare->services[0]->type, RTUN__SERVICE_TYPE__SERVICE_UDP);
+	ck_assert_int_eq(m->declare->services[1]->type, 7);
+	control_free(m);
+	services[0].p2p = 1;
+	assert_refused(select_msg(RTUN__CONTROL__MSG_DECLARE), "p2p on a service that is not tcp");
+	services[0].type = RTUN__SERVICE_TYPE__SERVICE_TCP;
+	services[1].type = RTUN__SERVICE_TYPE__SERVICE_TCP;
+	assert_accepted(select_msg(RTUN__CONTROL__MSG_DECLARE));
+	results[0].type = RTUN__SERVICE_TYPE__SERVICE_UDP;
+	m = repack(select_msg(RTUN__CONTROL__MSG_DECLARE_RESULT), &why);
+	ck_assert_msg(m != NULL, "refused: %s", why);
+	ck_assert_int_eq(m->declare_result->results[0]->type, RTUN__SERVICE_TYPE__SERVICE_UDP);
+	control_free(m);
+}
+END_TEST
+
 /* Session ids and keys have exactly their size, in every message that carries them. */
 START_TEST(test_punch_lengths)
 {
@@ -582,6 +620,7 @@ control_suite(void)
 	tcase_add_test(bad, test_result_names);
 	tcase_add_test(bad, test_allow_peers);
 	tcase_add_test(bad, test_punch_lengths);
+	tcase_add_test(bad, test_service_type);
 	tcase_add_test(bad, test_punch_go_addrs);
 	tcase_add_test(bad, test_punch_names);
 	suite_add_tcase(s, good);

@@ -78,7 +78,7 @@ on_closed(struct link *l, const char *reason)
 static void
 on_open(struct link *l, uint32_t id, const char *service, const char *peer, const char *dest)
 {
-	struct stream_conf c = { service, peer, dest, &fx.sc, 5.0, 0 };
+	struct stream_conf c = { service, peer, dest, &fx.sc, 5.0, 0, 0 };
 
 	stream_accept(l, id,
 	    stream_sock_connect(link_loop(l), &fx.svc_addr, fx.proxy, peer, dest), 1, &c);
@@ -174,7 +174,7 @@ turn(void)
 static void
 open_user(int fd)
 {
-	struct stream_conf c = { "svc", "192.0.2.1:4000", "192.0.2.2:22", &fx.sc, 5.0, fx.idle };
+	struct stream_conf c = { "svc", "192.0.2.1:4000", "192.0.2.2:22", &fx.sc, 5.0, fx.idle, 0 };
 
 	stream_open(fx.srv.l, stream_sock_accepted(fx.loop, fd), &c);
 }

@@ -1,7 +1,8 @@
 /*
  * Unit tests of src/server-ports.c: the pure claim policy, and the registry
  * with real listeners on 127.0.0.1 (kernel-chosen ports): claims, owners,
- * marks, per-owner iteration, release callbacks and the drain.
+ * marks, per-owner iteration, release callbacks and the drain; UDP ports
+ * beside TCP ports of the same number.
  */
 #include "rtun-build.h"
 
@@ -9,6 +10,8 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <ev.h>
 
@@ -80,16 +83,20 @@ START_TEST(test_registry)
 
 	released = 0;
 	/* Port numbers the kernel will not hand out to connects: above the ephemeral range. */
-	pa = ports_open(ps, &bind, 61011, "one", &oa);
-	pb = ports_open(ps, &bind, 61012, "two", &ob);
+	pa = ports_open(ps, &bind, PORT_TCP, 61011, "one", &oa);
+	pb = ports_open(ps, &bind, PORT_TCP, 61012, "two", &ob);
 	ck_assert_ptr_nonnull(pa);
 	ck_assert_ptr_nonnull(pb);
+	ck_assert_int_eq(port_fd(pa), -1);
 	/* The same number twice cannot be bound. */
-	ck_assert_ptr_null(ports_open(ps, &bind, 61011, "again", &ob));
-	ck_assert_ptr_eq(ports_find(ps, 61011), pa);
-	ck_assert_int_eq(ports_claim(ps, 61011, &a, 1), PORT_CLAIM_OURS);
-	ck_assert_int_eq(ports_claim(ps, 61011, &b, 1), PORT_CLAIM_IN_USE);
-	ck_assert_int_eq(ports_claim(ps, 61013, &b, 1), PORT_CLAIM_FREE);
+	ck_assert_ptr_null(ports_open(ps, &bind, PORT_TCP, 61011, "again", &ob));
+	ck_assert_ptr_eq(ports_find(ps, PORT_TCP, 61011), pa);
+	ck_assert_ptr_null(ports_find(ps, PORT_UDP, 61011));
+	ck_assert_int_eq(ports_claim(ps, PORT_TCP, 61011, &a, 1), PORT_CLAIM_OURS);
+	ck_assert_int_eq(ports_claim(ps, PORT_TCP, 61011, &b, 1), PORT_CLAIM_IN_USE);
+	ck_assert_int_eq(ports_claim(ps, PORT_TCP, 61013, &b, 1), PORT_CLAIM_FREE);
+	/* UDP 61011 is another port, free for another owner. */
+	ck_assert_int_eq(ports_claim(ps, PORT_UDP, 61011, &b, 1), PORT_CLAIM_FREE);
 	ck_assert_str_eq(port_service(pa), "one");
 	port_set_service(pa, "uno");
 	ck_assert_str_eq(port_service(pa), "uno");
@@ -98,9 +105,62 @@ START_TEST(test_registry)
 	ck_assert_int_eq(n, 1);
 	ports_each_of(ps, &b, close_it, NULL);
 	ck_assert_int_eq(released, 1);
-	ck_assert_ptr_null(ports_find(ps, 61012));
+	ck_assert_ptr_null(ports_find(ps, PORT_TCP, 61012));
 	ports_stop(ps);
-	ck_assert_int_eq(ports_claim(ps, 61013, &b, 1), PORT_CLAIM_CLOSED);
+	ck_assert_int_eq(ports_claim(ps, PORT_TCP, 61013, &b, 1), PORT_CLAIM_CLOSED);
+	ports_free(ps);
+	ck_assert_int_eq(released, 2);
+	ev_loop_destroy(loop);
+}
+END_TEST
+
+/* A UDP port is a bound socket its owner reads; TCP and UDP of one number are two ports. */
+START_TEST(test_udp)
+{
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct ports *ps = ports_new(loop);
+	struct net_addr bind = loopback(), to;
+	int a = 0, b = 0, fd, dgram;
+	struct port_owner oa = { PORT_OWNER_AGENT, &a, NULL, on_released };
+	struct port_owner ob = { PORT_OWNER_AGENT, &b, on_accept, on_released };
+	struct port *pu, *pt;
+	char got[8];
+
+	released = 0;
+	pu = ports_open(ps, &bind, PORT_UDP, 61021, "dns", &oa);
+	ck_assert_ptr_nonnull(pu);
+	pt = ports_open(ps, &bind, PORT_TCP, 61021, "dns-tcp", &ob);
+	ck_assert_ptr_nonnull(pt);
+	ck_assert_ptr_null(ports_open(ps, &bind, PORT_UDP, 61021, "again", &ob));
+	ck_assert_int_eq(port_proto(pu), PORT_UDP);
+	ck_assert_str_eq(port_proto_name(port_proto(pu)), "udp");
+	ck_assert_ptr_eq(ports_find(ps, PORT_UDP, 61021), pu);
+	ck_assert_ptr_eq(ports_find(ps, PORT_TCP, 61021), pt);
+	ck_assert_int_eq(ports_claim(ps, PORT_UDP, 61021, &b, 1), PORT_CLAIM_IN_USE);
+	ck_assert_int_eq(ports_claim(ps, PORT_TCP, 61021, &a, 1), PORT_CLAIM_IN_USE);
+	ck_assert_ptr_null(port_data(pu));
+	port_set_data(pu, &a);
+	ck_assert_ptr_eq(port_data(pu), &a);
+	/* The socket is bound and readable by its owner. */
+	fd = port_fd(pu);
+	ck_assert_int_ge(fd, 0);
+	to = bind;
+	net_addr_set_port(&to, 61021);
+	dgram = net_udp_connect(&to);
+	ck_assert_int_ge(dgram, 0);
+	ck_assert_int_eq(send(dgram, "hello", 5, 0), 5);
+	ck_assert_int_eq(recv(fd, got, sizeof(got), 0), 5);
+	ck_assert_int_eq(memcmp(got, "hello", 5), 0);
+	close(dgram);
+	/* The drain keeps UDP sockets: their owners end their flows. */
+	ports_stop(ps);
+	ck_assert_int_eq(port_fd(pu), fd);
+	port_close(pu);
+	ck_assert_int_eq(released, 1);
+	/* Closed with its port: the number is free again. */
+	fd = net_udp_bind(&to);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
 	ports_free(ps);
 	ck_assert_int_eq(released, 2);
 	ev_loop_destroy(loop);
@@ -117,6 +177,7 @@ main(void)
 
 	tcase_add_test(tc, test_claim_policy);
 	tcase_add_test(tc, test_registry);
+	tcase_add_test(tc, test_udp);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

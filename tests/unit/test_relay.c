@@ -198,8 +198,8 @@ static void
 on_relay_open(struct link *l, uint32_t id, const char *service, const char *peer,
     const char *dest)
 {
-	struct stream_conf cf = { service, peer, dest, &fx.sc[1], fx.connect_timeout, 0 };
-	struct stream_conf ct = { service, peer, dest, &fx.sc[2], fx.open_timeout, 0 };
+	struct stream_conf cf = { service, peer, dest, &fx.sc[1], fx.connect_timeout, 0, 0 };
+	struct stream_conf ct = { service, peer, dest, &fx.sc[2], fx.open_timeout, 0, 0 };
 	int i = fx.nrelay++;
 
 	ck_assert_int_lt(i, MAXS);
@@ -213,7 +213,7 @@ static void
 on_service_open(struct link *l, uint32_t id, const char *service, const char *peer,
     const char *dest)
 {
-	struct stream_conf c = { service, peer, dest, &fx.sc[3], 5.0, 0 };
+	struct stream_conf c = { service, peer, dest, &fx.sc[3], 5.0, 0, 0 };
 	struct stream_end *end;
 	char why[128];
 	int fds[2], i = fx.nsvc;
@@ -350,7 +350,7 @@ teardown(void)
 static int
 user_open(void)
 {
-	struct stream_conf c = { "svc", "192.0.2.1:4000", "192.0.2.2:22", &fx.sc[0], 5.0, 0 };
+	struct stream_conf c = { "svc", "192.0.2.1:4000", "192.0.2.2:22", &fx.sc[0], 5.0, 0, 0 };
 	struct stream_end *end;
 	int fds[2], i = fx.nuser++;
 
