@@ -84,10 +84,12 @@ set_service_type(struct config_loader *ld, const struct config_key *k, const cha
 {
 	static const char *const names[] = {
 		[SERVICE_TYPE_TCP] = "tcp", [SERVICE_TYPE_UDP] = "udp",
+		[SERVICE_TYPE_HTTP] = "http", [SERVICE_TYPE_HTTPS] = "https",
 	};
 
 	if ((*(int *)field = choice(names, NELEM(names), val)) == -1)
-		return config_key_error(ld, k, "\"%s\" is not a service type (tcp, udp)", val);
+		return config_key_error(ld, k,
+		    "\"%s\" is not a service type (tcp, udp, http, https)", val);
 	return 0;
 }
 
@@ -324,6 +326,14 @@ fail:
 }
 
 static int
+set_hosts(struct config_loader *ld, const struct config_key *k, const char *val, void *field)
+{
+	struct service_conf *svc = config_loader_base(ld);
+
+	return host_list_parse(ld, k, val, 0, field, &svc->nhosts);
+}
+
+static int
 set_allow_hosts(struct config_loader *ld, const struct config_key *k, const char *val,
     void *field)
 {
@@ -516,6 +526,8 @@ static const struct config_key service_keys[] = {
 	{ "p2p", config_set_bool, SERVICE(p2p), .dflt = "no" },
 	{ "allow_peers", set_allow_peers, SERVICE(allow_peers), .optional = 1 },
 	{ "type", set_service_type, SERVICE(type), .dflt = "tcp" },
+	{ "hosts", set_hosts, SERVICE(hosts), .optional = 1 },
+	{ "forwarded_headers", config_set_bool, SERVICE(forwarded_headers), .dflt = "no" },
 	{ "udp_idle_timeout", config_set_duration, SERVICE(udp_idle_timeout),
 	    .ndflt = CONFIG_DEFAULT_UDP_IDLE_TIMEOUT },
 	{ "udp_max_flows", config_set_count, SERVICE(udp_max_flows),
@@ -743,7 +755,7 @@ service_type_check(struct config_loader *ld, const struct service_conf *svc)
 	int bad = 0;
 	size_t i;
 
-	for (i = 0; svc->type == SERVICE_TYPE_TCP && i < NELEM(udp_keys); i++) {
+	for (i = 0; svc->type != SERVICE_TYPE_UDP && i < NELEM(udp_keys); i++) {
 		if (!key_set(ld, udp_keys[i]))
 			continue;
 		config_error(ld, config_key_line(ld, udp_keys[i]),
@@ -767,14 +779,85 @@ service_type_check(struct config_loader *ld, const struct service_conf *svc)
 	return bad ? -1 : 0;
 }
 
+/*
+ * An http or https service claims host names instead of a port, so hosts and
+ * remote_port exclude each other; visitors and forwarded headers each need a
+ * service they make sense for.
+ */
+static int
+service_web_check(struct config_loader *ld, const struct service_conf *svc)
+{
+	int web = svc->type == SERVICE_TYPE_HTTP || svc->type == SERVICE_TYPE_HTTPS, bad = 0;
+
+	if (!web && svc->nhosts > 0) {
+		config_error(ld, config_key_line(ld, "hosts"),
+		    "hosts is only valid with type = http or https");
+		bad = 1;
+	}
+	if (svc->forwarded_headers && svc->type != SERVICE_TYPE_HTTP) {
+		config_error(ld, config_key_line(ld, "forwarded_headers"),
+		    "forwarded_headers is only valid with type = http");
+		bad = 1;
+	}
+	if (!web)
+		return bad ? -1 : 0;
+	if (svc->nhosts == 0) {
+		config_error(ld, config_section_line(ld),
+		    "missing required key \"hosts\" in [service %s] (type = %s)", svc->name,
+		    svc->type == SERVICE_TYPE_HTTP ? "http" : "https");
+		bad = 1;
+	}
+	if (svc->remote_port != 0) {
+		config_error(ld, config_key_line(ld, "remote_port"),
+		    "remote_port is not valid with type = http or https (they share rtund's "
+		    "http_listen or https_listen by host name)");
+		bad = 1;
+	}
+	if (svc->p2p) {
+		config_error(ld, config_key_line(ld, "p2p"),
+		    "p2p is only valid with type = tcp");
+		bad = 1;
+	}
+	return bad ? -1 : 0;
+}
+
+/* A host name claimed by two services of one type is a mistake: reported at the second. */
+static void
+service_hosts_unique(struct config_loader *ld, const struct agent_conf *ac,
+    const struct service_conf *svc)
+{
+	const struct service_conf *other;
+	size_t i, j;
+
+	for (other = ac->services; other < svc; other++) {
+		if (other->type != svc->type)
+			continue;
+		for (i = 0; i < svc->nhosts; i++) {
+			for (j = 0; j < other->nhosts; j++) {
+				if (strcmp(svc->hosts[i], other->hosts[j]) != 0)
+					continue;
+				config_error(ld, config_key_line(ld, "hosts"),
+				    "host %s is already claimed by [service %s] on line %d",
+				    svc->hosts[i], other->name, other->line);
+				return;
+			}
+		}
+	}
+}
+
 static void
 service_close(struct config_loader *ld)
 {
 	struct agent_conf *ac = config_loader_conf(ld);
 	const struct service_conf *svc = config_loader_base(ld), *other;
 
-	if (service_type_check(ld, svc) == -1 || service_p2p_check(ld, svc) == -1 ||
-	    svc->remote_port == 0)
+	if (service_web_check(ld, svc) == -1 || service_type_check(ld, svc) == -1)
+		return;
+	if (svc->type == SERVICE_TYPE_HTTP || svc->type == SERVICE_TYPE_HTTPS) {
+		service_hosts_unique(ld, ac, svc);
+		return;
+	}
+	if (service_p2p_check(ld, svc) == -1 || svc->remote_port == 0)
 		return;
 	/* TCP and UDP ports of one number are two ports. */
 	for (other = ac->services; other < svc; other++) {
@@ -919,6 +1002,7 @@ config_free_agent(struct agent_conf *conf)
 		free(conf->services[i].name);
 		free(conf->services[i].local);
 		free_strings(conf->services[i].allow_peers, conf->services[i].nallow_peers);
+		free_strings(conf->services[i].hosts, conf->services[i].nhosts);
 	}
 	free(conf->services);
 	for (i = 0; i < conf->nvisitors; i++) {

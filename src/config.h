@@ -42,7 +42,12 @@
 #define CONFIG_HOSTS_MAX 256        /* names in allow_hosts, or in one service's hosts */
 
 /* What a service's public port carries; the values of rtun.ServiceType. */
-enum service_type { SERVICE_TYPE_TCP = 0, SERVICE_TYPE_UDP = 1 };
+enum service_type {
+	SERVICE_TYPE_TCP = 0,
+	SERVICE_TYPE_UDP = 1,
+	SERVICE_TYPE_HTTP = 2,      /* host names on rtund's http_listen */
+	SERVICE_TYPE_HTTPS = 3,     /* host names on rtund's https_listen */
+};
 
 /* How a visitor reaches its peer's service: direct when it can, else relayed; or one only. */
 enum visitor_mode { VISITOR_AUTO, VISITOR_DIRECT, VISITOR_RELAY };
@@ -110,6 +115,9 @@ struct service_conf {
 	char **allow_peers;         /* agent names that may visit, with p2p */
 	size_t nallow_peers;
 	int type;                   /* enum service_type */
+	char **hosts;               /* http, https: the names claimed ("a.b", "*.a.b") */
+	size_t nhosts;
+	int forwarded_headers;      /* http: rtund adds X-Forwarded-For and -Proto */
 	double udp_idle_timeout;    /* type udp: a flow with no datagram either way this long ends */
 	uint32_t udp_max_flows;     /* type udp: flows at once; further OPENs are refused */
 	double idle_timeout;        /* reset a stream silent this long; 0: off */

@@ -20,8 +20,8 @@ struct hostclaim {
 	char agent[CONFIG_NAME_MAX + 1];
 	char service[CONFIG_NAME_MAX + 1];
 	void *arg;               /* NULL: offline */
-	void (*released)(struct hostclaim *c);
 	struct stream_counters ctr;
+	uint64_t *routed;
 	int flags;
 	int marked;
 	TAILQ_ENTRY(hostclaim) entry;
@@ -32,13 +32,17 @@ TAILQ_HEAD(claimlist, hostclaim);
 struct hostmap {
 	struct claimlist claims;
 	size_t noffline;
+	void (*released)(struct hostclaim *c, void *arg);
+	void *arg;
 };
 
 struct hostmap *
-hostmap_new(void)
+hostmap_new(void (*released)(struct hostclaim *c, void *arg), void *arg)
 {
 	struct hostmap *m = xcalloc(1, sizeof(*m));
 
+	m->released = released;
+	m->arg = arg;
 	TAILQ_INIT(&m->claims);
 	return m;
 }
@@ -68,13 +72,13 @@ hostmap_free(struct hostmap *m)
 static void
 claim_drop(struct hostmap *m, struct hostclaim *c)
 {
-	if (c->arg != NULL && c->released != NULL)
-		c->released(c);
+	if (c->arg != NULL && m->released != NULL)
+		m->released(c, m->arg);
 	claim_free(m, c);
 }
 
-static struct hostclaim *
-find(const struct hostmap *m, enum vhost_scheme scheme, const char *pattern)
+struct hostclaim *
+hostmap_find(const struct hostmap *m, enum vhost_scheme scheme, const char *pattern)
 {
 	struct hostclaim *c;
 
@@ -87,10 +91,9 @@ find(const struct hostmap *m, enum vhost_scheme scheme, const char *pattern)
 
 enum host_claim_result
 hostmap_claim(struct hostmap *m, enum vhost_scheme scheme, const char *pattern, void *arg,
-    const char *agent, const char *service, void (*released)(struct hostclaim *c),
-    struct hostclaim **out, const char **holder)
+    const char *agent, const char *service, struct hostclaim **out, const char **holder)
 {
-	struct hostclaim *c = find(m, scheme, pattern);
+	struct hostclaim *c = hostmap_find(m, scheme, pattern);
 
 	*out = NULL;
 	if (c != NULL && c->arg == arg) {
@@ -111,7 +114,6 @@ hostmap_claim(struct hostmap *m, enum vhost_scheme scheme, const char *pattern, 
 	snprintf(c->agent, sizeof(c->agent), "%s", agent);
 	snprintf(c->service, sizeof(c->service), "%s", service);
 	c->arg = arg;
-	c->released = released;
 	TAILQ_INSERT_TAIL(&m->claims, c, entry);
 	*out = c;
 	return HOST_CLAIM_NEW;
@@ -158,6 +160,30 @@ hostmap_sweep(struct hostmap *m, const void *arg, const char *agent)
 }
 
 void
+hostmap_drop_service(struct hostmap *m, const void *arg, const char *service)
+{
+	struct hostclaim *c, *next;
+
+	for (c = TAILQ_FIRST(&m->claims); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (c->arg == arg && strcmp(c->service, service) == 0)
+			claim_drop(m, c);
+	}
+}
+
+struct hostclaim *
+hostmap_first_disallowed(const struct hostmap *m, char *const *allow, size_t n)
+{
+	struct hostclaim *c;
+
+	TAILQ_FOREACH(c, &m->claims, entry) {
+		if (c->arg != NULL && !hostname_allowed(allow, n, c->pattern))
+			return c;
+	}
+	return NULL;
+}
+
+void
 hostmap_offline(struct hostmap *m, const void *arg)
 {
 	struct hostclaim *c, *next;
@@ -166,11 +192,12 @@ hostmap_offline(struct hostmap *m, const void *arg)
 		next = TAILQ_NEXT(c, entry);
 		if (c->arg != arg)
 			continue;
-		if (c->released != NULL)
-			c->released(c);
+		if (m->released != NULL)
+			m->released(c, m->arg);
 		c->arg = NULL;
 		c->marked = 0;
 		memset(&c->ctr, 0, sizeof(c->ctr));
+		c->routed = NULL;
 		/* Newest offline claims last, so the oldest are the first to go. */
 		TAILQ_REMOVE(&m->claims, c, entry);
 		TAILQ_INSERT_TAIL(&m->claims, c, entry);
@@ -230,6 +257,18 @@ struct stream_counters *
 hostclaim_counters(struct hostclaim *c)
 {
 	return &c->ctr;
+}
+
+uint64_t **
+hostclaim_routed(struct hostclaim *c)
+{
+	return &c->routed;
+}
+
+int
+hostclaim_marked(const struct hostclaim *c)
+{
+	return c->marked;
 }
 
 int

@@ -11,6 +11,7 @@
 #define RTUN_HOSTMAP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "stream.h"
 
@@ -32,18 +33,20 @@ enum host_claim_result {
 struct hostclaim;
 struct hostmap;
 
-/* An empty map. */
-struct hostmap *hostmap_new(void);
+/* An empty map; released(c, arg) runs when a live claim is dropped or goes offline. */
+struct hostmap *hostmap_new(void (*released)(struct hostclaim *c, void *arg), void *arg);
 /* Free the map and every claim (released() is not called). */
 void hostmap_free(struct hostmap *m);
 /*
  * Claim pattern on scheme for agent (owner arg, the service's name). With
- * IN_USE, *holder is the holding agent's name. released(claim) runs when a
- * claim of arg's is dropped or goes offline.
+ * IN_USE, *holder is the holding agent's name.
  */
 enum host_claim_result hostmap_claim(struct hostmap *m, enum vhost_scheme scheme,
     const char *pattern, void *arg, const char *agent, const char *service,
-    void (*released)(struct hostclaim *c), struct hostclaim **out, const char **holder);
+    struct hostclaim **out, const char **holder);
+/* The claim of exactly this pattern on scheme, or NULL. */
+struct hostclaim *hostmap_find(const struct hostmap *m, enum vhost_scheme scheme,
+    const char *pattern);
 /* The claim serving name on scheme: exact first, then a wildcard; NULL if none. */
 struct hostclaim *hostmap_lookup(const struct hostmap *m, enum vhost_scheme scheme,
     const char *name);
@@ -54,6 +57,10 @@ void hostmap_mark(struct hostmap *m, const void *arg);
  * agent's offline claims from an earlier link.
  */
 void hostmap_sweep(struct hostmap *m, const void *arg, const char *agent);
+/* Drop every claim of arg for service (revoked). */
+void hostmap_drop_service(struct hostmap *m, const void *arg, const char *service);
+/* The first live claim allow (n patterns, see hostname_allowed()) does not allow, or NULL. */
+struct hostclaim *hostmap_first_disallowed(const struct hostmap *m, char *const *allow, size_t n);
 /* arg's link is gone: its claims go offline. */
 void hostmap_offline(struct hostmap *m, const void *arg);
 /* Call fn for every claim of arg (fn may not drop claims). */
@@ -72,6 +79,10 @@ const char *hostclaim_service(const struct hostclaim *c);
 enum vhost_scheme hostclaim_scheme(const struct hostclaim *c);
 /* Counter slots of the claim's streams (the owner fills them). */
 struct stream_counters *hostclaim_counters(struct hostclaim *c);
+/* The owner's slot counting connections routed to the claim (the owner fills it). */
+uint64_t **hostclaim_routed(struct hostclaim *c);
+/* True while the current declaration has not claimed it again (see hostmap_mark()). */
+int hostclaim_marked(const struct hostclaim *c);
 /* Claim flags: add X-Forwarded-For and X-Forwarded-Proto to the first request head. */
 #define HOSTCLAIM_FORWARDED 1
 

@@ -348,14 +348,14 @@ END_TEST
 static int nreleased;
 
 static void
-on_released(struct hostclaim *c)
+on_released(struct hostclaim *c, void *arg)
 {
 	nreleased++;
 }
 
 START_TEST(test_hostmap)
 {
-	struct hostmap *m = hostmap_new();
+	struct hostmap *m = hostmap_new(on_released, NULL);
 	struct hostclaim *c, *exact, *wild;
 	const char *holder = NULL;
 	int a, b, i;
@@ -363,9 +363,9 @@ START_TEST(test_hostmap)
 
 	nreleased = 0;
 	ck_assert_int_eq(hostmap_claim(m, VHOST_HTTP, "*.dev.example.com", &a, "a", "web",
-	    on_released, &wild, &holder), HOST_CLAIM_NEW);
+	    &wild, &holder), HOST_CLAIM_NEW);
 	ck_assert_int_eq(hostmap_claim(m, VHOST_HTTP, "x.dev.example.com", &b, "b", "x",
-	    on_released, &exact, &holder), HOST_CLAIM_NEW);
+	    &exact, &holder), HOST_CLAIM_NEW);
 	/* Exact wins over the wildcard, whatever the order of the claims. */
 	ck_assert_ptr_eq(hostmap_lookup(m, VHOST_HTTP, "x.dev.example.com"), exact);
 	ck_assert_ptr_eq(hostmap_lookup(m, VHOST_HTTP, "y.dev.example.com"), wild);
@@ -374,10 +374,10 @@ START_TEST(test_hostmap)
 	ck_assert_ptr_null(hostmap_lookup(m, VHOST_HTTPS, "x.dev.example.com"));
 	/* Another agent is refused, naming the holder; the holder re-declares. */
 	ck_assert_int_eq(hostmap_claim(m, VHOST_HTTP, "x.dev.example.com", &a, "a", "web",
-	    on_released, &c, &holder), HOST_CLAIM_IN_USE);
+	    &c, &holder), HOST_CLAIM_IN_USE);
 	ck_assert_str_eq(holder, "b");
 	ck_assert_int_eq(hostmap_claim(m, VHOST_HTTP, "x.dev.example.com", &b, "b", "x2",
-	    on_released, &c, &holder), HOST_CLAIM_OURS);
+	    &c, &holder), HOST_CLAIM_OURS);
 	ck_assert_str_eq(hostclaim_service(c), "x2");
 	/* A re-declaration without the wildcard drops it. */
 	hostmap_mark(m, &a);
@@ -392,19 +392,19 @@ START_TEST(test_hostmap)
 	ck_assert_ptr_null(hostclaim_arg(c));
 	ck_assert_str_eq(hostclaim_agent(c), "b");
 	ck_assert_int_eq(hostmap_claim(m, VHOST_HTTP, "x.dev.example.com", &a, "a", "web",
-	    on_released, &c, &holder), HOST_CLAIM_NEW);
+	    &c, &holder), HOST_CLAIM_NEW);
 	ck_assert_ptr_eq(hostclaim_arg(hostmap_lookup(m, VHOST_HTTP, "x.dev.example.com")), &a);
 	/* b comes back and declares: its offline leftovers go. */
 	ck_assert_int_eq(hostmap_claim(m, VHOST_HTTPS, "old.example", &b, "b", "x",
-	    on_released, &c, &holder), HOST_CLAIM_NEW);
+	    &c, &holder), HOST_CLAIM_NEW);
 	hostmap_offline(m, &b);
 	hostmap_sweep(m, &b, "b");
 	ck_assert_ptr_null(hostmap_lookup(m, VHOST_HTTPS, "old.example"));
 	/* Offline claims are bounded: the oldest go first. */
 	for (i = 0; i < HOSTMAP_OFFLINE_MAX + 10; i++) {
 		snprintf(nm, sizeof(nm), "n%d.example", i);
-		ck_assert_int_eq(hostmap_claim(m, VHOST_HTTP, nm, &b, "b", "x", NULL, &c,
-		    &holder), HOST_CLAIM_NEW);
+		ck_assert_int_eq(hostmap_claim(m, VHOST_HTTP, nm, &b, "b", "x", &c, &holder),
+		    HOST_CLAIM_NEW);
 		hostmap_offline(m, &b);
 	}
 	ck_assert_ptr_null(hostmap_lookup(m, VHOST_HTTP, "n0.example"));
