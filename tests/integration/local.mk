@@ -35,11 +35,12 @@ INTEGRATION_TESTS = \
 	tests/integration/t30-p2p-relay.sh \
 	tests/integration/t31-p2p-probes.sh \
 	tests/integration/t32-p2p-trials.sh \
-	tests/integration/t39-idle.sh
+	tests/integration/t39-idle.sh \
+	tests/integration/t40-web-http.sh
 
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/lib.sh tests/integration/natlab.sh \
-	tests/integration/p2p.sh $(INTEGRATION_TESTS)
+	tests/integration/p2p.sh tests/integration/web.sh $(INTEGRATION_TESTS)
 
 # The environment every test in TESTS sees.  Other local.mk files append with +=.
 AM_TESTS_ENVIRONMENT = \

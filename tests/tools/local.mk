@@ -4,9 +4,10 @@
 # rendezvous), flood.py (peers that flood or idle), wspeer.py (a WebSocket or TLS peer that
 # floods and never reads), on rtunwire.py's codec, and punchcheck.py (TCP hole punching
 # across the NAT lab of tests/integration/natlab.sh), standard library only; wscheck.py
-# checks the WebSocket server with the websockets library (python3-websockets).  Nothing
+# checks the WebSocket server with the websockets library (python3-websockets);
+# webpoke.py is a web client that misbehaves (bad heads, slowloris, odd ClientHellos).  Nothing
 # to build.
 EXTRA_DIST += tests/tools/tcptool.py tests/tools/fakeagent.py tests/tools/fakeserver.py \
 	tests/tools/rtunwire.py tests/tools/mkcerts.sh tests/tools/flood.py \
 	tests/tools/wspeer.py tests/tools/wscheck.py tests/tools/punchcheck.py \
-	tests/tools/fakevisitor.py
+	tests/tools/fakevisitor.py tests/tools/webpoke.py
