@@ -36,7 +36,9 @@ INTEGRATION_TESTS = \
 	tests/integration/t31-p2p-probes.sh \
 	tests/integration/t32-p2p-trials.sh \
 	tests/integration/t39-idle.sh \
-	tests/integration/t40-web-http.sh
+	tests/integration/t40-web-http.sh \
+	tests/integration/t41-web-https.sh \
+	tests/integration/t42-web-browser.sh
 
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/lib.sh tests/integration/natlab.sh \

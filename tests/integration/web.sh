@@ -86,3 +86,26 @@ web_metric() {
 	curl -sS --max-time 5 "http://$IT_ADDR:$(port 90)/metrics" |
 		awk -v n="$1" -v l="$2" 'index($1, n "{") == 1 && index($1, l) > 0 { print $2; exit }'
 }
+
+# web_certs DIR NAME...: a test CA (DIR/ca.pem) and, for each NAME, DIR/NAME.pem and
+# DIR/NAME.key for that host name, issued by it, made with the openssl command line.
+web_certs() {
+	local dir=$1 name
+	shift
+	mkdir -p "$dir"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+		-subj "/CN=rtun test CA $IT_NUM" -keyout "$dir/ca.key" -out "$dir/ca.pem" \
+		-addext "basicConstraints=critical,CA:TRUE" \
+		-addext "keyUsage=critical,keyCertSign,cRLSign" >"$dir/openssl.log" 2>&1 ||
+		hard_error "openssl could not make the CA: $(cat "$dir/openssl.log")"
+	for name in "$@"; do
+		openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$name" \
+			-keyout "$dir/$name.key" -out "$dir/$name.csr" >>"$dir/openssl.log" 2>&1 &&
+			printf 'subjectAltName=DNS:%s\nextendedKeyUsage=serverAuth\n' "$name" \
+				>"$dir/$name.ext" &&
+			openssl x509 -req -in "$dir/$name.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" \
+				-CAcreateserial -days 2 -extfile "$dir/$name.ext" -out "$dir/$name.pem" \
+				>>"$dir/openssl.log" 2>&1 ||
+			hard_error "openssl could not make the certificate of $name: $(cat "$dir/openssl.log")"
+	done
+}
