@@ -24,6 +24,13 @@
 #include "stream.h"
 #include "xmalloc.h"
 
+/*
+ * The receive buffer asked for on the port's socket: a burst of new sources
+ * (each flow's first datagram costs an OPEN) waits in the kernel rather than
+ * being dropped there, where nothing counts it. The kernel caps it at
+ * net.core.rmem_max.
+ */
+#define PORT_RCVBUF (1024 * 1024)
 /* A source address as the table compares it: family, port, address. */
 #define KEY_LEN (1 + 2 + 16)
 #define BUCKETS_MIN 64
@@ -253,6 +260,7 @@ udpport_new(struct ev_loop *loop, struct port *p, struct link *l, const struct u
 	up->st = st;
 	up->dgram = xmalloc(STREAM_DATAGRAM_MAX + 1);
 	up->seed = arc4random();
+	(void)setsockopt(port_fd(p), SOL_SOCKET, SO_RCVBUF, &(int){ PORT_RCVBUF }, sizeof(int));
 	net_local_str(port_fd(p), up->dest);
 	table_alloc(up, BUCKETS_MIN);
 	ev_io_init(&up->rio, udpport_read_cb, port_fd(p), EV_READ);

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "loopback.h"
 
 int
@@ -42,6 +43,23 @@ loopback_pair(int fds[2])
 	}
 	ck_assert_int_ge(fds[1], 0);
 	close(lfd);
+}
+
+void
+loopback_send_frame(int fd, const struct frame *f, void (*wait)(void))
+{
+	struct buf b;
+	ssize_t n;
+
+	buf_init(&b);
+	frame_append(&b, f);
+	while (buf_len(&b) > 0) {
+		if ((n = write(fd, buf_ptr(&b), buf_len(&b))) > 0)
+			buf_consume(&b, (size_t)n);
+		else
+			wait();
+	}
+	buf_free(&b);
 }
 
 double

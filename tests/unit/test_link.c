@@ -513,19 +513,7 @@ END_TEST
 static void
 raw_send(int fd, const struct frame *f)
 {
-	struct buf b;
-	ssize_t n;
-
-	buf_init(&b);
-	frame_append(&b, f);
-	while (buf_len(&b) > 0) {
-		n = write(fd, buf_ptr(&b), buf_len(&b));
-		if (n > 0)
-			buf_consume(&b, (size_t)n);
-		else
-			turn();
-	}
-	buf_free(&b);
+	loopback_send_frame(fd, f, turn);
 }
 
 /* Replace the agent link with a raw socket the test writes frames on. */

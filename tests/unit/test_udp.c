@@ -414,18 +414,7 @@ raw_agent(uint32_t window)
 static void
 raw_send(int fd, const struct frame *f)
 {
-	struct buf b;
-	ssize_t n;
-
-	buf_init(&b);
-	frame_append(&b, f);
-	while (buf_len(&b) > 0) {
-		if ((n = write(fd, buf_ptr(&b), buf_len(&b))) > 0)
-			buf_consume(&b, (size_t)n);
-		else
-			turn();
-	}
-	buf_free(&b);
+	loopback_send_frame(fd, f, turn);
 }
 
 /* Frames from the server on the raw socket, for about secs: DATA count and their bytes. */
