@@ -10,7 +10,8 @@
 # haproxy, sshd, ssh, ssh-keygen, ip, tc, ss, jq. Knobs (environment; README.md has them
 # all): RTB_SECONDS (iperf3 run, 5), RTB_BN_SECONDS (bulk across the bottleneck, 10),
 # RTB_STREAMS (idle streams, 1000), RTB_REPS (loopback rounds, 3), RTB_PORT_BASE (21700),
-# RTB_CONN_PARALLEL (8), RTB_NO_LOOPBACK=1, RTB_NO_P2P=1, RTB_NO_NETNS=1, RTB_LEAF_QDISC (e.g.
+# RTB_CONN_PARALLEL (8), RTB_NO_LOOPBACK=1, RTB_NO_P2P=1, RTB_NO_WEB=1 (the web table of
+# bench-web.sh, also RTB_WEB_REQUESTS), RTB_NO_NETNS=1, RTB_LEAF_QDISC (e.g.
 # "fq_codel"; default: HTB's pfifo), RTB_RTUND_EXTRA / RTB_RTUN_EXTRA (lines added to the
 # [server] / [agent] section), RTB_MAX_SECONDS (840), RTB_KEEP=1 (keep the temp dir).
 #
@@ -717,6 +718,7 @@ run_loopback() {
 		stop "$RTUND_PID"
 		run_p2p
 	fi
+	[[ " ${on[*]} " == *" rtun "* ]] && [ "${RTB_NO_WEB:-0}" != 1 ] && run_web
 	log "loopback: stopping paths"
 	for p in "$SSH_PID" "$SSHD_PID" "$RTUN_PID" "$RTUND_PID" "$HAPA_PID" "$HAPB_PID" \
 	    "$ECHO_PID"; do
@@ -876,6 +878,9 @@ print_table() {
 }
 
 
+# shellcheck source-path=SCRIPTDIR source=bench-web.sh
+. "$(dirname "$0")/bench-web.sh"
+
 # ---- main ------------------------------------------------------------------------------
 
 main() {
@@ -889,7 +894,8 @@ main() {
 		command -v "$t" >/dev/null || { log "missing tool: $t"; exit 2; }
 	done
 	for t in $ECHO_PORT $IPERF_PORT $LINK_PORT $RTUN_IPERF $RTUN_ECHO $SSHD_PORT $SSH_IPERF \
-	    $SSH_ECHO $HAPA_IPERF $HAPA_ECHO $HAPB_IPERF $HAPB_ECHO $P2P_DIRECT $P2P_RELAY; do
+	    $SSH_ECHO $HAPA_IPERF $HAPA_ECHO $HAPB_IPERF $HAPB_ECHO $P2P_DIRECT $P2P_RELAY \
+	    $WEB_NGINX $WEB_TCP $WEB_HTTP; do
 		port_free "$t" || exit 2
 	done
 	SRCDIR=$(cd "$(dirname "$0")" && pwd)
@@ -905,6 +911,7 @@ main() {
 		run_bottleneck
 	fi
 	print_table
+	print_web
 	log "done in $((SECONDS - START)) s"
 	exit 0
 }
