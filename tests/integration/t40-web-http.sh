@@ -18,12 +18,15 @@ head -c $((100 << 20)) /dev/urandom >"$IT_DIR/site-a/big.bin"
 big_sha=$(sha256sum <"$IT_DIR/site-a/big.bin" | cut -d' ' -f1)
 web_nginx nginx-a "$IT_ADDR:$(port 1)" "$IT_DIR/site-a"
 web_nginx nginx-b "$IT_ADDR:$(port 2)" "$IT_DIR/site-b"
-web_rtund
+web_rtund open_timeout=1
+wait_port_closed "$IT_ADDR:$(port 3)" 2 || hard_error "$IT_ADDR:$(port 3) should be closed"
 web_agent web-a "$IT_DIR/a.conf" "[service site]" "type = http" \
-	"hosts = a.apps.test, *.wild.apps.test" "local = $IT_ADDR:$(port 1)" "forwarded_headers = yes"
+	"hosts = a.apps.test, *.wild.apps.test" "local = $IT_ADDR:$(port 1)" "forwarded_headers = yes" \
+	"" "[service down]" "type = http" "hosts = down.apps.test" "local = $IT_ADDR:$(port 3)"
 web_agent web-b "$IT_DIR/b.conf" "[service site]" "type = http" "hosts = b.apps.test, x.wild.apps.test" \
 	"local = $IT_ADDR:$(port 2)"
 wait_for_log web-a "service site: host names ready" 10 || fail "agent A's names were not accepted"
+wait_for_log web-a "service down: host names ready" 10 || fail "agent A's second service was not accepted"
 wait_for_log web-b "service site: host names ready" 10 || fail "agent B's names were not accepted"
 
 # get NAME PATH [CURL ARGS...]: the body of http://NAME/PATH through http_listen.
@@ -110,6 +113,19 @@ note "silence: $out"
 [ "$(kv status "$IT_DIR/poke.out")" = 408 ] || fail "a client that sends nothing: $out"
 [ "$(page a.apps.test)" = A ] ||
 	fail "rtund stopped serving after the bad requests"
+
+# The agent cannot reach its local server: 502 with a whole answer, not a reset.
+code=$(get down.apps.test / -o "$IT_DIR/down.body" -w '%{http_code}')
+[ "$code" = 502 ] || fail "a service whose local server refuses got $code, not 502"
+[ "$(cat "$IT_DIR/down.body")" = "the service cannot be reached" ] ||
+	fail "the 502 body: $(cat "$IT_DIR/down.body")"
+# An agent that does not answer OPEN (stopped) within open_timeout: 504.
+kill -STOP "$(pid_of web-b)"
+code=$(get b.apps.test / -o /dev/null -w '%{http_code} %{time_total}')
+kill -CONT "$(pid_of web-b)"
+note "stopped agent: $code"
+[ "${code% *}" = 504 ] || fail "a name whose agent does not answer got ${code% *}, not 504"
+[ "$(page b.apps.test)" = B ] || fail "b.apps.test did not recover after the agent went on"
 
 # Agent B goes away: its names answer 502 at once, and work again when it is back.
 stop_pid "$(pid_of web-b)"
