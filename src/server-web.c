@@ -265,6 +265,12 @@ web_claim(struct web *w, struct link *l, const char *agent, const Rtun__Service 
 	res->status = RTUN__SERVICE_STATUS__SERVICE_OK;
 	for (i = 0; i < svc->n_hosts; i++) {
 		hostname_pattern_normalize(svc->hosts[i], strlen(svc->hosts[i]), norm);
+		/* A name that moves to another service of the agent counts under its new label. */
+		if ((c = hostmap_find(w->map, s, norm)) != NULL && hostclaim_arg(c) == l &&
+		    strcmp(hostclaim_service(c), svc->name) != 0) {
+			claim_released(c, w);
+			memset(hostclaim_counters(c), 0, sizeof(struct stream_counters));
+		}
 		hostmap_claim(w->map, s, norm, l, agent, svc->name, &c, &holder);
 		claim_set_counters(w, c);
 		hostclaim_set_flags(c, svc->forwarded_headers ? HOSTCLAIM_FORWARDED : 0);
