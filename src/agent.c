@@ -278,6 +278,8 @@ agent_on_declare_result(struct agent *a, const Rtun__DeclareResult *dr)
 		int web = r->type == RTUN__SERVICE_TYPE__SERVICE_HTTP ||
 		    r->type == RTUN__SERVICE_TYPE__SERVICE_HTTPS;
 
+		agent_udp_bound(a->udp, r->name, r->status == RTUN__SERVICE_STATUS__SERVICE_OK,
+		    r->type);
 		if (web && r->status == RTUN__SERVICE_STATUS__SERVICE_OK)
 			log_info("service %s: host names ready on the server's %s_listen", r->name,
 			    control_service_type_name(r->type));
@@ -363,6 +365,13 @@ agent_serve_open(struct agent *a, struct link *l, uint32_t id, const char *servi
 		link_send_reset(l, id, FRAME_CODE_UNKNOWN_SERVICE, "unknown service");
 		return;
 	}
+	/* On the link to rtund, the port it bound tells a connection from a flow. */
+	if (visitor == NULL && !agent_udp_type_ok(a->udp, svc)) {
+		log_warn("%s: stream %u for service %s, whose port rtund did not bind as %s",
+		    link_label(l), id, service, control_service_type_name((uint32_t)svc->type));
+		link_send_reset(l, id, FRAME_CODE_UNKNOWN_SERVICE, "service type mismatch");
+		return;
+	}
 	if (svc->type == SERVICE_TYPE_UDP) {
 		agent_udp_serve(a->udp, l, id, svc, peer, dest);
 		return;
@@ -432,6 +441,7 @@ agent_link_closed(struct link *l, const char *reason)
 	a->session = NULL;
 	*a->link_up = 0;
 	a->state = AGENT_WAITING;
+	agent_udp_unbind(a->udp);
 	directset_server_down(a->direct);
 	/* The link's streams are gone, and with them the last users of retired counters. */
 	retire_sweep(&a->retired, a->metrics, NULL);
@@ -522,7 +532,7 @@ agent_new(struct ev_loop *loop, const struct agent_conf *conf, struct metrics *m
 	agent_register_metrics(a);
 	retire_init(&a->retired);
 	agent_set_svc_counters(a, conf);
-	a->udp = agent_udp_new(loop, metrics, conf);
+	a->udp = agent_udp_new(loop, metrics, conf, NULL);
 	a->backoff = conf->reconnect_min;
 	a->direct = directset_new(loop, a, conf, metrics, &agent_direct_ops, a);
 	if (a->direct == NULL || (a->visitors = visitorset_new(loop, a, conf, a->direct,
@@ -648,7 +658,7 @@ agent_reload(struct agent *a, const struct agent_conf *conf)
 	agent_log_changes(old, conf);
 	agent_set_svc_counters(a, conf);
 	old_udp = a->udp;
-	a->udp = agent_udp_new(a->loop, a->metrics, conf);
+	a->udp = agent_udp_new(a->loop, a->metrics, conf, old_udp);
 	agent_udp_free(old_udp);
 	a->conf = conf;
 	log_info("configuration reloaded from %s", conf->path);

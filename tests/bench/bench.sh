@@ -13,7 +13,8 @@
 # RTB_CONN_PARALLEL (8), RTB_NO_LOOPBACK=1, RTB_NO_P2P=1, RTB_NO_WEB=1 (the web table of
 # bench-web.sh, also RTB_WEB_REQUESTS), RTB_NO_NETNS=1, RTB_LEAF_QDISC (e.g.
 # "fq_codel"; default: HTB's pfifo), RTB_RTUND_EXTRA / RTB_RTUN_EXTRA (lines added to the
-# [server] / [agent] section), RTB_MAX_SECONDS (840), RTB_KEEP=1 (keep the temp dir).
+# [server] / [agent] section), RTB_MAX_SECONDS (840), RTB_KEEP=1 (keep the temp dir),
+# RTB_UDP_RATE (what iperf3 -u offers, 1G), RTB_ONLY_UDP=1 (only the UDP rows, loopback).
 #
 # It never fails a build: it exits 0 once the table is printed, whatever the numbers; 2 when
 # it cannot run at all. Every process it starts is stopped by PID, every namespace it creates
@@ -30,6 +31,7 @@ BASE=${RTB_PORT_BASE:-21700}
 CONN_PAR=${RTB_CONN_PARALLEL:-8}
 REPS=${RTB_REPS:-3}                     # loopback rounds, interleaved over the columns
 MAX_RUN=${RTB_MAX_SECONDS:-840}         # stop measuring after this, print what we have
+UDP_RATE=${RTB_UDP_RATE:-1G}
 
 # Ports: targets, then one block per path (iperf port, echo port).
 ECHO_PORT=$((BASE + 1))
@@ -259,6 +261,11 @@ start_rtun() {
 	[service echo]
 	local = 127.0.0.1:$ECHO_PORT
 	remote_port = $RTUN_ECHO
+
+	[service iperf-udp]
+	type = udp
+	local = 127.0.0.1:$IPERF_PORT
+	remote_port = $RTUN_IPERF
 	EOF
 	spawn "rtund-$tag" "$1" "$BUILDDIR/rtund" -c "$TMP/rtund-$tag.conf"
 	RTUND_PID=$SPAWNED
@@ -400,6 +407,30 @@ m_iperf() {
 		log "iperf3 $col -P $par $rev failed: $(jq -r '.error // empty' "$out" 2>/dev/null)"
 	fi
 	log "$col: $key = ${R[$key,$col]} Gbit/s"
+}
+
+# m_iperf_udp COL PATH(5): one iperf3 -u flow of 1400-byte datagrams offered at UDP_RATE:
+# what arrived (Gbit/s, udp1) and the loss (%, udp1loss). Only direct and rtun carry UDP.
+m_iperf_udp() {
+	local col=$1 cns=$2 host=$3 port=$4 sns=$6 out sum
+	case $col in direct | rtun) ;; *) return ;; esac
+	budget_ok || return
+	out=$TMP/iperf-udp1-$col.json
+	iperf_server "$sns" || { R[udp1,$col]=fail; return; }
+	rm -f "$out"
+	in_ns "$cns" timeout -k 2 $((SECS + 20)) iperf3 -c "$host" -p "$port" -u -b "$UDP_RATE" \
+	    -l 1400 -t "$SECS" -J --connect-timeout 5000 --logfile "$out" >/dev/null 2>&1
+	stop "$IPERF_SRV"
+	sum=$(jq -r '.end.sum | "\(.bits_per_second) \(.lost_percent)"' "$out" 2>/dev/null)
+	if isnum "${sum%% *}" && isnum "${sum##* }"; then
+		R[udp1,$col]=$(awk -v b="${sum%% *}" -v l="${sum##* }" \
+		    'BEGIN { printf "%.2f", b * (1 - l / 100) / 1e9 }')
+		R[udp1loss,$col]=$(awk -v l="${sum##* }" 'BEGIN { printf "%.2f", l }')
+	else
+		R[udp1,$col]=fail
+		log "iperf3 -u $col failed: $(jq -r '.error // empty' "$out" 2>/dev/null)"
+	fi
+	log "$col: udp1 = ${R[udp1,$col]} Gbit/s, loss ${R[udp1loss,$col]:-?} %"
 }
 
 # m_ping PREFIX COL PATH(5) COUNT [SCALE]: idle ping-pong p50/p99 (SCALE 1000: in ms).
@@ -568,7 +599,7 @@ medians() {
 # round_loopback COL: the loopback metrics that are noisy on a shared machine, once.
 # run_loopback interleaves RTB_REPS rounds over the columns and keeps the medians.
 round_loopback() {
-	local col=$1 k keys="p50 p99 cps tput1 tput8 tput1r tput1cpu"
+	local col=$1 k keys="p50 p99 cps tput1 tput8 tput1r tput1cpu udp1 udp1loss"
 	for k in $keys; do
 		unset "R[$k,$col]"
 	done
@@ -578,6 +609,7 @@ round_loopback() {
 	m_iperf tput1 "$col" $(lo_path "$col") 1
 	m_iperf tput8 "$col" $(lo_path "$col") 8
 	m_iperf tput1r "$col" $(lo_path "$col") 1 -R
+	m_iperf_udp "$col" $(lo_path "$col")
 	collect "$col" $keys
 }
 
@@ -687,8 +719,32 @@ run_p2p() {
 	done
 }
 
+# run_udp_only: RTB_ONLY_UDP=1: the UDP rows alone, direct and through rtun, RTB_REPS rounds.
+run_udp_only() {
+	local on=(direct) col r k
+	start_targets - 127.0.0.1 || return 1
+	start_rtun - - 127.0.0.1 && on+=(rtun)
+	for r in $(seq "$REPS"); do
+		for col in "${on[@]}"; do
+			for k in udp1 udp1loss; do
+				unset "R[$k,$col]"
+			done
+			m_iperf_udp "$col" $(lo_path "$col")
+			collect "$col" udp1 udp1loss
+		done
+	done
+	medians
+	stop "$RTUN_PID"
+	stop "$RTUND_PID"
+	stop "$ECHO_PID"
+}
+
 run_loopback() {
 	local on=(direct) col r p
+	if [ "${RTB_ONLY_UDP:-0}" = 1 ]; then
+		run_udp_only
+		return
+	fi
 	log "loopback: starting targets and paths"
 	start_targets - 127.0.0.1 || return 1
 	if [ -x "$BUILDDIR/rtund" ] && [ -x "$BUILDDIR/rtun" ]; then
@@ -820,6 +876,8 @@ print_table() {
 	"tput8|throughput 8 streams (Gbit/s)|"
 	"tput1r|throughput 1 stream, down (Gbit/s)|"
 	"tput1cpu|CPU s per GB, 1 stream (tunnel procs)|"
+	"udp1|UDP 1400 B at $UDP_RATE: delivered (Gbit/s)|"
+	"udp1loss|UDP 1400 B at $UDP_RATE: loss (%)|"
 	"p50|RTT p50 idle (us)|<= haproxy"
 	"p99|RTT p99 idle (us)|"
 	"bp50|RTT p50 under bulk (us)|"
@@ -907,7 +965,7 @@ main() {
 	ssh_keys || { log "ssh-keygen failed"; exit 2; }
 	RTUND_PID="" RTUN_PID="" VISITOR_PID="" SSH_PID="" SSHD_PID="" HAPA_PID="" HAPB_PID=""
 	[ "${RTB_NO_LOOPBACK:-0}" = 1 ] || run_loopback
-	if [ "${RTB_NO_NETNS:-0}" != 1 ] && budget_ok; then
+	if [ "${RTB_NO_NETNS:-0}" != 1 ] && [ "${RTB_ONLY_UDP:-0}" != 1 ] && budget_ok; then
 		run_bottleneck
 	fi
 	print_table

@@ -35,6 +35,9 @@ INTEGRATION_TESTS = \
 	tests/integration/t30-p2p-relay.sh \
 	tests/integration/t31-p2p-probes.sh \
 	tests/integration/t32-p2p-trials.sh \
+	tests/integration/t36-udp-dns.sh \
+	tests/integration/t37-udp-flows.sh \
+	tests/integration/t38-udp-flood.sh \
 	tests/integration/t39-idle.sh \
 	tests/integration/t40-web-http.sh \
 	tests/integration/t41-web-https.sh \
@@ -42,7 +45,8 @@ INTEGRATION_TESTS = \
 
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/lib.sh tests/integration/natlab.sh \
-	tests/integration/p2p.sh tests/integration/web.sh $(INTEGRATION_TESTS)
+	tests/integration/p2p.sh tests/integration/udp.sh tests/integration/web.sh \
+	$(INTEGRATION_TESTS)
 
 # The environment every test in TESTS sees.  Other local.mk files append with +=.
 AM_TESTS_ENVIRONMENT = \

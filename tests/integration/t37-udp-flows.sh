@@ -6,7 +6,8 @@
 # rtund_udp_flows_open and rtun_udp_flows_open return to 0, the totals count all 1000, no
 # stream was reset, and the agent holds no flow socket any more.  The agent's udp_max_flows
 # refuses flows beyond it, and rtund's (lowered by a reload) drops datagrams from new
-# sources beyond it, both counted, while the flows within the limits are served.
+# sources beyond it, both counted, while the flows within the limits are served.  On
+# SIGTERM rtund ends its flows at once rather than wait for them to fall silent.
 IT_NUM=37
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -93,4 +94,15 @@ wait_for_log rtund "service echo: udp_max_flows reached; dropping datagrams from
 	fail "rtund did not log its flow limit"
 expect_alive rtund
 expect_alive rtun
+
+note "SIGTERM with flows open: rtund ends them at once instead of waiting for their expiry"
+udptool flows --connect "$IT_ADDR:$(port 11)" --flows 5 --count 1 --timeout 10 \
+	>"$IT_DIR/last.out" 2>&1 || fail "last: $(cat "$IT_DIR/last.out")"
+[ "$(metric "$SMET" rtund_udp_flows_open 'service="small"')" = 5 ] || fail "no flows open"
+t0=$(now_ms)
+kill -TERM "$(pid_of rtund)"
+wait_exit "$(pid_of rtund)" 10 || fail "rtund did not exit"
+[ "$EXIT_STATUS" = 0 ] || fail "rtund exited $EXIT_STATUS"
+note "rtund exited $(($(now_ms) - t0)) ms after SIGTERM"
+[ $(($(now_ms) - t0)) -lt 2500 ] || fail "rtund waited for its UDP flows to expire"
 exit 0

@@ -213,11 +213,12 @@ def run_flood(args):
         s.connect(dest)
         socks.append(s)
     data = os.urandom(args.size)
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
     start = time.monotonic()
     end = start + args.duration
-    sent = blocked = 0
-    i = 0
-    while True:
+    sent = blocked = i = 0
+    while not stopping:
         now = time.monotonic()
         if now >= end:
             break
@@ -227,9 +228,8 @@ def run_flood(args):
         try:
             socks[i % len(socks)].send(data)
             sent += 1
-        except (BlockingIOError, ConnectionRefusedError, OSError) as e:
-            if isinstance(e, OSError) and e.errno not in (errno.EAGAIN, errno.ECONNREFUSED,
-                                                          errno.ENOBUFS):
+        except OSError as e:
+            if e.errno not in (errno.EAGAIN, errno.ECONNREFUSED, errno.ENOBUFS):
                 raise
             blocked += 1
         i += 1

@@ -10,8 +10,9 @@
  * Covers boundaries and sizes both ways, replies reaching the right user,
  * the zero-length datagram, the bounded queue and credit drops against a
  * peer that returns no credit, a datagram too large for a flow, idle expiry
- * on either side as a clean end at both, both daemons' flow limits, and a
- * released port and a drain ending the flows.
+ * on either side as a clean end at both, both daemons' flow limits, a
+ * released port and a drain ending the flows, and the agent's record of what
+ * rtund bound each service as.
  */
 #include "rtun-build.h"
 
@@ -189,7 +190,7 @@ setup(void)
 	fx.aconf.services = &fx.sconf;
 	fx.aconf.nservices = 1;
 	fx.aconf.connect_timeout = 5;
-	fx.udp = agent_udp_new(fx.loop, fx.m, &fx.aconf);
+	fx.udp = agent_udp_new(fx.loop, fx.m, &fx.aconf, NULL);
 	fx.lim.max_flows = 1024;
 	fx.lim.idle_timeout = 30;
 	fx.lim.open_timeout = 5;
@@ -696,6 +697,44 @@ START_TEST(test_release_and_drain)
 }
 END_TEST
 
+/*
+ * What rtund bound each service as decides whether an OPEN is served: the
+ * type must match the config's; a link's end forgets it, a new config keeps
+ * it by name.
+ */
+START_TEST(test_bound_types)
+{
+	struct service_conf svcs[2] = { fx.sconf, fx.sconf };
+	struct agent_conf conf = fx.aconf;
+	struct agent_udp *next;
+
+	ck_assert(!agent_udp_type_ok(fx.udp, &fx.aconf.services[0]));
+	agent_udp_bound(fx.udp, "echo", 1, RTUN__SERVICE_TYPE__SERVICE_UDP);
+	ck_assert(agent_udp_type_ok(fx.udp, &fx.aconf.services[0]));
+	/* An rtund that does not know UDP binds TCP, and says so by echoing no type. */
+	agent_udp_bound(fx.udp, "echo", 1, RTUN__SERVICE_TYPE__SERVICE_TCP);
+	ck_assert(!agent_udp_type_ok(fx.udp, &fx.aconf.services[0]));
+	agent_udp_bound(fx.udp, "echo", 1, RTUN__SERVICE_TYPE__SERVICE_UDP);
+	agent_udp_bound(fx.udp, "unknown", 1, RTUN__SERVICE_TYPE__SERVICE_UDP);
+	/* A reload: echo is kept by name and a new TCP service knows nothing yet. */
+	svcs[0].name = "web";
+	svcs[0].type = SERVICE_TYPE_TCP;
+	conf.services = svcs;
+	conf.nservices = 2;
+	next = agent_udp_new(fx.loop, fx.m, &conf, fx.udp);
+	ck_assert(!agent_udp_type_ok(next, &svcs[0]));
+	ck_assert(agent_udp_type_ok(next, &svcs[1]));
+	agent_udp_bound(next, "web", 1, RTUN__SERVICE_TYPE__SERVICE_TCP);
+	ck_assert(agent_udp_type_ok(next, &svcs[0]));
+	/* A refusal, and the link's end, unbind. */
+	agent_udp_bound(next, "web", 0, RTUN__SERVICE_TYPE__SERVICE_TCP);
+	ck_assert(!agent_udp_type_ok(next, &svcs[0]));
+	agent_udp_unbind(next);
+	ck_assert(!agent_udp_type_ok(next, &svcs[1]));
+	agent_udp_free(next);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -715,6 +754,7 @@ main(void)
 	tcase_add_test(tc, test_agent_flow_limit);
 	tcase_add_test(tc, test_server_flow_limit);
 	tcase_add_test(tc, test_release_and_drain);
+	tcase_add_test(tc, test_bound_types);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
