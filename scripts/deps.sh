@@ -7,8 +7,8 @@ build_pkgs="build-essential autoconf automake pkg-config libev-dev libmsgpack-de
 libprotobuf-c-dev protobuf-c-compiler libssl-dev libinih-dev libhttp-parser-dev libwslay-dev check"
 # Every command a test uses: a missing one would make its test skip, and CI fails on skips.
 test_pkgs="python3 python3-websockets iproute2 iptables procps curl openssl fail2ban clang \
-libclang-rt-14-dev mandoc nginx supervisor dnsmasq-base bind9-dnsutils iperf3"
-bench_pkgs="haproxy openssh-server openssh-client jq"
+libclang-rt-14-dev mandoc nginx supervisor dnsmasq-base bind9-dnsutils iperf3 chromium"
+bench_pkgs="haproxy openssh-server openssh-client jq apache2-utils"
 
 case "${1:-all}" in
 build) pkgs="$build_pkgs" ;;

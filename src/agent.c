@@ -260,6 +260,9 @@ agent_declare(struct agent *a)
 		svcs[i].allow_peers = sc->allow_peers;
 		svcs[i].n_allow_peers = sc->nallow_peers;
 		svcs[i].type = (Rtun__ServiceType)sc->type;
+		svcs[i].hosts = sc->hosts;
+		svcs[i].n_hosts = sc->nhosts;
+		svcs[i].forwarded_headers = sc->forwarded_headers != 0;
 		ptrs[i] = &svcs[i];
 	}
 	control_send_declare(a->link, ptrs, n);
@@ -274,10 +277,19 @@ agent_on_declare_result(struct agent *a, const Rtun__DeclareResult *dr)
 
 	for (i = 0; i < dr->n_results; i++) {
 		const Rtun__ServiceResult *r = dr->results[i];
+		int web = r->type == RTUN__SERVICE_TYPE__SERVICE_HTTP ||
+		    r->type == RTUN__SERVICE_TYPE__SERVICE_HTTPS;
 
 		agent_udp_bound(a->udp, r->name, r->status == RTUN__SERVICE_STATUS__SERVICE_OK,
 		    r->type);
-		if (r->status == RTUN__SERVICE_STATUS__SERVICE_OK && r->remote_port == 0)
+		if (web && r->status == RTUN__SERVICE_STATUS__SERVICE_OK)
+			log_info("service %s: host names ready on the server's %s_listen", r->name,
+			    control_service_type_name(r->type));
+		else if (web) {
+			log_warn("service %s: %s host names refused: %s", r->name,
+			    control_service_type_name(r->type), r->reason);
+			(*a->ports_refused)++;
+		} else if (r->status == RTUN__SERVICE_STATUS__SERVICE_OK && r->remote_port == 0)
 			log_info("service %s: ready for visitors", r->name);
 		else if (r->status == RTUN__SERVICE_STATUS__SERVICE_OK)
 			log_info("service %s: remote port %u ready%s", r->name, r->remote_port,
@@ -583,6 +595,21 @@ streq_null(const char *a, const char *b)
 	return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
+/* Two services claim the same host names, in the same order. */
+static int
+same_hosts(const struct service_conf *a, const struct service_conf *b)
+{
+	size_t i;
+
+	if (a->nhosts != b->nhosts || a->forwarded_headers != b->forwarded_headers)
+		return 0;
+	for (i = 0; i < a->nhosts; i++) {
+		if (strcmp(a->hosts[i], b->hosts[i]) != 0)
+			return 0;
+	}
+	return 1;
+}
+
 /* One log line per added, removed or changed service. */
 static void
 agent_log_changes(const struct agent_conf *old, const struct agent_conf *new)
@@ -596,7 +623,8 @@ agent_log_changes(const struct agent_conf *old, const struct agent_conf *new)
 			log_info("reload: service %s added (port %u -> %s)", n->name,
 			    n->remote_port, n->local);
 		else if (o->remote_port != n->remote_port || strcmp(o->local, n->local) != 0 ||
-		    o->proxy_protocol != n->proxy_protocol || o->type != n->type)
+		    o->proxy_protocol != n->proxy_protocol || o->type != n->type ||
+		    !same_hosts(o, n))
 			log_info("reload: service %s changed (port %u -> %s)", n->name,
 			    n->remote_port, n->local);
 	}

@@ -18,6 +18,7 @@
 #include "config-load.h"
 #include "config.h"
 #include "control.h"
+#include "hostname.h"
 #include "log.h"
 #include "net.h"
 #include "portset.h"
@@ -83,10 +84,12 @@ set_service_type(struct config_loader *ld, const struct config_key *k, const cha
 {
 	static const char *const names[] = {
 		[SERVICE_TYPE_TCP] = "tcp", [SERVICE_TYPE_UDP] = "udp",
+		[SERVICE_TYPE_HTTP] = "http", [SERVICE_TYPE_HTTPS] = "https",
 	};
 
 	if ((*(int *)field = choice(names, NELEM(names), val)) == -1)
-		return config_key_error(ld, k, "\"%s\" is not a service type (tcp, udp)", val);
+		return config_key_error(ld, k,
+		    "\"%s\" is not a service type (tcp, udp, http, https)", val);
 	return 0;
 }
 
@@ -339,6 +342,83 @@ set_route_connect(struct config_loader *ld, const struct config_key *k, const ch
 	return 0;
 }
 
+/*
+ * "*.apps.example.com, example.org" into a list of normalized host patterns
+ * (each once); "*" alone stands for any name where star is set.
+ */
+static int
+host_list_parse(struct config_loader *ld, const struct config_key *k, const char *val, int star,
+    char ***out, size_t *nout)
+{
+	char *list = xstrdup(val), *rest = list, *item, **names = NULL, norm[HOSTNAME_MAX + 1];
+	size_t n = 0, i;
+
+	while ((item = strsep(&rest, ",")) != NULL) {
+		item = blank_trim(item);
+		if (n == CONFIG_HOSTS_MAX) {
+			config_key_error(ld, k, "more than %d names", CONFIG_HOSTS_MAX);
+			goto fail;
+		}
+		if (star && strcmp(item, "*") == 0)
+			snprintf(norm, sizeof(norm), "*");
+		else if (hostname_pattern_normalize(item, strlen(item), norm) == -1) {
+			config_key_error(ld, k, "\"%s\" is not a host name or *.name", item);
+			goto fail;
+		}
+		for (i = 0; i < n; i++) {
+			if (strcmp(names[i], norm) == 0) {
+				config_key_error(ld, k, "\"%s\" is listed twice", item);
+				goto fail;
+			}
+		}
+		names = xreallocarray(names, n + 1, sizeof(*names));
+		names[n++] = xstrdup(norm);
+	}
+	free(list);
+	*out = names;
+	*nout = n;
+	return 0;
+fail:
+	free_strings(names, n);
+	free(list);
+	return -1;
+}
+
+static int
+set_hosts(struct config_loader *ld, const struct config_key *k, const char *val, void *field)
+{
+	struct service_conf *svc = config_loader_base(ld);
+
+	return host_list_parse(ld, k, val, 0, field, &svc->nhosts);
+}
+
+static int
+set_allow_hosts(struct config_loader *ld, const struct config_key *k, const char *val,
+    void *field)
+{
+	struct server_conf *sc = config_loader_base(ld);
+
+	return host_list_parse(ld, k, val, 1, field, &sc->nallow_hosts);
+}
+
+static int
+set_http_listen(struct config_loader *ld, const struct config_key *k, const char *val,
+    void *field)
+{
+	struct server_conf *sc = config_loader_base(ld);
+
+	return config_set_address(ld, k, val, 1, field, &sc->http_addr);
+}
+
+static int
+set_https_listen(struct config_loader *ld, const struct config_key *k, const char *val,
+    void *field)
+{
+	struct server_conf *sc = config_loader_base(ld);
+
+	return config_set_address(ld, k, val, 1, field, &sc->https_addr);
+}
+
 /* Parsed once here, so that binding a declared port never resolves anything. */
 static int
 set_bind_addr(struct config_loader *ld, const struct config_key *k, const char *val, void *field)
@@ -462,6 +542,9 @@ static const struct config_key server_keys[] = {
 	{ "relay", config_set_bool, SERVER(relay), .dflt = "yes" },
 	{ "relay_max_streams", config_set_count, SERVER(relay_max_streams),
 	    .ndflt = CONFIG_DEFAULT_RELAY_MAX_STREAMS, .lo = 1, .hi = MAX_STREAMS_LIMIT },
+	{ "http_listen", set_http_listen, SERVER(http_listen), .optional = 1 },
+	{ "https_listen", set_https_listen, SERVER(https_listen), .optional = 1 },
+	{ "allow_hosts", set_allow_hosts, SERVER(allow_hosts), .optional = 1 },
 	{ "udp_idle_timeout", config_set_duration, SERVER(udp_idle_timeout),
 	    .ndflt = CONFIG_DEFAULT_UDP_IDLE_TIMEOUT },
 	{ "udp_max_flows", config_set_count, SERVER(udp_max_flows),
@@ -503,6 +586,8 @@ static const struct config_key service_keys[] = {
 	{ "p2p", config_set_bool, SERVICE(p2p), .dflt = "no" },
 	{ "allow_peers", set_allow_peers, SERVICE(allow_peers), .optional = 1 },
 	{ "type", set_service_type, SERVICE(type), .dflt = "tcp" },
+	{ "hosts", set_hosts, SERVICE(hosts), .optional = 1 },
+	{ "forwarded_headers", config_set_bool, SERVICE(forwarded_headers), .dflt = "no" },
 	{ "udp_idle_timeout", config_set_duration, SERVICE(udp_idle_timeout),
 	    .ndflt = CONFIG_DEFAULT_UDP_IDLE_TIMEOUT },
 	{ "udp_max_flows", config_set_count, SERVICE(udp_max_flows),
@@ -593,6 +678,45 @@ route_server_check(struct config_loader *ld, const struct server_conf *sc,
 	if (rc->port == port_of(sc->common.metrics_listen))
 		config_error(ld, rc->port_line, "[route %s]: port %u is the metrics_listen port",
 		    rc->name, rc->port);
+	if (rc->port == port_of(sc->http_listen) || rc->port == port_of(sc->https_listen))
+		config_error(ld, rc->port_line, "[route %s]: port %u is the port of %s", rc->name,
+		    rc->port, rc->port == port_of(sc->http_listen) ? "http_listen" : "https_listen");
+}
+
+static int same_address(const struct net_addr *a, const struct net_addr *b);
+
+/* Key a, set to an address, must not be the address of key b (if b is set). */
+static void
+address_clash(struct config_loader *ld, const char *a, const char *va, const struct net_addr *aa,
+    const char *b, const char *vb, const struct net_addr *ab)
+{
+	if (va == NULL || vb == NULL || !same_address(aa, ab))
+		return;
+	config_error(ld, config_later_line(ld, a, b), "%s %s is the address of %s", a, va, b);
+}
+
+/* The web listeners need allow_hosts, and addresses of their own. */
+static void
+server_web_check(struct config_loader *ld, const struct server_conf *sc)
+{
+	const struct net_addr *m = &sc->common.metrics_addr;
+	const char *mv = sc->common.metrics_listen;
+
+	if ((sc->http_listen != NULL || sc->https_listen != NULL) && sc->nallow_hosts == 0)
+		config_error(ld, config_later_line(ld, "http_listen", "https_listen"),
+		    "http_listen and https_listen need allow_hosts, the names agents may claim");
+	if (sc->nallow_hosts > 0 && sc->http_listen == NULL && sc->https_listen == NULL)
+		config_error(ld, config_key_line(ld, "allow_hosts"),
+		    "allow_hosts is only valid with http_listen or https_listen");
+	address_clash(ld, "http_listen", sc->http_listen, &sc->http_addr, "listen", sc->listen,
+	    &sc->listen_addr);
+	address_clash(ld, "https_listen", sc->https_listen, &sc->https_addr, "listen", sc->listen,
+	    &sc->listen_addr);
+	address_clash(ld, "https_listen", sc->https_listen, &sc->https_addr, "http_listen",
+	    sc->http_listen, &sc->http_addr);
+	address_clash(ld, "http_listen", sc->http_listen, &sc->http_addr, "metrics_listen", mv, m);
+	address_clash(ld, "https_listen", sc->https_listen, &sc->https_addr, "metrics_listen", mv,
+	    m);
 }
 
 static void
@@ -605,6 +729,7 @@ server_close(struct config_loader *ld)
 	server_tls_check(ld, sc);
 	for (i = 0; i < sc->nroutes; i++)
 		route_server_check(ld, sc, &sc->routes[i]);
+	server_web_check(ld, sc);
 }
 
 
@@ -735,7 +860,7 @@ service_type_check(struct config_loader *ld, const struct service_conf *svc)
 	int bad = 0;
 	size_t i;
 
-	for (i = 0; svc->type == SERVICE_TYPE_TCP && i < NELEM(udp_keys); i++) {
+	for (i = 0; svc->type != SERVICE_TYPE_UDP && i < NELEM(udp_keys); i++) {
 		if (!key_set(ld, udp_keys[i]))
 			continue;
 		config_error(ld, config_key_line(ld, udp_keys[i]),
@@ -759,14 +884,85 @@ service_type_check(struct config_loader *ld, const struct service_conf *svc)
 	return bad ? -1 : 0;
 }
 
+/*
+ * An http or https service claims host names instead of a port, so hosts and
+ * remote_port exclude each other; visitors and forwarded headers each need a
+ * service they make sense for.
+ */
+static int
+service_web_check(struct config_loader *ld, const struct service_conf *svc)
+{
+	int web = svc->type == SERVICE_TYPE_HTTP || svc->type == SERVICE_TYPE_HTTPS, bad = 0;
+
+	if (!web && svc->nhosts > 0) {
+		config_error(ld, config_key_line(ld, "hosts"),
+		    "hosts is only valid with type = http or https");
+		bad = 1;
+	}
+	if (svc->forwarded_headers && svc->type != SERVICE_TYPE_HTTP) {
+		config_error(ld, config_key_line(ld, "forwarded_headers"),
+		    "forwarded_headers is only valid with type = http");
+		bad = 1;
+	}
+	if (!web)
+		return bad ? -1 : 0;
+	if (svc->nhosts == 0) {
+		config_error(ld, config_section_line(ld),
+		    "missing required key \"hosts\" in [service %s] (type = %s)", svc->name,
+		    svc->type == SERVICE_TYPE_HTTP ? "http" : "https");
+		bad = 1;
+	}
+	if (svc->remote_port != 0) {
+		config_error(ld, config_key_line(ld, "remote_port"),
+		    "remote_port is not valid with type = http or https (they share rtund's "
+		    "http_listen or https_listen by host name)");
+		bad = 1;
+	}
+	if (svc->p2p) {
+		config_error(ld, config_key_line(ld, "p2p"),
+		    "p2p is only valid with type = tcp");
+		bad = 1;
+	}
+	return bad ? -1 : 0;
+}
+
+/* A host name claimed by two services of one type is a mistake: reported at the second. */
+static void
+service_hosts_unique(struct config_loader *ld, const struct agent_conf *ac,
+    const struct service_conf *svc)
+{
+	const struct service_conf *other;
+	size_t i, j;
+
+	for (other = ac->services; other < svc; other++) {
+		if (other->type != svc->type)
+			continue;
+		for (i = 0; i < svc->nhosts; i++) {
+			for (j = 0; j < other->nhosts; j++) {
+				if (strcmp(svc->hosts[i], other->hosts[j]) != 0)
+					continue;
+				config_error(ld, config_key_line(ld, "hosts"),
+				    "host %s is already claimed by [service %s] on line %d",
+				    svc->hosts[i], other->name, other->line);
+				return;
+			}
+		}
+	}
+}
+
 static void
 service_close(struct config_loader *ld)
 {
 	struct agent_conf *ac = config_loader_conf(ld);
 	const struct service_conf *svc = config_loader_base(ld), *other;
 
-	if (service_type_check(ld, svc) == -1 || service_p2p_check(ld, svc) == -1 ||
-	    svc->remote_port == 0)
+	if (service_web_check(ld, svc) == -1 || service_type_check(ld, svc) == -1)
+		return;
+	if (svc->type == SERVICE_TYPE_HTTP || svc->type == SERVICE_TYPE_HTTPS) {
+		service_hosts_unique(ld, ac, svc);
+		return;
+	}
+	if (service_p2p_check(ld, svc) == -1 || svc->remote_port == 0)
 		return;
 	/* TCP and UDP ports of one number are two ports. */
 	for (other = ac->services; other < svc; other++) {
@@ -941,6 +1137,9 @@ config_free_server(struct server_conf *conf)
 		free(conf->routes[i].connect);
 	}
 	free(conf->routes);
+	free(conf->http_listen);
+	free(conf->https_listen);
+	free_strings(conf->allow_hosts, conf->nallow_hosts);
 	memset(conf, 0, sizeof(*conf));
 }
 
@@ -959,6 +1158,7 @@ config_free_agent(struct agent_conf *conf)
 		free(conf->services[i].name);
 		free(conf->services[i].local);
 		free_strings(conf->services[i].allow_peers, conf->services[i].nallow_peers);
+		free_strings(conf->services[i].hosts, conf->services[i].nhosts);
 	}
 	free(conf->services);
 	for (i = 0; i < conf->nvisitors; i++) {

@@ -41,9 +41,15 @@
 #define CONFIG_DEFAULT_UDP_IDLE_TIMEOUT 60.0
 #define CONFIG_DEFAULT_UDP_MAX_FLOWS 1024
 #define CONFIG_ALLOW_PEERS_MAX 64   /* names in one service's allow_peers */
+#define CONFIG_HOSTS_MAX 256        /* names in allow_hosts, or in one service's hosts */
 
 /* What a service's public port carries; the values of rtun.ServiceType. */
-enum service_type { SERVICE_TYPE_TCP = 0, SERVICE_TYPE_UDP = 1 };
+enum service_type {
+	SERVICE_TYPE_TCP = 0,
+	SERVICE_TYPE_UDP = 1,
+	SERVICE_TYPE_HTTP = 2,      /* host names on rtund's http_listen */
+	SERVICE_TYPE_HTTPS = 3,     /* host names on rtund's https_listen */
+};
 
 /* How a visitor reaches its peer's service: direct when it can, else relayed; or one only. */
 enum visitor_mode { VISITOR_AUTO, VISITOR_DIRECT, VISITOR_RELAY };
@@ -102,6 +108,12 @@ struct server_conf {
 	int p2p;                    /* rendezvous for direct agent links (default yes) */
 	int relay;                  /* relay visitor streams between agents (default yes) */
 	uint32_t relay_max_streams; /* relayed streams per visiting agent */
+	char *http_listen;          /* shared HTTP port routed by Host, as written, or NULL */
+	struct net_addr http_addr;
+	char *https_listen;         /* shared HTTPS port routed by SNI, as written, or NULL */
+	struct net_addr https_addr;
+	char **allow_hosts;         /* host names agents may claim ("*", "*.a.b", "a.b") */
+	size_t nallow_hosts;
 	double udp_idle_timeout;    /* a UDP flow with no datagram either way this long ends */
 	uint32_t udp_max_flows;     /* UDP flows per UDP port */
 	struct config_common common;
@@ -119,6 +131,9 @@ struct service_conf {
 	char **allow_peers;         /* agent names that may visit, with p2p */
 	size_t nallow_peers;
 	int type;                   /* enum service_type */
+	char **hosts;               /* http, https: the names claimed ("a.b", "*.a.b") */
+	size_t nhosts;
+	int forwarded_headers;      /* http: rtund adds X-Forwarded-For and -Proto */
 	double udp_idle_timeout;    /* type udp: a flow with no datagram either way this long ends */
 	uint32_t udp_max_flows;     /* type udp: flows at once; further OPENs are refused */
 	double idle_timeout;        /* reset a stream silent this long; 0: off */

@@ -220,7 +220,8 @@ control_name_valid(const char *s)
 int
 control_service_type_known(uint32_t type)
 {
-	return type == RTUN__SERVICE_TYPE__SERVICE_TCP || type == RTUN__SERVICE_TYPE__SERVICE_UDP;
+	return type == RTUN__SERVICE_TYPE__SERVICE_TCP || type == RTUN__SERVICE_TYPE__SERVICE_UDP ||
+	    type == RTUN__SERVICE_TYPE__SERVICE_HTTP || type == RTUN__SERVICE_TYPE__SERVICE_HTTPS;
 }
 
 const char *
@@ -231,6 +232,10 @@ control_service_type_name(uint32_t type)
 		return "tcp";
 	case RTUN__SERVICE_TYPE__SERVICE_UDP:
 		return "udp";
+	case RTUN__SERVICE_TYPE__SERVICE_HTTP:
+		return "http";
+	case RTUN__SERVICE_TYPE__SERVICE_HTTPS:
+		return "https";
 	default:
 		return "?";
 	}
@@ -255,6 +260,12 @@ check_services(const Rtun__Declare *d)
 			return "allow_peers without p2p";
 		if (svc->p2p && svc->type != RTUN__SERVICE_TYPE__SERVICE_TCP)
 			return "p2p on a service that is not tcp";
+		if (svc->n_hosts > CONTROL_HOSTS_MAX)
+			return "too many hosts";
+		for (j = 0; j < svc->n_hosts; j++) {
+			if (strlen(svc->hosts[j]) > CONTROL_HOST_MAX)
+				return "host name too long";
+		}
 		for (j = 0; j < svc->n_allow_peers; j++) {
 			if (!control_name_valid(svc->allow_peers[j]))
 				return "bad agent name in allow_peers";

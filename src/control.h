@@ -23,6 +23,9 @@ struct link;
 #define CONTROL_NAME_MAX 64
 /* Most agents one service's allow_peers may name. */
 #define CONTROL_ALLOW_PEERS_MAX 64
+/* Host names one service may claim, and the longest (a name, or "*." and a name). */
+#define CONTROL_HOSTS_MAX 256
+#define CONTROL_HOST_MAX 253
 /* Sizes of a rendezvous's session id and one-time key. */
 #define CONTROL_SESSION_LEN 16
 #define CONTROL_KEY_LEN 32

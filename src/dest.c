@@ -3,8 +3,9 @@
  * "host:port" split at the last colon, or "[v6]:port"; what stands for the
  * host is then an IPv4 address (dotted quad only: inet_pton() refuses the
  * short forms inet_aton() would take, so "10.1" cannot mean 10.0.0.1), an
- * IPv6 address, or a host name of letters, digits, '-' and '_' whose last
- * label is not all digits (so it cannot be taken for an address either).
+ * IPv6 address, or a host name as hostname.c checks them (lowercased here)
+ * whose last label is not all digits (so it cannot be taken for an address
+ * either).
  * IPv4-mapped IPv6 addresses are judged as the IPv4 address they reach, so
  * a rule for [::/0] cannot let all of IPv4 through.
  */
@@ -17,9 +18,8 @@
 #include <string.h>
 
 #include "dest.h"
+#include "hostname.h"
 #include "xmalloc.h"
-
-#define LABEL_MAX 63
 
 /* A "host:port" split into its two parts (not NUL-terminated). */
 struct hostport {
@@ -96,35 +96,21 @@ parse_port(const char *s, size_t len, uint16_t *port)
 	return 0;
 }
 
+/*
+ * A host name as hostname.c checks them, lowercased into out, unless its last
+ * label is all digits: a resolver would read that as an address ("10.1" is
+ * 10.0.0.1), so it could not be judged as a name.
+ */
 static int
-name_char(char c)
+name_parse(const char *s, size_t len, char out[HOSTNAME_MAX + 1])
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	    c == '-' || c == '_';
-}
+	const char *last;
 
-/* A host name: dot-separated labels of 1-63 name characters, the last not all digits. */
-static int
-name_valid(const char *s, size_t len)
-{
-	size_t i, label = 0;
-	int digits = 1;
-
-	if (len == 0 || len > DEST_HOST_MAX)
-		return 0;
-	for (i = 0; i < len; i++) {
-		if (s[i] == '.') {
-			if (label == 0 || s[i - 1] == '-')
-				return 0;
-			label = 0;
-			digits = 1;
-			continue;
-		}
-		if (!name_char(s[i]) || (label == 0 && s[i] == '-') || ++label > LABEL_MAX)
-			return 0;
-		digits &= s[i] >= '0' && s[i] <= '9';
-	}
-	return label > 0 && s[len - 1] != '-' && !digits;
+	if (hostname_normalize(s, len, out) == -1)
+		return -1;
+	last = strrchr(out, '.');
+	last = last != NULL ? last + 1 : out;
+	return strspn(last, "0123456789") == strlen(last) ? -1 : 0;
 }
 
 /* An IPv4 (or, bracketed, IPv6) address into family and 16 bytes; -1 if it is not one. */
@@ -208,14 +194,14 @@ dest_host(const struct hostport *hp, struct dest *d, const char **why)
 		}
 		d->kind = DEST_ADDR;
 		fill_sockaddr(&d->addr, family, a, d->portnum);
-	} else if (!hp->bracketed && name_valid(hp->host, hp->hlen))
+		memcpy(d->host, hp->host, hp->hlen);
+		d->host[hp->hlen] = '\0';
+	} else if (!hp->bracketed && name_parse(hp->host, hp->hlen, d->host) == 0)
 		d->kind = DEST_NAME;
 	else {
 		*why = hp->bracketed ? "not an IPv6 address" : "not an address or a host name";
 		return -1;
 	}
-	memcpy(d->host, hp->host, hp->hlen);
-	d->host[hp->hlen] = '\0';
 	return 0;
 }
 
@@ -287,7 +273,6 @@ int
 dest_rule_parse(const char *s, struct dest_rule *rule, const char **why)
 {
 	struct hostport hp;
-	size_t i;
 
 	memset(rule, 0, sizeof(*rule));
 	if (split_hostport(s, strlen(s), &hp, why) == -1)
@@ -299,12 +284,9 @@ dest_rule_parse(const char *s, struct dest_rule *rule, const char **why)
 	}
 	if (hp.bracketed || memchr(hp.host, '/', hp.hlen) != NULL ||
 	    parse_address(hp.host, hp.hlen, 0, &rule->family, rule->net) == 0 ||
-	    !name_valid(hp.host, hp.hlen))
+	    name_parse(hp.host, hp.hlen, rule->name) == -1)
 		return rule_block(&hp, rule, why);
 	rule->kind = DEST_NAME;
-	for (i = 0; i < hp.hlen; i++)
-		rule->name[i] = hp.host[i] >= 'A' && hp.host[i] <= 'Z' ?
-		    (char)(hp.host[i] - 'A' + 'a') : hp.host[i];
 	return 0;
 }
 

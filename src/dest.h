@@ -13,10 +13,11 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "hostname.h"
 #include "net.h"
 
-/* Longest host name (RFC 1035), and longest text of a destination or a rule. */
-#define DEST_HOST_MAX 253
+/* Longest host name, and longest text of a destination or a rule. */
+#define DEST_HOST_MAX HOSTNAME_MAX
 #define DEST_TEXT_MAX 255
 /* Most rules one allow_connect may hold. */
 #define DEST_RULES_MAX 256
@@ -29,7 +30,7 @@ enum dest_kind {
 /* A parsed destination. */
 struct dest {
 	enum dest_kind kind;
-	char host[DEST_HOST_MAX + 1];  /* the name, or the address as written, without brackets */
+	char host[DEST_HOST_MAX + 1];  /* the name lowercased, or the address as written, no [] */
 	char port[6];                  /* the port as digits, for the resolver */
 	uint16_t portnum;
 	struct net_addr addr;          /* DEST_ADDR: address and port; IPv4-mapped made IPv4 */

@@ -3,6 +3,7 @@
  */
 #include "rtun-build.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "hostname.h"
@@ -50,4 +51,31 @@ hostname_match(const char *pattern, const char *name)
 	if ((dot = strchr(name, '.')) == NULL || dot == name)
 		return 0;
 	return strcmp(dot + 1, pattern + 2) == 0;
+}
+
+int
+hostname_pattern_normalize(const char *s, size_t n, char out[HOSTNAME_MAX + 1])
+{
+	char suffix[HOSTNAME_MAX + 1];
+
+	if (n < 2 || s[0] != '*' || s[1] != '.')
+		return hostname_normalize(s, n, out);
+	if (hostname_normalize(s + 2, n - 2, suffix) == -1 || strlen(suffix) > HOSTNAME_MAX - 2)
+		return -1;
+	snprintf(out, HOSTNAME_MAX + 1, "*.%s", suffix);
+	return 0;
+}
+
+int
+hostname_allowed(char *const *allow, size_t n, const char *pattern)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (strcmp(allow[i], "*") == 0 || strcmp(allow[i], pattern) == 0)
+			return 1;
+		if (pattern[0] != '*' && hostname_match(allow[i], pattern))
+			return 1;
+	}
+	return 0;
 }

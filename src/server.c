@@ -27,6 +27,7 @@
 #include "server-relay.h"
 #include "server-rendezvous.h"
 #include "server-route.h"
+#include "server-web.h"
 #include "server-udp.h"
 #include "server.h"
 #include "session.h"
@@ -84,6 +85,7 @@ struct server {
 	struct rendezvous *rendezvous;
 	struct relayset *relays;
 	struct routeset *routes;
+	struct web *web;
 };
 
 static void server_link_control(struct link *l, Rtun__Control *msg);
@@ -145,6 +147,7 @@ server_link_closed(struct link *l, const char *reason)
 	} else if (pe->state != PEER_FAILED)
 		log_info("%s: connection closed during handshake: %s", link_label(l), reason);
 	peer_release_ports(pe);
+	web_forget(pe->srv->web, l);
 	rendezvous_forget(pe->srv->rendezvous, l);
 	p2pdir_forget(pe->srv->p2p, l);
 	/* The link's streams are gone: nothing counts into the agent's series any more. */
@@ -407,8 +410,18 @@ service_valid(const Rtun__Declare *d, size_t i, char *reason, size_t rlen)
 		snprintf(reason, rlen, "invalid: unknown service type %u", (unsigned)svc->type);
 		return 0;
 	}
-	if (svc->remote_port == 0 && svc->p2p)
-		return 1;   /* no public port: visitors only */
+	if (web_service(svc) != (svc->n_hosts > 0)) {
+		snprintf(reason, rlen, web_service(svc) ? "invalid: no hosts" :
+		    "invalid: hosts on a service that is not http or https");
+		return 0;
+	}
+	if (web_service(svc) && svc->remote_port != 0) {
+		snprintf(reason, rlen, "invalid: a %s service has hosts, not a port",
+		    control_service_type_name(svc->type));
+		return 0;
+	}
+	if (svc->remote_port == 0 && (svc->p2p || web_service(svc)))
+		return 1;   /* no public port: visitors only, or host names */
 	if (svc->remote_port < 1 || svc->remote_port > 65535) {
 		snprintf(reason, rlen, "invalid: port %u out of range", svc->remote_port);
 		return 0;
@@ -428,6 +441,21 @@ service_valid(const Rtun__Declare *d, size_t i, char *reason, size_t rlen)
 static void
 peer_log_result(struct peer *pe, const Rtun__ServiceResult *res)
 {
+	const char *type = control_service_type_name(res->type);
+
+	if (res->status == RTUN__SERVICE_STATUS__SERVICE_OK && res->remote_port == 0 &&
+	    (res->type == RTUN__SERVICE_TYPE__SERVICE_HTTP ||
+	    res->type == RTUN__SERVICE_TYPE__SERVICE_HTTPS)) {
+		log_info("%s: service %s on %s_listen", link_label(pe->link), res->name, type);
+		return;
+	}
+	if (res->status != RTUN__SERVICE_STATUS__SERVICE_OK && res->remote_port == 0) {
+		log_warn("%s: %s service %s refused: %s", link_label(pe->link), type, res->name,
+		    res->reason);
+		if ((size_t)res->status < REFUSAL_COUNT && pe->srv->refused[res->status] != NULL)
+			(*pe->srv->refused[res->status])++;
+		return;
+	}
 	if (res->status == RTUN__SERVICE_STATUS__SERVICE_OK && res->remote_port == 0) {
 		log_info("%s: service %s for visitors only", link_label(pe->link), res->name);
 		return;
@@ -473,6 +501,7 @@ peer_on_declare(struct peer *pe, const Rtun__Declare *d)
 	ptrs = xcalloc(n + 1, sizeof(*ptrs));
 	reasons = xcalloc(n + 1, sizeof(*reasons));
 	ports_each_of(pe->srv->ports, pe, mark_stale, NULL);
+	web_declare_begin(pe->srv->web, pe->link);
 	for (i = 0; i < n; i++) {
 		rtun__service_result__init(&results[i]);
 		ptrs[i] = &results[i];
@@ -481,6 +510,9 @@ peer_on_declare(struct peer *pe, const Rtun__Declare *d)
 		results[i].type = d->services[i]->type;
 		if (!service_valid(d, i, reasons[i], sizeof(reasons[i])))
 			results[i].status = RTUN__SERVICE_STATUS__SERVICE_INVALID;
+		else if (web_service(d->services[i]))
+			web_claim(pe->srv->web, pe->link, pe->name, d->services[i], &results[i],
+			    reasons[i], sizeof(reasons[i]));
 		else if (d->services[i]->remote_port != 0)
 			peer_bind_service(pe, d->services[i], &results[i], reasons[i],
 			    sizeof(reasons[i]));
@@ -491,6 +523,7 @@ peer_on_declare(struct peer *pe, const Rtun__Declare *d)
 			results[i].name = "";
 	}
 	ports_each_of(pe->srv->ports, pe, drop_if_stale, pe);
+	web_declare_end(pe->srv->web, pe->link, pe->name);
 	p2pdir_declare(pe->srv->p2p, pe->link, pe->name, d);
 	retire_sweep(&pe->retired, pe->srv->metrics, pe->link);
 	control_send_declare_result(pe->link, ptrs, n);
@@ -709,9 +742,13 @@ server_new(struct ev_loop *loop, const struct server_conf *conf, struct metrics 
 	srv->rendezvous = rendezvous_new(loop, srv->p2p, conf->p2p, metrics);
 	relay_limits_of(conf, &lim);
 	srv->relays = relayset_new(loop, srv->p2p, &lim, metrics);
+	srv->routes = routeset_new(loop, srv->ports, metrics, server_agent_link, srv);
+	if ((srv->web = web_new(loop, conf, metrics)) == NULL) {
+		server_free(srv);
+		return NULL;
+	}
 	log_info("listening for agents on %s; allow_ports %s", conf->listen,
 	    conf->allow_ports_str);
-	srv->routes = routeset_new(loop, srv->ports, metrics, server_agent_link, srv);
 	routeset_apply(srv->routes, conf);
 	return srv;
 fail:
@@ -736,6 +773,7 @@ server_drain(struct server *srv)
 	acceptor_set_clear(&srv->acceptors);
 	ports_stop(srv->ports);
 	ports_each(srv->ports, udp_drain, NULL);
+	web_stop(srv->web);
 }
 
 int
@@ -768,6 +806,20 @@ port_revoke(struct port *p, const char *reason)
 	port_close(p);
 }
 
+/* A web service whose host names the new allow_hosts no longer allows is revoked. */
+static void
+web_revoke(struct link *l, const char *service, uint32_t type, const char *reason)
+{
+	Rtun__ServiceResult res = RTUN__SERVICE_RESULT__INIT, *ptr = &res;
+
+	res.name = (char *)service;
+	res.type = type;
+	res.status = RTUN__SERVICE_STATUS__SERVICE_NOT_ALLOWED;
+	res.reason = (char *)reason;
+	control_send_declare_result(l, &ptr, 1);
+	peer_log_result(link_owner(l), &res);
+}
+
 /* An agent's port the new allow_ports no longer holds is revoked. */
 static void
 revoke_if_disallowed(struct port *p, void *arg)
@@ -795,6 +847,13 @@ udp_set_limits(struct port *p, void *arg)
 	udpport_set_limits(port_data(p), &lim);
 }
 
+/* Two optional settings are the same (both unset, or equal). */
+static int
+same_text(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
 void
 server_reload(struct server *srv, const struct server_conf *conf)
 {
@@ -805,6 +864,9 @@ server_reload(struct server *srv, const struct server_conf *conf)
 	    old->transports != conf->transports || (old->tls_cert == NULL) != (conf->tls_cert == NULL))
 		log_warn("reload: listen, bind_addr, transports and TLS changes take effect after "
 		    "a restart");
+	if (!same_text(old->http_listen, conf->http_listen) ||
+	    !same_text(old->https_listen, conf->https_listen))
+		log_warn("reload: http_listen and https_listen changes take effect after a restart");
 	srv->conf = conf;
 	srv->accept_conf.ws_path = conf->ws_path;
 	srv->accept_conf.timeout = conf->handshake_timeout;
@@ -814,6 +876,7 @@ server_reload(struct server *srv, const struct server_conf *conf)
 	ports_each(srv->ports, revoke_if_disallowed, (void *)conf);
 	routeset_apply(srv->routes, conf);
 	ports_each(srv->ports, udp_set_limits, (void *)conf);
+	web_reload(srv->web, conf, web_revoke);
 	log_info("configuration reloaded from %s; allow_ports %s", conf->path,
 	    conf->allow_ports_str);
 }
@@ -828,6 +891,7 @@ server_free(struct server *srv)
 	while ((pe = LIST_FIRST(&srv->peers)) != NULL)
 		link_close(pe->link, FRAME_CODE_NONE, "server shutting down");
 	routeset_free(srv->routes);
+	web_free(srv->web);
 	ports_free(srv->ports);
 	rendezvous_free(srv->rendezvous);
 	relayset_free(srv->relays);

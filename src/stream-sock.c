@@ -9,6 +9,11 @@
  * close makes it graceful first. A PROXY protocol header for the target goes
  * out first, right after the connect, before any stream byte and before a
  * shutdown.
+ *
+ * A user's end may come with bytes already read (the request head rtund
+ * routed the connection by), which the stream reads before the socket, and
+ * with answers for a stream that never opened (an HTTP 502 or 504), which
+ * the user then gets with a clean close instead of a reset.
  */
 #include "rtun-build.h"
 
@@ -35,6 +40,11 @@ struct sock_end {
 	int shut;                   /* the stream shut down: send FIN after the header */
 	uint8_t *hdr;               /* the PROXY header, only for ends that send one */
 	size_t hdr_len, hdr_off;
+	uint8_t *in;                /* input read before the end was made */
+	size_t in_len, in_off;
+	const struct sock_answers *answers;  /* for a stream that never opens, or NULL */
+	int opened;                 /* OPEN_OK came */
+	uint32_t reset_code;        /* why the stream was reset, 0 if it was not */
 };
 
 /* Derive the watchers from what the stream wants and what the end itself needs. */
@@ -79,7 +89,16 @@ sock_flush_header(struct sock_end *se)
 static ssize_t
 sock_read(struct stream_end *e, void *p, size_t len)
 {
-	return read(((struct sock_end *)e)->fd, p, len);
+	struct sock_end *se = (struct sock_end *)e;
+	size_t n = se->in_len - se->in_off;
+
+	if (n == 0)
+		return read(se->fd, p, len);
+	if (n > len)
+		n = len;
+	memcpy(p, se->in + se->in_off, n);
+	se->in_off += n;
+	return (ssize_t)n;
 }
 
 static ssize_t
@@ -113,6 +132,26 @@ sock_want(struct stream_end *e, int read, int write)
 	se->want_read = read;
 	se->want_write = write;
 	sock_update(se);
+	/* Bytes read before are input the socket will not signal: say so, as it would. */
+	if (read && se->in_off < se->in_len)
+		ev_feed_event(se->loop, &se->rio, EV_READ);
+}
+
+/*
+ * Write the answer for a stream that never opened: one small write into an
+ * empty socket buffer, so it does not block. 1 if it went out whole.
+ */
+static int
+sock_answer(struct sock_end *se)
+{
+	const char *a = se->reset_code == FRAME_CODE_TIMEOUT ? se->answers->timeout :
+	    se->answers->failed;
+	size_t n = strlen(a);
+
+	if (write(se->fd, a, n) != (ssize_t)n)
+		return 0;
+	(void)shutdown(se->fd, SHUT_WR);
+	return 1;
 }
 
 static void
@@ -122,12 +161,28 @@ sock_close(struct stream_end *e, int clean)
 
 	ev_io_stop(se->loop, &se->rio);
 	ev_io_stop(se->loop, &se->wio);
+	/* An answer is a whole reply, so it ends with a FIN like a clean end. */
+	if (!clean && !se->opened && se->answers != NULL)
+		clean = sock_answer(se);
 	/* Both sides' own half-closes ended the stream: the only close that is a FIN. */
 	if (clean)
 		net_set_abortive(se->fd, 0);
 	close(se->fd);
 	free(se->hdr);
+	free(se->in);
 	free(se);
+}
+
+static void
+sock_opened(struct stream_end *e)
+{
+	((struct sock_end *)e)->opened = 1;
+}
+
+static void
+sock_reset(struct stream_end *e, uint32_t code, const char *reason, size_t len)
+{
+	((struct sock_end *)e)->reset_code = code;
 }
 
 static const struct stream_end_ops sock_ops = {
@@ -136,6 +191,8 @@ static const struct stream_end_ops sock_ops = {
 	.shutdown = sock_shutdown,
 	.want = sock_want,
 	.close = sock_close,
+	.opened = sock_opened,
+	.reset = sock_reset,
 };
 
 static void
@@ -196,6 +253,23 @@ stream_sock_accepted(struct ev_loop *loop, int fd)
 {
 	net_set_nodelay(fd);
 	return &sock_new(loop, fd)->e;
+}
+
+struct stream_end *
+stream_sock_routed(struct ev_loop *loop, int fd, const void *in, size_t len,
+    const struct sock_answers *answers)
+{
+	struct sock_end *se;
+
+	net_set_nodelay(fd);
+	se = sock_new(loop, fd);
+	if (len > 0) {
+		se->in = xmalloc(len);
+		memcpy(se->in, in, len);
+		se->in_len = len;
+	}
+	se->answers = answers;
+	return &se->e;
 }
 
 /* The PROXY header naming user peer and public address dest, when both are numeric. */

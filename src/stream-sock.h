@@ -16,6 +16,18 @@ struct stream_end;
 
 /* An end over an accepted, connected socket (owned from now on). */
 struct stream_end *stream_sock_accepted(struct ev_loop *loop, int fd);
+/* What a user whose stream never opened is answered (whole replies, e.g. HTTP 504). */
+struct sock_answers {
+	const char *timeout;   /* the agent did not answer within open_timeout */
+	const char *failed;    /* anything else: refused, the link gone */
+};
+/*
+ * An end over an accepted socket from which in (len bytes) was read already:
+ * the stream reads those first. With answers, a stream that never opens
+ * writes one of them and closes cleanly; answers must outlive the end.
+ */
+struct stream_end *stream_sock_routed(struct ev_loop *loop, int fd, const void *in, size_t len,
+    const struct sock_answers *answers);
 /*
  * Start a non-blocking connect to to; with v set, the PROXY header naming
  * user peer and public address dest goes out first. NULL with errno when the

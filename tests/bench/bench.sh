@@ -11,7 +11,8 @@
 # all): RTB_SECONDS (iperf3 run, 5), RTB_BN_SECONDS (bulk across the bottleneck, 10),
 # RTB_STREAMS (idle streams, 1000), RTB_REPS (loopback rounds, 3), RTB_PORT_BASE (21700),
 # RTB_CONN_PARALLEL (8), RTB_NO_LOOPBACK=1, RTB_NO_P2P=1, RTB_NO_ROUTES=1, RTB_ONLY_ROUTES=1,
-# RTB_NO_NETNS=1, RTB_LEAF_QDISC (e.g.
+# RTB_NO_WEB=1 (the web table of bench-web.sh, also RTB_WEB_REQUESTS), RTB_NO_NETNS=1,
+# RTB_LEAF_QDISC (e.g.
 # "fq_codel"; default: HTB's pfifo), RTB_RTUND_EXTRA / RTB_RTUN_EXTRA (lines added to the
 # [server] / [agent] section), RTB_MAX_SECONDS (840), RTB_KEEP=1 (keep the temp dir),
 # RTB_UDP_RATE (what iperf3 -u offers, 1G), RTB_ONLY_UDP=1 (only the UDP rows, loopback).
@@ -43,7 +44,7 @@ SSH_IPERF=$((BASE + 21)) SSH_ECHO=$((BASE + 22))
 HAPA_IPERF=$((BASE + 31)) HAPA_ECHO=$((BASE + 32))
 HAPB_IPERF=$((BASE + 41)) HAPB_ECHO=$((BASE + 42))
 P2P_DIRECT=$((BASE + 51)) P2P_RELAY=$((BASE + 52))    # the visitor's two ports
-ROUTE_IPERF=$((BASE + 61)) ROUTE_ECHO=$((BASE + 62))  # rtund's routes without agent
+ROUTE_IPERF=$((BASE + 71)) ROUTE_ECHO=$((BASE + 72))  # rtund's routes without agent
 SRV_ADDR=192.0.2.1 AGT_ADDR=192.0.2.2   # TEST-NET-1, only inside our namespaces
 COLS="direct rtun ssh haproxy"
 
@@ -837,6 +838,7 @@ run_loopback() {
 		stop "$RTUND_PID"
 		run_routes
 	fi
+	[[ " ${on[*]} " == *" rtun "* ]] && [ "${RTB_NO_WEB:-0}" != 1 ] && run_web
 	log "loopback: stopping paths"
 	for p in "$SSH_PID" "$SSHD_PID" "$RTUN_PID" "$RTUND_PID" "$HAPA_PID" "$HAPB_PID" \
 	    "$ECHO_PID"; do
@@ -999,8 +1001,7 @@ print_table() {
 
 # print_routes: the table of routes without agent against one haproxy, when measured.
 print_routes() {
-	local fmt='%-40s %9s %12s %6s  %-12s %s
-' row key label target verdict
+	local fmt='%-40s %9s %12s %6s  %-12s %s\n' row key label target verdict
 	local rows=(
 	"tput1|throughput 1 stream (Gbit/s)|>= haproxy"
 	"tput1r|throughput 1 stream, down (Gbit/s)|>= haproxy"
@@ -1024,6 +1025,9 @@ print_routes() {
 }
 
 
+# shellcheck source-path=SCRIPTDIR source=bench-web.sh
+. "$(dirname "$0")/bench-web.sh"
+
 # ---- main ------------------------------------------------------------------------------
 
 main() {
@@ -1038,7 +1042,7 @@ main() {
 	done
 	for t in $ECHO_PORT $IPERF_PORT $LINK_PORT $RTUN_IPERF $RTUN_ECHO $SSHD_PORT $SSH_IPERF \
 	    $SSH_ECHO $HAPA_IPERF $HAPA_ECHO $HAPB_IPERF $HAPB_ECHO $P2P_DIRECT $P2P_RELAY \
-	    $ROUTE_IPERF $ROUTE_ECHO; do
+	    $ROUTE_IPERF $ROUTE_ECHO $WEB_NGINX $WEB_TCP $WEB_HTTP; do
 		port_free "$t" || exit 2
 	done
 	SRCDIR=$(cd "$(dirname "$0")" && pwd)
@@ -1060,6 +1064,7 @@ main() {
 	else
 		print_table
 		print_routes
+		print_web
 	fi
 	log "done in $((SECONDS - START)) s"
 	exit 0

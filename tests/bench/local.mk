@@ -8,4 +8,4 @@
 noinst_PROGRAMS = tests/bench/rtprobe
 tests_bench_rtprobe_SOURCES = tests/bench/rtprobe.c
 tests_bench_rtprobe_CFLAGS = $(AM_CFLAGS) -Werror
-EXTRA_DIST += tests/bench/bench.sh tests/bench/README.md
+EXTRA_DIST += tests/bench/bench.sh tests/bench/bench-web.sh tests/bench/README.md

@@ -45,7 +45,7 @@ tests_fuzz_fuzz_probe_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS)
 tests_fuzz_fuzz_probe_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_FLAGS)
 tests_fuzz_fuzz_probe_LDADD = $(RTUN_LIBS)
 
-tests_fuzz_fuzz_dest_SOURCES = tests/fuzz/fuzz_dest.c src/dest.c
+tests_fuzz_fuzz_dest_SOURCES = tests/fuzz/fuzz_dest.c src/dest.c src/hostname.c
 tests_fuzz_fuzz_dest_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS)
 tests_fuzz_fuzz_dest_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_FLAGS)
 tests_fuzz_fuzz_dest_LDADD = $(RTUN_LIBS)

@@ -60,6 +60,11 @@ CONTROL = {
                             + pb_field(1, pb_field(1, b"dns-tcp") + pb_field(2, 5353))),
     "declare_result_udp": pb_field(6, pb_field(1, pb_field(1, b"dns") + pb_field(2, 5353)
                                                + pb_field(5, 1))),
+    "declare_web": pb_field(5, pb_field(1, pb_field(1, b"site") + pb_field(5, 2)
+                                        + pb_field(6, b"app.example.com")
+                                        + pb_field(6, b"*.dev.example.com") + pb_field(7, 1))
+                            + pb_field(1, pb_field(1, b"tls") + pb_field(5, 3)
+                                       + pb_field(6, b"app.example.com"))),
     "declare_p2p": pb_field(5, pb_field(1, pb_field(1, b"ssh") + pb_field(3, 1)
                                         + pb_field(4, b"laptop") + pb_field(4, b"ci-runner"))),
     "punch_request": pb_field(8, pb_field(1, b"office") + pb_field(2, b"ssh")),
@@ -210,10 +215,13 @@ DESTS = {
 }
 
 
-def write(folder, seeds):
+def write(folder, seeds, keep=False):
+    """Write the seeds of folder; with keep, seeds already there stay (random hellos)."""
     path = os.path.join(HERE, "corpus", folder)
     os.makedirs(path, exist_ok=True)
     for name, data in seeds.items():
+        if keep and os.path.exists(os.path.join(path, name)):
+            continue
         with open(os.path.join(path, name), "wb") as f:
             f.write(data)
 
@@ -222,6 +230,6 @@ write("frame", FRAMES)
 write("control", CONTROL)
 write("upgrade_response", RESPONSES)
 write("probe", PROBES)
-write("sni", SNI)
+write("sni", SNI, keep=True)
 write("http_host", HEADS)
 write("dest", DESTS)

@@ -327,6 +327,41 @@ service = ssh
 local = 127.0.0.1:$(port 60)
 idle_timeout = 0
 EOF2
+check "$RTUND" d-web-no-allow-hosts 78 5 <<EOF2
+[server]
+listen = $A:$P0
+token = t
+allow_ports = $(port 10)-$(port 49)
+http_listen = $A:$(port 60)
+EOF2
+check "$RTUND" d-bad-allow-hosts 78 6 <<EOF2
+[server]
+listen = $A:$P0
+token = t
+allow_ports = $(port 10)-$(port 49)
+https_listen = $A:$(port 61)
+allow_hosts = ok.example, not/a/name
+EOF2
+check "$RTUN" a-web-no-hosts 78 5 <<EOF2
+[agent]
+server = $A:$P0
+token = t
+
+[service web]
+type = http
+local = 127.0.0.1:80
+EOF2
+check "$RTUN" a-web-remote-port 78 9 <<EOF2
+[agent]
+server = $A:$P0
+token = t
+
+[service web]
+type = https
+local = 127.0.0.1:443
+hosts = a.example
+remote_port = $(port 10)
+EOF2
 check "$RTUND" d-bad-relay-max 78 5 <<EOF2
 [server]
 listen = $A:$P0

@@ -595,7 +595,7 @@ END_TEST
 START_TEST(udp_errors)
 {
 	agent_fails(AGENT_OK "[service dns]\nlocal = 127.0.0.1:53\nremote_port = 53\ntype = sctp\n",
-	    7, "type: \"sctp\" is not a service type (tcp, udp)");
+	    7, "type: \"sctp\" is not a service type (tcp, udp, http, https)");
 	config_errors_free(&errs);
 	agent_fails(AGENT_OK UDP_SVC "udp_idle_timeout = never\n", 8,
 	    "udp_idle_timeout: \"never\" is not a duration (e.g. 30s, 500ms, 2m)");
@@ -974,6 +974,86 @@ START_TEST(p2p_visitor_conflicts)
 }
 END_TEST
 
+START_TEST(web_keys)
+{
+	ck_assert_int_eq(load_server(SERVER_OK "http_listen = 127.0.0.1:8080\n"
+	    "https_listen = :8443\nallow_hosts = *.Apps.Example.com , example.org., *\n"), 0);
+	ck_assert_str_eq(sconf.http_listen, "127.0.0.1:8080");
+	ck_assert_uint_eq(port_of(&sconf.http_addr), 8080);
+	ck_assert_uint_eq(port_of(&sconf.https_addr), 8443);
+	ck_assert_uint_eq(sconf.nallow_hosts, 3);
+	ck_assert_str_eq(sconf.allow_hosts[0], "*.apps.example.com");
+	ck_assert_str_eq(sconf.allow_hosts[1], "example.org");
+	ck_assert_str_eq(sconf.allow_hosts[2], "*");
+	config_free_server(&sconf);
+	ck_assert_int_eq(load_server(SERVER_OK), 0);
+	ck_assert_ptr_null(sconf.http_listen);
+	ck_assert_uint_eq(sconf.nallow_hosts, 0);
+	ck_assert_int_eq(load_agent(AGENT_OK "[service web]\ntype = http\nlocal = 127.0.0.1:80\n"
+	    "hosts = App.Example.com, *.dev.example.com\nforwarded_headers = yes\n"
+	    "[service tls]\ntype = https\nlocal = 127.0.0.1:443\nhosts = app.example.com\n"
+	    "proxy_protocol = v2\n"), 0);
+	ck_assert_int_eq(aconf.services[0].type, SERVICE_TYPE_HTTP);
+	ck_assert_uint_eq(aconf.services[0].nhosts, 2);
+	ck_assert_str_eq(aconf.services[0].hosts[0], "app.example.com");
+	ck_assert_str_eq(aconf.services[0].hosts[1], "*.dev.example.com");
+	ck_assert_int_eq(aconf.services[0].forwarded_headers, 1);
+	ck_assert_uint_eq(aconf.services[0].remote_port, 0);
+	/* The same name on http and on https: two listeners, no clash. */
+	ck_assert_int_eq(aconf.services[1].type, SERVICE_TYPE_HTTPS);
+	ck_assert_str_eq(aconf.services[1].hosts[0], "app.example.com");
+}
+END_TEST
+
+START_TEST(web_key_errors)
+{
+	server_fails(SERVER_OK "http_listen = 127.0.0.1:8080\n", 4,
+	    "http_listen and https_listen need allow_hosts, the names agents may claim");
+	config_errors_free(&errs);
+	server_fails(SERVER_OK "allow_hosts = a.example\n", 4,
+	    "allow_hosts is only valid with http_listen or https_listen");
+	config_errors_free(&errs);
+	server_fails(SERVER_OK "https_listen = 1.2.3.4:x\nallow_hosts = a.b\n", 4,
+	    "https_listen: \"1.2.3.4:x\": port must be a number from 1 to 65535");
+	config_errors_free(&errs);
+	server_fails(SERVER_OK "http_listen = :80\nallow_hosts = a.b, a/b\n", 5,
+	    "allow_hosts: \"a/b\" is not a host name or *.name");
+	config_errors_free(&errs);
+	server_fails(SERVER_OK "http_listen = :80\nallow_hosts = a.b, A.b\n", 5,
+	    "allow_hosts: \"A.b\" is listed twice");
+	config_errors_free(&errs);
+	server_fails(SERVER_OK "listen = 127.0.0.1:7000\nallow_hosts = a.b\n"
+	    "https_listen = 127.0.0.1:7000\n", 6,
+	    "https_listen 127.0.0.1:7000 is the address of listen");
+	config_errors_free(&errs);
+	agent_fails(AGENT_OK "[service w]\ntype = http\nlocal = 127.0.0.1:80\n", 4,
+	    "missing required key \"hosts\" in [service w] (type = http)");
+	config_errors_free(&errs);
+	agent_fails(AGENT_OK "[service w]\ntype = http\nlocal = 127.0.0.1:80\nhosts = a.b\n"
+	    "remote_port = 80\n", 8, "remote_port is not valid with type = http or https (they "
+	    "share rtund's http_listen or https_listen by host name)");
+	config_errors_free(&errs);
+	agent_fails(AGENT_OK "[service w]\nlocal = 127.0.0.1:80\nremote_port = 80\n"
+	    "hosts = a.b\n", 7, "hosts is only valid with type = http or https");
+	config_errors_free(&errs);
+	agent_fails(AGENT_OK "[service w]\ntype = https\nlocal = 127.0.0.1:80\nhosts = a.b\n"
+	    "forwarded_headers = yes\n", 8, "forwarded_headers is only valid with type = http");
+	config_errors_free(&errs);
+	agent_fails(AGENT_OK "[service w]\ntype = http\nlocal = 127.0.0.1:80\nhosts = a b\n", 7,
+	    "hosts: \"a b\" is not a host name or *.name");
+	config_errors_free(&errs);
+	agent_fails(AGENT_OK "[service w]\ntype = http\nlocal = 127.0.0.1:80\nhosts = *\n", 7,
+	    "hosts: \"*\" is not a host name or *.name");
+	config_errors_free(&errs);
+	agent_fails(AGENT_OK "[service v]\ntype = http\nlocal = 127.0.0.1:80\nhosts = a.b, c.d\n"
+	    "[service w]\ntype = http\nlocal = 127.0.0.1:81\nhosts = C.D\n", 11,
+	    "host c.d is already claimed by [service v] on line 4");
+	config_errors_free(&errs);
+	agent_fails(AGENT_OK "[service w]\ntype = gopher\nlocal = 127.0.0.1:80\n", 5,
+	    "type: \"gopher\" is not a service type (tcp, udp, http, https)");
+}
+END_TEST
+
 START_TEST(p2p_key_errors)
 {
 	agent_fails(AGENT_OK "punch_timeout = 0\n", 4,
@@ -1129,6 +1209,8 @@ static const struct {
 	    "[route r]: port 7001 is the agents' listen port" },
 	{ SERVER_OK "metrics_listen = 127.0.0.1:5000\n" ROUTE_OK, 6,
 	    "[route r]: port 5000 is the metrics_listen port" },
+	{ SERVER_OK "https_listen = 127.0.0.1:5000\nallow_hosts = a.example\n" ROUTE_OK, 7,
+	    "[route r]: port 5000 is the port of https_listen" },
 };
 
 START_TEST(route_errors)
@@ -1267,6 +1349,7 @@ config_suite(void)
 	tcase_add_test(good, p2p_server_values);
 	tcase_add_test(good, p2p_services);
 	tcase_add_test(good, p2p_visitors);
+	tcase_add_test(good, web_keys);
 	tcase_add_test(good, p2p_allow_peers_max);
 	tcase_add_test(bad, p2p_service_errors);
 	tcase_add_test(bad, p2p_visitor_errors);
@@ -1277,6 +1360,7 @@ config_suite(void)
 	tcase_add_test(good, allow_connect);
 	tcase_add_test(bad, allow_connect_errors);
 	tcase_add_test(bad, allow_connect_max);
+	tcase_add_test(bad, web_key_errors);
 	tcase_add_test(parse, durations);
 	tcase_add_test(parse, sizes);
 	suite_add_tcase(s, good);

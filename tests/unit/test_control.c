@@ -474,6 +474,31 @@ START_TEST(test_allow_peers)
 }
 END_TEST
 
+/* hosts: at most CONTROL_HOSTS_MAX, each at most CONTROL_HOST_MAX bytes (checked by rtund). */
+START_TEST(test_hosts)
+{
+	static char *hosts[CONTROL_HOSTS_MAX + 1];
+	static char longest[CONTROL_HOST_MAX + 2];
+	size_t i;
+
+	for (i = 0; i < CONTROL_HOSTS_MAX + 1; i++)
+		hosts[i] = "a.example";
+	services[0].type = RTUN__SERVICE_TYPE__SERVICE_HTTP;
+	services[0].remote_port = 0;
+	services[0].hosts = hosts;
+	services[0].n_hosts = CONTROL_HOSTS_MAX;
+	assert_accepted(select_msg(RTUN__CONTROL__MSG_DECLARE));
+	services[0].n_hosts = CONTROL_HOSTS_MAX + 1;
+	assert_refused(select_msg(RTUN__CONTROL__MSG_DECLARE), "too many hosts");
+	memset(longest, 'a', CONTROL_HOST_MAX + 1);
+	hosts[3] = longest;
+	services[0].n_hosts = 4;
+	assert_refused(select_msg(RTUN__CONTROL__MSG_DECLARE), "host name too long");
+	longest[CONTROL_HOST_MAX] = '\0';
+	assert_accepted(select_msg(RTUN__CONTROL__MSG_DECLARE));
+}
+END_TEST
+
 /*
  * Service.type: known and unknown values decode (the server refuses an
  * unknown one per service, keeping the link), p2p is for TCP services only,
@@ -486,8 +511,11 @@ START_TEST(test_service_type)
 
 	ck_assert(control_service_type_known(RTUN__SERVICE_TYPE__SERVICE_TCP));
 	ck_assert(control_service_type_known(RTUN__SERVICE_TYPE__SERVICE_UDP));
-	ck_assert(!control_service_type_known(2));
+	ck_assert(control_service_type_known(RTUN__SERVICE_TYPE__SERVICE_HTTP));
+	ck_assert(control_service_type_known(RTUN__SERVICE_TYPE__SERVICE_HTTPS));
+	ck_assert(!control_service_type_known(4));
 	ck_assert_str_eq(control_service_type_name(RTUN__SERVICE_TYPE__SERVICE_UDP), "udp");
+	ck_assert_str_eq(control_service_type_name(RTUN__SERVICE_TYPE__SERVICE_HTTPS), "https");
 	ck_assert_str_eq(control_service_type_name(RTUN__SERVICE_TYPE__SERVICE_TCP), "tcp");
 	ck_assert_str_eq(control_service_type_name(7), "?");
 	services[0].type = RTUN__SERVICE_TYPE__SERVICE_UDP;
@@ -621,6 +649,7 @@ control_suite(void)
 	tcase_add_test(bad, test_allow_peers);
 	tcase_add_test(bad, test_punch_lengths);
 	tcase_add_test(bad, test_service_type);
+	tcase_add_test(bad, test_hosts);
 	tcase_add_test(bad, test_punch_go_addrs);
 	tcase_add_test(bad, test_punch_names);
 	suite_add_tcase(s, good);

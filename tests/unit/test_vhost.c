@@ -8,11 +8,13 @@
 #include "rtun-build.h"
 
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/ssl.h>
 
+#include "hostmap.h"
 #include "hostname.h"
 #include "http-host.h"
 #include "tls-sni.h"
@@ -242,6 +244,33 @@ START_TEST(test_wildcards)
 }
 END_TEST
 
+START_TEST(test_patterns_allowed)
+{
+	char *allow[] = { "*.apps.example.com", "example.org", "*.dev.example.net" };
+	char *any[] = { "*" };
+	char out[HOSTNAME_MAX + 1];
+
+	ck_assert_int_eq(hostname_pattern_normalize("*.Dev.Example.NET", 17, out), 0);
+	ck_assert_str_eq(out, "*.dev.example.net");
+	ck_assert_int_eq(hostname_pattern_normalize("App.example.org.", 16, out), 0);
+	ck_assert_str_eq(out, "app.example.org");
+	ck_assert_int_eq(hostname_pattern_normalize("*", 1, out), -1);
+	ck_assert_int_eq(hostname_pattern_normalize("*.", 2, out), -1);
+	ck_assert_int_eq(hostname_pattern_normalize("a.*.b", 5, out), -1);
+	ck_assert_int_eq(hostname_pattern_normalize("**.b", 4, out), -1);
+	ck_assert(hostname_allowed(allow, 3, "a.apps.example.com"));
+	ck_assert(hostname_allowed(allow, 3, "example.org"));
+	ck_assert(hostname_allowed(allow, 3, "*.dev.example.net"));
+	/* A wildcard claim needs that wildcard itself; one label only. */
+	ck_assert(!hostname_allowed(allow, 3, "*.x.apps.example.com"));
+	ck_assert(!hostname_allowed(allow, 3, "b.a.apps.example.com"));
+	ck_assert(!hostname_allowed(allow, 3, "www.example.org"));
+	ck_assert(!hostname_allowed(allow, 3, "apps.example.com"));
+	ck_assert(hostname_allowed(any, 1, "*.anything.example"));
+	ck_assert(!hostname_allowed(allow, 0, "example.org"));
+}
+END_TEST
+
 static struct http_host hh;
 
 /* Parse text whole; every shorter prefix must ask for more. */
@@ -316,6 +345,74 @@ START_TEST(test_http_host_refused)
 }
 END_TEST
 
+static int nreleased;
+
+static void
+on_released(struct hostclaim *c, void *arg)
+{
+	nreleased++;
+}
+
+START_TEST(test_hostmap)
+{
+	struct hostmap *m = hostmap_new(on_released, NULL);
+	struct hostclaim *c, *exact, *wild;
+	const char *holder = NULL;
+	int a, b, i;
+	char nm[32];
+
+	nreleased = 0;
+	ck_assert_int_eq(hostmap_claim(m, VHOST_HTTP, "*.dev.example.com", &a, "a", "web",
+	    &wild, &holder), HOST_CLAIM_NEW);
+	ck_assert_int_eq(hostmap_claim(m, VHOST_HTTP, "x.dev.example.com", &b, "b", "x",
+	    &exact, &holder), HOST_CLAIM_NEW);
+	/* Exact wins over the wildcard, whatever the order of the claims. */
+	ck_assert_ptr_eq(hostmap_lookup(m, VHOST_HTTP, "x.dev.example.com"), exact);
+	ck_assert_ptr_eq(hostmap_lookup(m, VHOST_HTTP, "y.dev.example.com"), wild);
+	ck_assert_ptr_null(hostmap_lookup(m, VHOST_HTTP, "dev.example.com"));
+	/* Schemes are apart: the same name on HTTPS is unclaimed. */
+	ck_assert_ptr_null(hostmap_lookup(m, VHOST_HTTPS, "x.dev.example.com"));
+	/* Another agent is refused, naming the holder; the holder re-declares. */
+	ck_assert_int_eq(hostmap_claim(m, VHOST_HTTP, "x.dev.example.com", &a, "a", "web",
+	    &c, &holder), HOST_CLAIM_IN_USE);
+	ck_assert_str_eq(holder, "b");
+	ck_assert_int_eq(hostmap_claim(m, VHOST_HTTP, "x.dev.example.com", &b, "b", "x2",
+	    &c, &holder), HOST_CLAIM_OURS);
+	ck_assert_str_eq(hostclaim_service(c), "x2");
+	/* A re-declaration without the wildcard drops it. */
+	hostmap_mark(m, &a);
+	hostmap_sweep(m, &a, "a");
+	ck_assert_int_eq(nreleased, 1);
+	ck_assert_ptr_null(hostmap_lookup(m, VHOST_HTTP, "y.dev.example.com"));
+	/* b's link goes: its name answers offline, until a connected agent claims it. */
+	hostmap_offline(m, &b);
+	ck_assert_int_eq(nreleased, 2);
+	c = hostmap_lookup(m, VHOST_HTTP, "x.dev.example.com");
+	ck_assert_ptr_nonnull(c);
+	ck_assert_ptr_null(hostclaim_arg(c));
+	ck_assert_str_eq(hostclaim_agent(c), "b");
+	ck_assert_int_eq(hostmap_claim(m, VHOST_HTTP, "x.dev.example.com", &a, "a", "web",
+	    &c, &holder), HOST_CLAIM_NEW);
+	ck_assert_ptr_eq(hostclaim_arg(hostmap_lookup(m, VHOST_HTTP, "x.dev.example.com")), &a);
+	/* b comes back and declares: its offline leftovers go. */
+	ck_assert_int_eq(hostmap_claim(m, VHOST_HTTPS, "old.example", &b, "b", "x",
+	    &c, &holder), HOST_CLAIM_NEW);
+	hostmap_offline(m, &b);
+	hostmap_sweep(m, &b, "b");
+	ck_assert_ptr_null(hostmap_lookup(m, VHOST_HTTPS, "old.example"));
+	/* Offline claims are bounded: the oldest go first. */
+	for (i = 0; i < HOSTMAP_OFFLINE_MAX + 10; i++) {
+		snprintf(nm, sizeof(nm), "n%d.example", i);
+		ck_assert_int_eq(hostmap_claim(m, VHOST_HTTP, nm, &b, "b", "x", &c, &holder),
+		    HOST_CLAIM_NEW);
+		hostmap_offline(m, &b);
+	}
+	ck_assert_ptr_null(hostmap_lookup(m, VHOST_HTTP, "n0.example"));
+	ck_assert_ptr_nonnull(hostmap_lookup(m, VHOST_HTTP, "n1033.example"));
+	hostmap_free(m);
+}
+END_TEST
+
 static Suite *
 vhost_suite(void)
 {
@@ -331,8 +428,10 @@ vhost_suite(void)
 	tcase_add_test(tc, test_too_long);
 	tcase_add_test(tc, test_host_normalize);
 	tcase_add_test(tc, test_wildcards);
+	tcase_add_test(tc, test_patterns_allowed);
 	tcase_add_test(tc, test_http_host);
 	tcase_add_test(tc, test_http_host_refused);
+	tcase_add_test(tc, test_hostmap);
 	suite_add_tcase(s, tc);
 	return s;
 }
