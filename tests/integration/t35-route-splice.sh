@@ -5,7 +5,8 @@
 # destination that refuses, one that never answers and a name that does not resolve
 # each reset the user promptly (never a hang, never a clean close); idle_timeout resets
 # an idle connection at both ends, and leaves alone one that moves bytes for three times
-# as long in bursts (tcptool's --rate sends 64 KiB at a time) less than a second apart.
+# as long in bursts (tcptool's --rate sends 64 KiB at a time) less than a second apart;
+# SIGTERM lets an open connection go on for shutdown_timeout, then resets it.
 IT_NUM=35
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -21,7 +22,7 @@ start_tool hole blackhole --listen "$A:$(port 5)"
 start_tool trickle sha-server --listen "$A:$(port 6)" --send 384K --seed 6 --rate 128K
 
 conf=$IT_DIR/rtund.conf
-server_conf "$conf" "metrics_listen=$SMET" open_timeout=2s
+server_conf "$conf" "metrics_listen=$SMET" open_timeout=2s shutdown_timeout=2s
 route "$conf" r-big "$(port 50)" "$A:$(port 1)"
 route "$conf" r-late "$(port 51)" "$A:$(port 2)"
 route "$conf" r-idle "$(port 52)" "$A:$(port 3)" idle_timeout=1s
@@ -80,4 +81,15 @@ tcptool hold --connect "$A:$(port 57)" --max-wait 2 >"$IT_DIR/echo_hold.out"
 grep -q "closed=no" "$IT_DIR/echo_hold.out" ||
 	fail "a route without idle_timeout closed an idle user: $(cat "$IT_DIR/echo_hold.out")"
 expect_alive rtund
+
+note "SIGTERM: a spliced connection may finish for shutdown_timeout, then it is reset"
+start_tool held hold --connect "$A:$(port 57)" --max-wait 10
+wait_for_file "$IT_DIR/held.out" "ready=1" 5 || fail "the held connection never echoed"
+t0=$(now_ms)
+kill_wait TERM rtund 6 || fail "rtund did not exit within 6 s of SIGTERM"
+[ "$EXIT_STATUS" = 0 ] || fail "rtund exited $EXIT_STATUS after SIGTERM"
+el=$(($(now_ms) - t0))
+[ "$el" -ge 1500 ] || fail "rtund exited after ${el} ms, before shutdown_timeout (2 s)"
+wait_for_file "$IT_DIR/held.out" "closed=reset" 5 ||
+	fail "the held connection was not reset at the end of the drain: $(cat "$IT_DIR/held.out")"
 exit 0
