@@ -133,6 +133,8 @@ control_send_declare(struct link *l, Rtun__Service **services, size_t n)
 
 	d.n_services = n;
 	d.services = services;
+	/* This agent serves route streams (agent-route.c), refusing what allow_connect does not have. */
+	d.routes = 1;
 	send_msg(l, RTUN__CONTROL__MSG_DECLARE, &d);
 }
 

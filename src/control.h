@@ -51,7 +51,7 @@ void control_send_auth(struct link *l, const uint8_t *mac, uint32_t stream_windo
 void control_send_auth_ok(struct link *l, const uint8_t *server_mac, uint32_t stream_window);
 /* Queue AuthResult refused with message. */
 void control_send_auth_refused(struct link *l, const char *message);
-/* Queue Declare with n services. */
+/* Queue Declare with n services, saying that this agent serves route streams. */
 void control_send_declare(struct link *l, Rtun__Service **services, size_t n);
 /* Queue DeclareResult with n results. */
 void control_send_declare_result(struct link *l, Rtun__ServiceResult **results, size_t n);

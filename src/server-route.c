@@ -28,6 +28,7 @@
 /* Why a user of a route was not served, as the rtund_route_refused_total label. */
 enum route_refusal {
 	REFUSED_AGENT_DOWN,
+	REFUSED_UNSUPPORTED,
 	REFUSED_MAX_STREAMS,
 	REFUSED_FORBIDDEN,
 	REFUSED_CONNECT,
@@ -38,6 +39,7 @@ enum route_refusal {
 
 static const char *const refusal_names[REFUSED_COUNT] = {
 	[REFUSED_AGENT_DOWN] = "agent_down",
+	[REFUSED_UNSUPPORTED] = "unsupported",
 	[REFUSED_MAX_STREAMS] = "max_streams",
 	[REFUSED_FORBIDDEN] = "forbidden",
 	[REFUSED_CONNECT] = "connect",
@@ -171,7 +173,8 @@ static void
 route_via_agent(struct route *r, int fd, const char *user)
 {
 	struct routeset *rs = r->rs;
-	struct link *l = rs->agent_link(rs->arg, r->agent);
+	int unable;
+	struct link *l = rs->agent_link(rs->arg, r->agent, &unable);
 	char local[NET_ADDRSTRLEN];
 	struct route_user *ru;
 	struct stream_conf c = {
@@ -185,9 +188,9 @@ route_via_agent(struct route *r, int fd, const char *user)
 	};
 
 	if (l == NULL) {
-		log_warn("route %s: agent %s is not connected; resetting user %s", r->name,
-		    r->agent, user);
-		route_turn_away(r, fd, REFUSED_AGENT_DOWN);
+		log_warn("route %s: agent %s %s; resetting user %s", r->name, r->agent, unable ?
+		    "does not serve routes (its rtun is older than them)" : "is not connected", user);
+		route_turn_away(r, fd, unable ? REFUSED_UNSUPPORTED : REFUSED_AGENT_DOWN);
 		return;
 	}
 	if (link_nstreams(l) >= link_params(l)->max_streams) {

@@ -20,8 +20,11 @@ struct metrics;
 struct ports;
 struct routeset;
 
-/* The link of the authenticated agent called name, or NULL. */
-typedef struct link *route_agent_fn(void *arg, const char *name);
+/*
+ * The link of the authenticated agent called name, or NULL: *unable is then 1
+ * if the agent is connected but does not serve route streams (an older rtun).
+ */
+typedef struct link *route_agent_fn(void *arg, const char *name, int *unable);
 
 /* No routes yet; their ports go into ps, agents are found through agent_link. */
 struct routeset *routeset_new(struct ev_loop *loop, struct ports *ps, struct metrics *m,

@@ -51,6 +51,7 @@ struct peer {
 	enum peer_state state;
 	struct net_addr from;
 	char name[CONFIG_NAME_MAX + 1];
+	int routes;              /* its last Declare said it serves route streams */
 	ev_timer handshake_w;
 	struct retire retired;   /* counters of its former ports that streams may still use */
 	LIST_ENTRY(peer) entry;
@@ -500,6 +501,7 @@ peer_on_declare(struct peer *pe, const Rtun__Declare *d)
 	results = xcalloc(n + 1, sizeof(*results));
 	ptrs = xcalloc(n + 1, sizeof(*ptrs));
 	reasons = xcalloc(n + 1, sizeof(*reasons));
+	pe->routes = d->routes;
 	ports_each_of(pe->srv->ports, pe, mark_stale, NULL);
 	web_declare_begin(pe->srv->web, pe->link);
 	for (i = 0; i < n; i++) {
@@ -638,16 +640,19 @@ server_probe_cb(void *arg, int fd, const struct net_addr *from)
 	rendezvous_probe(srv->rendezvous, fd, from);
 }
 
-/* The link of the authenticated agent called name, for its routes. */
+/* The link of the authenticated agent called name, for its routes (see server-route.h). */
 static struct link *
-server_agent_link(void *arg, const char *name)
+server_agent_link(void *arg, const char *name, int *unable)
 {
 	struct server *srv = arg;
 	struct peer *pe;
 
+	*unable = 0;
 	LIST_FOREACH(pe, &srv->peers, entry) {
-		if (pe->state == PEER_UP && strcmp(pe->name, name) == 0)
-			return pe->link;
+		if (pe->state != PEER_UP || strcmp(pe->name, name) != 0)
+			continue;
+		*unable = !pe->routes;
+		return pe->routes ? pe->link : NULL;
 	}
 	return NULL;
 }

@@ -65,6 +65,8 @@ CONTROL = {
                                         + pb_field(6, b"*.dev.example.com") + pb_field(7, 1))
                             + pb_field(1, pb_field(1, b"tls") + pb_field(5, 3)
                                        + pb_field(6, b"app.example.com"))),
+    "declare_routes": pb_field(5, pb_field(1, pb_field(1, b"ssh") + pb_field(2, 2222))
+                               + pb_field(2, 1)),
     "declare_p2p": pb_field(5, pb_field(1, pb_field(1, b"ssh") + pb_field(3, 1)
                                         + pb_field(4, b"laptop") + pb_field(4, b"ci-runner"))),
     "punch_request": pb_field(8, pb_field(1, b"office") + pb_field(2, b"ssh")),

@@ -3,8 +3,10 @@
 # destination the agent's allow_connect allows (by address, and by name); destinations it
 # does not allow, by address and by what a name resolves to, are refused with the reason
 # in both logs, and the listeners there see no connection; a route whose agent connects
-# only later resets its users at once until then and works as soon as the agent is up;
-# and a service declared on a route's port is refused with the route named.
+# only later resets its users at once until then and works as soon as the agent is up; an
+# agent too old for routes (its Declare does not say it serves them) is sent no route
+# stream, and its link lives on; a service declared on a route's port is refused with the
+# route named.
 IT_NUM=33
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -26,6 +28,7 @@ route "$conf" r-guarded "$(port 51)" "$A:$(port 2)" agent=agent$IT_NUM
 route "$conf" r-name "$(port 52)" "LocalHost:$(port 3)" agent=agent$IT_NUM
 route "$conf" r-resolved "$(port 53)" "localhost:$(port 4)" agent=agent$IT_NUM
 route "$conf" r-late "$(port 54)" "$A:$(port 1)" agent=late$IT_NUM
+route "$conf" r-old "$(port 55)" "$A:$(port 1)" agent=old$IT_NUM
 start_rtund rtund "$conf"
 agent_conf "$IT_DIR/rtun.conf" "metrics_listen=$AMET" \
 	"allow_connect=$A:$(port 1), localhost:$(port 3), $A:$(port 4)" \
@@ -73,6 +76,19 @@ expect_metric "$SMET" rtund_route_refused_total 'route="r-guarded",reason="forbi
 expect_metric "$SMET" rtund_route_refused_total 'route="r-resolved",reason="forbidden"' 1
 expect_metric "$AMET" rtun_route_refused_total 'reason="forbidden"' 2
 expect_metric "$SMET" rtund_route_connections_total 'route="r-echo"' 8
+
+note "an agent whose Declare does not say it serves routes (an older rtun) is sent none"
+start_bg old "$PYTHON" "$TOOLS/fakeagent.py" --connect "$A:$(port 0)" --name "old$IT_NUM" \
+	--token "$IT_TOKEN" --mode auth --hold 4 --timeout 10
+wait_for_log rtund "agent old$IT_NUM (" 5 || fail "the old agent did not connect"
+wait_for_file "$IT_DIR/old.out" "declared=" 5 || fail "the old agent did not declare"
+expect_reset "$(port 55)" 2
+wait_for_log rtund "route r-old: agent old$IT_NUM does not serve routes" 2 ||
+	fail "rtund did not say why it reset the old agent's user"
+wait_exit "$(pid_of old)" 10 || fail "the old agent did not finish"
+[ "$EXIT_STATUS" = 0 ] || fail "the old agent's link was dropped: $(cat "$IT_DIR/old.log")"
+grep -q "held=4" "$IT_DIR/old.out" || fail "the old agent's link did not last: $(cat "$IT_DIR/old.out")"
+expect_metric "$SMET" rtund_route_refused_total 'route="r-old",reason="unsupported"' 1
 
 note "a route whose agent is not connected resets its users at once"
 expect_reset "$(port 54)" 2
