@@ -12,9 +12,10 @@ Scenarios:
                     GOAWAY code 9 with a hostile reason
     bad-proof       AuthResult ok=true with a server_mac made without the token
     declare-reason  a correct handshake; DeclareResult refusing every declared service
-                    with a hostile reason; OPEN for a hostile service name; OPEN for the
-                    first declared service with hostile peer and dest, RESET of it with a
-                    hostile reason once rtun answers; an Error with a hostile message
+                    with a hostile reason; OPEN for a hostile service name; a DeclareResult
+                    accepting the first declared service, then OPEN for it with hostile
+                    peer and dest, RESET of it with a hostile reason once rtun answers; an
+                    Error with a hostile message
     declare-name    a correct handshake; DeclareResult naming a hostile service, then an
                     Error (rtun should have dropped the link already)
     goaway          a correct handshake and DeclareResult; GOAWAY with a hostile reason
@@ -126,6 +127,8 @@ def declare_reason(link, args):
     # rtun does not know this service: it answers with RESET, logging the name.
     link.send(frame(mp_array([T_OPEN, 2, HOSTILE_NAME, HOSTILE, HOSTILE])))
     wait_frame(link, T_RESET)
+    # rtun serves only what the server accepted: accept the first service, then open it.
+    declare_result(link, [(n, p, 0, b"") for n, p in services[:1]])
     link.send(frame(mp_array([T_OPEN, 4, services[0][0], HOSTILE, HOSTILE])))
     wait_frame(link, T_OPEN_OK)
     link.send(frame(mp_array([T_RESET, 4, 6, HOSTILE])))
