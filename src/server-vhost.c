@@ -188,7 +188,6 @@ vconn_route(struct vconn *vc, const char *name, size_t head_len)
 	size_t len = vc->len;
 	struct vhost *vh = vc->vh;
 	struct hostclaim *c = hostmap_lookup(vh->map, vh->scheme, name);
-	char why[160];
 	int fd;
 
 	if (c == NULL) {
@@ -196,9 +195,11 @@ vconn_route(struct vconn *vc, const char *name, size_t head_len)
 		return;
 	}
 	if (hostclaim_arg(c) == NULL) {
-		snprintf(why, sizeof(why), "the agent of this host name (%s) is not connected",
-		    hostclaim_agent(c));
-		vconn_refuse(vc, REFUSE_OFFLINE, 502, why, name);
+		/* The answer is public: it names no agent; the log line does. */
+		log_debug("%s listener: %s is claimed by agent %s, which is not connected",
+		    scheme_name(vh->scheme), name, hostclaim_agent(c));
+		vconn_refuse(vc, REFUSE_OFFLINE, 502, "the agent serving this host name is not "
+		    "connected", name);
 		return;
 	}
 	if (vh->scheme == VHOST_HTTP && (hostclaim_flags(c) & HOSTCLAIM_FORWARDED) &&
