@@ -286,6 +286,9 @@ dest_rule_parse(const char *s, struct dest_rule *rule, const char **why)
 	    parse_address(hp.host, hp.hlen, 0, &rule->family, rule->net) == 0 ||
 	    name_parse(hp.host, hp.hlen, rule->name) == -1)
 		return rule_block(&hp, rule, why);
+	/* The address attempt above may have left its guesses: a name rule has none. */
+	rule->family = 0;
+	memset(rule->net, 0, sizeof(rule->net));
 	rule->kind = DEST_NAME;
 	return 0;
 }

@@ -148,6 +148,31 @@ START_TEST(test_rules_good)
 }
 END_TEST
 
+/*
+ * A rule reads back as the same rule, field for field: a long name (too long to
+ * be tried as an address) with a final dot parses like the name without it.
+ */
+START_TEST(test_rule_reads_back)
+{
+	static const char *const rules[] = {
+		"a-very-long-host-name-of-more-than-forty-six-bytes.internal.:54",
+		"a-very-long-host-name-of-more-than-forty-six-bytes.internal:54",
+		"db.internal.:5432", "10.0.0.0/8:*", "[fd00::/8]:22",
+	};
+	struct dest_rule rule, again;
+	const char *why;
+	char buf[600];
+	size_t i;
+
+	for (i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+		ck_assert_msg(dest_rule_parse(rules[i], &rule, &why) == 0, "%s: %s", rules[i], why);
+		dest_rule_str(&rule, buf, sizeof(buf));
+		ck_assert_int_eq(dest_rule_parse(buf, &again, &why), 0);
+		ck_assert_msg(memcmp(&rule, &again, sizeof(rule)) == 0, "%s does not read back", rules[i]);
+	}
+}
+END_TEST
+
 static const struct {
 	const char *list, *why;
 } bad_rules[] = {
@@ -292,6 +317,7 @@ dest_suite(void)
 	tcase_add_loop_test(tc, test_dest_bad, 0, sizeof(bad_dests) / sizeof(bad_dests[0]));
 	tcase_add_test(tc, test_dest_lengths);
 	tcase_add_test(tc, test_rules_good);
+	tcase_add_test(tc, test_rule_reads_back);
 	tcase_add_loop_test(tc, test_rules_bad, 0, sizeof(bad_rules) / sizeof(bad_rules[0]));
 	tcase_add_test(tc, test_rules_limit);
 	tcase_add_test(tc, test_match_addresses);
