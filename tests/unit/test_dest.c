@@ -149,13 +149,13 @@ START_TEST(test_rules_good)
 END_TEST
 
 /*
- * A rule reads back as the same rule, field for field: a long name (too long to
- * be tried as an address) with a final dot parses like the name without it.
+ * A rule reads back as the same rule, field for field: a name of 46 bytes with
+ * its final dot (too long for an address) parses like the 45 without it.
  */
 START_TEST(test_rule_reads_back)
 {
 	static const char *const rules[] = {
-		"a-very-long-host-name-of-more-than-forty-six-bytes.internal.:54",
+		"abcdefghij.abcdefghij.abcdefghij.abcdefghij.x.:54",
 		"a-very-long-host-name-of-more-than-forty-six-bytes.internal:54",
 		"db.internal.:5432", "10.0.0.0/8:*", "[fd00::/8]:22",
 	};
