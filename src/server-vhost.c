@@ -119,6 +119,17 @@ status_title(int status)
  * Log and count a refusal, then answer and drain: on http_listen the HTTP
  * status (0: none), on https_listen an alert when status is not 0.
  */
+/* The answer to a refused connection is one write, made before the connection is
+ * shut down: a short or failed one is only noted, as nothing waits on it. */
+static void
+vconn_answer(struct vconn *vc, const void *data, size_t len)
+{
+	ssize_t n = write(vc->fd, data, len);
+
+	if (n != (ssize_t)len)
+		log_debug("refusal answer: %zd of %zu bytes written", n, len);
+}
+
 static void
 vconn_refuse(struct vconn *vc, enum vhost_refusal why, int status, const char *reason,
     const char *name)
@@ -141,9 +152,9 @@ vconn_refuse(struct vconn *vc, enum vhost_refusal why, int status, const char *r
 	if (vc->vh->scheme == VHOST_HTTP && status != 0)
 		n = http_answer(text, sizeof(text), status, status_title(status), reason);
 	if (n > 0)
-		(void)write(vc->fd, text, (size_t)n);
+		vconn_answer(vc, text, (size_t)n);
 	else if (vc->vh->scheme == VHOST_HTTPS && status != 0)
-		(void)write(vc->fd, alert, sizeof(alert));
+		vconn_answer(vc, alert, sizeof(alert));
 	(void)shutdown(vc->fd, SHUT_WR);
 	vc->lingering = 1;
 	ev_timer_stop(vc->vh->loop, &vc->timer);
