@@ -1,6 +1,6 @@
 #!/bin/sh
 # Install everything rtun needs to build, test and benchmark on Debian 12.
-# Usage: scripts/deps.sh [build|test|all]   (default: all). Needs root.
+# Usage: scripts/deps.sh [build|test|package|all]   (default: all). Needs root.
 set -eu
 
 build_pkgs="build-essential autoconf automake pkg-config libev-dev libmsgpack-dev \
@@ -8,13 +8,17 @@ libprotobuf-c-dev protobuf-c-compiler libssl-dev libinih-dev libhttp-parser-dev 
 # Every command a test uses: a missing one would make its test skip, and CI fails on skips.
 test_pkgs="python3 python3-websockets iproute2 iptables procps curl openssl fail2ban clang \
 libclang-rt-14-dev mandoc nginx supervisor dnsmasq-base bind9-dnsutils iperf3 chromium"
+# Building the Debian packages and testing them in a debootstrap chroot
+# (scripts/package-test.sh, a stage of scripts/test.sh).
+package_pkgs="debhelper dh-autoreconf dpkg-dev fakeroot lintian debootstrap git util-linux"
 bench_pkgs="haproxy openssh-server openssh-client jq apache2-utils"
 
 case "${1:-all}" in
 build) pkgs="$build_pkgs" ;;
-test) pkgs="$build_pkgs $test_pkgs" ;;
-all) pkgs="$build_pkgs $test_pkgs $bench_pkgs" ;;
-*) echo "usage: $0 [build|test|all]" >&2; exit 64 ;;
+package) pkgs="$build_pkgs $package_pkgs" ;;
+test) pkgs="$build_pkgs $test_pkgs $package_pkgs" ;;
+all) pkgs="$build_pkgs $test_pkgs $package_pkgs $bench_pkgs" ;;
+*) echo "usage: $0 [build|test|package|all]" >&2; exit 64 ;;
 esac
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -1,7 +1,8 @@
 #!/bin/sh
 # One command for the whole test suite: install what is needed, build with
 # ASan+UBSan, run unit and integration tests (make check), lint the man pages,
-# check the release tarball (make distcheck) and, when clang is there, run each
+# check the release tarball (make distcheck), build and test the Debian packages
+# (scripts/package-test.sh) and, when clang is there, run each
 # fuzz target briefly. Run as root on
 # Debian 12: scripts/test.sh
 set -eu
@@ -27,6 +28,16 @@ if [ "${RTUN_SKIP_DISTCHECK:-}" != 1 ]; then
 		echo "distcheck PASS" >>extra.results
 	else
 		echo "distcheck FAIL" >>extra.results; tail -60 distcheck.log; status=1
+	fi
+fi
+# The Debian packages build, pass lintian, install into a fresh Debian 12 chroot,
+# run and tunnel there, upgrade, remove and purge cleanly (from a copy of the
+# tree, in build-check/package).
+if [ "${RTUN_SKIP_PACKAGE:-}" != 1 ]; then
+	if "$top/scripts/package-test.sh" "$top/build-check/package" >package.log 2>&1; then
+		echo "package PASS" >>extra.results
+	else
+		echo "package FAIL" >>extra.results; tail -60 package.log; status=1
 	fi
 fi
 if command -v clang >/dev/null 2>&1; then
