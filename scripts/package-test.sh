@@ -75,9 +75,11 @@ rm -rf --one-file-system "${work:?}"/*
 # The tree as git sees it (tracked and new files, not the ignored build output).
 copy_tree() {
 	mkdir -p "$1"
-	(cd "$top" && git ls-files -z -c -o --exclude-standard |
-		while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
+	git -C "$top" ls-files -z -c -o --exclude-standard >"$work/files" ||
+		fail "git ls-files in $top failed: the test copies the tree git sees"
+	(cd "$top" && while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done <"$work/files" |
 		tar --null -T - -cf -) | tar -C "$1" -xf -
+	[ -f "$1/debian/rules" ] || fail "the copy of the tree in $1 has no debian/rules"
 }
 build() { # NAME: builds WORKDIR/NAME/src into WORKDIR/NAME/*.deb
 	say "dpkg-buildpackage in $work/$1/src"
