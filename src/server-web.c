@@ -22,6 +22,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "retire.h"
+#include "server-status.h"
 #include "server-vhost.h"
 #include "server-web.h"
 #include "stream-sock.h"
@@ -172,6 +173,26 @@ web_new(struct ev_loop *loop, const struct server_conf *conf, struct metrics *m)
 		    "HTTP, by Host" : "HTTPS, by TLS server name");
 	}
 	return w;
+}
+
+static void
+report_claim(struct hostclaim *c, void *arg)
+{
+	struct status *st = arg;
+	struct link *l = hostclaim_arg(c);
+	char public[HOSTNAME_MAX + 32];
+
+	snprintf(public, sizeof(public), "host %s%s", hostclaim_pattern(c),
+	    l == NULL ? " (agent away)" : "");
+	server_status_service(st, hostclaim_agent(c), hostclaim_service(c),
+	    hostclaim_scheme(c) == VHOST_HTTPS ? "https" : "http", public,
+	    stream_count_with(l, hostclaim_counters(c)), hostclaim_counters(c));
+}
+
+void
+web_report(struct web *w, struct status *st)
+{
+	hostmap_each(w->map, report_claim, st);
 }
 
 void

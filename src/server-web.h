@@ -19,12 +19,15 @@
 struct link;
 struct metrics;
 struct server_conf;
+struct status;
 struct web;
 
 /* The listeners conf asks for (none is fine); NULL when one cannot listen (logged). */
 struct web *web_new(struct ev_loop *loop, const struct server_conf *conf, struct metrics *m);
 /* Close the listeners and forget every claim. */
 void web_free(struct web *w);
+/* Add a row to the current (services) table of st for every host name claimed. */
+void web_report(struct web *w, struct status *st);
 /* Stop accepting (the drain). */
 void web_stop(struct web *w);
 /*

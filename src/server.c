@@ -8,6 +8,7 @@
 #include "rtun-build.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,16 +22,19 @@
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"
+#include "refusals.h"
 #include "retire.h"
 #include "server-p2p.h"
 #include "server-ports.h"
 #include "server-relay.h"
 #include "server-rendezvous.h"
 #include "server-route.h"
+#include "server-status.h"
 #include "server-web.h"
 #include "server-udp.h"
 #include "server.h"
 #include "session.h"
+#include "status.h"
 #include "stream-sock.h"
 #include "stream-udp.h"
 #include "stream.h"
@@ -52,6 +56,7 @@ struct peer {
 	struct net_addr from;
 	char name[CONFIG_NAME_MAX + 1];
 	int routes;              /* its last Declare said it serves route streams */
+	ev_tstamp since;         /* when it authenticated */
 	ev_timer handshake_w;
 	struct retire retired;   /* counters of its former ports that streams may still use */
 	LIST_ENTRY(peer) entry;
@@ -87,6 +92,8 @@ struct server {
 	struct relayset *relays;
 	struct routeset *routes;
 	struct web *web;
+	struct refusals *refusals;
+	ev_tstamp started;
 };
 
 static void server_link_control(struct link *l, Rtun__Control *msg);
@@ -103,6 +110,8 @@ static const struct link_ops server_link_ops = {
 };
 
 static void peer_log_result(struct peer *pe, const Rtun__ServiceResult *res);
+static void server_refused(struct server *srv, const char *who, const char *why,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /*
  * A port of pe's goes: streams still counting into its slots keep them until
@@ -185,6 +194,8 @@ peer_auth_failed(struct peer *pe)
 		    host, pe->name, host, block);
 	else
 		log_warn("authentication failed from %s for agent '%s'", host, pe->name);
+	server_refused(pe->srv, pe->name, block > 0 ? "authentication failed; address blocked" :
+	    "authentication failed", "link from %s", host);
 	(*pe->srv->auth_failures)++;
 	pe->state = PEER_FAILED;
 }
@@ -231,6 +242,7 @@ peer_session_up(void *arg, const char *name, uint32_t peer_window)
 	authlimit_success(pe->srv->authlimit, (const struct sockaddr *)&pe->from.ss);
 	peer_supersede_old(pe);
 	pe->state = PEER_UP;
+	pe->since = ev_now(pe->srv->loop);
 	ev_timer_stop(pe->srv->loop, &pe->handshake_w);
 	log_info("%s: authenticated", link_label(pe->link));
 	(*pe->srv->links_up)++;
@@ -329,6 +341,8 @@ peer_port_accept(struct port *p, int fd, const struct net_addr *from)
 	if (link_nstreams(l) >= link_params(l)->max_streams) {
 		log_warn("%s: service %s: refusing %s: max_streams (%u) reached", link_label(l),
 		    port_service(p), addr, link_params(l)->max_streams);
+		server_refused(pe->srv, pe->name, "max_streams reached", "user of service %s",
+		    port_service(p));
 		net_set_abortive(fd, 1);
 		close(fd);
 		return;
@@ -453,6 +467,7 @@ peer_log_result(struct peer *pe, const Rtun__ServiceResult *res)
 	if (res->status != RTUN__SERVICE_STATUS__SERVICE_OK && res->remote_port == 0) {
 		log_warn("%s: %s service %s refused: %s", link_label(pe->link), type, res->name,
 		    res->reason);
+		server_refused(pe->srv, pe->name, res->reason, "%s service %s", type, res->name);
 		if ((size_t)res->status < REFUSAL_COUNT && pe->srv->refused[res->status] != NULL)
 			(*pe->srv->refused[res->status])++;
 		return;
@@ -469,6 +484,8 @@ peer_log_result(struct peer *pe, const Rtun__ServiceResult *res)
 	log_warn("%s: service %s %sport %u refused: %s", link_label(pe->link), res->name,
 	    res->type == RTUN__SERVICE_TYPE__SERVICE_UDP ? "udp " : "", res->remote_port,
 	    res->reason);
+	server_refused(pe->srv, pe->name, res->reason, "service %s %sport %u", res->name,
+	    res->type == RTUN__SERVICE_TYPE__SERVICE_UDP ? "udp " : "", res->remote_port);
 	if ((size_t)res->status < REFUSAL_COUNT && pe->srv->refused[res->status] != NULL)
 		(*pe->srv->refused[res->status])++;
 }
@@ -731,6 +748,8 @@ server_new(struct ev_loop *loop, const struct server_conf *conf, struct metrics 
 	srv->conf = conf;
 	srv->metrics = metrics;
 	srv->authlimit = authlimit_new();
+	srv->refusals = refusals_new();
+	srv->started = ev_now(loop);
 	server_register_metrics(srv);
 	LIST_INIT(&srv->peers);
 	acceptor_set_init(&srv->acceptors);
@@ -758,8 +777,104 @@ server_new(struct ev_loop *loop, const struct server_conf *conf, struct metrics 
 	return srv;
 fail:
 	authlimit_free(srv->authlimit);
+	refusals_free(srv->refusals);
 	free(srv);
 	return NULL;
+}
+
+static void
+server_refused(struct server *srv, const char *who, const char *why, const char *fmt, ...)
+{
+	char what[320];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	refusals_add(srv->refusals, ev_now(srv->loop), who, what, why);
+}
+
+static const struct status_col server_cols[] = {
+	{ "version", "VERSION", STATUS_TEXT },
+	{ "pid", "PID", STATUS_COUNT },
+	{ "uptime_seconds", "UPTIME", STATUS_SECONDS },
+	{ "listen", "LISTEN", STATUS_TEXT },
+	{ "agents", "AGENTS", STATUS_COUNT },
+	{ "streams", "STREAMS", STATUS_COUNT },
+};
+
+static const struct status_col link_cols[] = {
+	{ "agent", "AGENT", STATUS_TEXT },
+	{ "address", "ADDRESS", STATUS_TEXT },
+	{ "transport", "TRANSPORT", STATUS_TEXT },
+	{ "uptime_seconds", "UPTIME", STATUS_SECONDS },
+	{ "rtt_ms", "RTT", STATUS_MS },
+	{ "streams", "STREAMS", STATUS_COUNT },
+};
+
+static void
+report_port(struct port *p, void *arg)
+{
+	struct status *st = arg;
+	struct peer *pe = port_owner_arg(p);
+	char public[32];
+
+	snprintf(public, sizeof(public), "%s %u", port_proto(p) == PORT_UDP ? "udp port" : "port",
+	    port_number(p));
+	if (port_proto(p) == PORT_UDP) {
+		const struct udpport *up = port_data(p);
+
+		server_status_service(st, pe->name, port_service(p), "udp", public,
+		    (uint32_t)udpport_flows(up), &udpport_stats(up)->bytes);
+		return;
+	}
+	server_status_service(st, pe->name, port_service(p), "tcp", public,
+	    stream_count_with(pe->link, port_counters(p)), port_counters(p));
+}
+
+static void
+report_links(struct server *srv, struct status *st)
+{
+	double now = ev_now(srv->loop);
+	struct peer *pe;
+
+	status_table(st, "links", link_cols, STATUS_NCOLS(link_cols));
+	LIST_FOREACH(pe, &srv->peers, entry) {
+		if (pe->state != PEER_UP)
+			continue;
+		status_text(st, pe->name);
+		status_text(st, link_peer(pe->link));
+		status_text(st, link_transport(pe->link));
+		status_num(st, now - pe->since);
+		status_num(st, link_rtt(pe->link) > 0 ? link_rtt(pe->link) * 1000 : -1);
+		status_num(st, link_nstreams(pe->link));
+	}
+}
+
+void
+server_report(struct server *srv, struct status *st)
+{
+	double now = ev_now(srv->loop);
+	struct peer *pe;
+
+	status_table(st, "server", server_cols, STATUS_NCOLS(server_cols));
+	status_text(st, PACKAGE_VERSION);
+	status_num(st, getpid());
+	status_num(st, now - srv->started);
+	status_text(st, srv->conf->listen);
+	status_num(st, *srv->links_up);
+	status_num(st, *srv->lc.streams_open);
+	report_links(srv, st);
+	server_status_services(st);
+	LIST_FOREACH(pe, &srv->peers, entry) {
+		if (pe->state == PEER_UP)
+			ports_each_of(srv->ports, pe, report_port, st);
+	}
+	web_report(srv->web, st);
+	routeset_report(srv->routes, st);
+	rendezvous_report(srv->rendezvous, now, st);
+	relayset_report(srv->relays, st);
+	refusals_report(srv->refusals, now, st);
 }
 
 /* A UDP flow has no end of its own but silence: at the drain, its end is now. */
@@ -897,6 +1012,7 @@ server_free(struct server *srv)
 		link_close(pe->link, FRAME_CODE_NONE, "server shutting down");
 	routeset_free(srv->routes);
 	web_free(srv->web);
+	refusals_free(srv->refusals);
 	ports_free(srv->ports);
 	rendezvous_free(srv->rendezvous);
 	relayset_free(srv->relays);
