@@ -365,20 +365,18 @@ status_client(const char *path, int json)
 			close(fd);
 		return 1;
 	}
-	if (send(fd, json ? "json\n" : "text\n", 5, MSG_NOSIGNAL) != 5) {
-		fprintf(stderr, "%s: %s: send: %s\n", me, path, strerror(errno));
-		close(fd);
-		return 1;
-	}
 	buf_init(&b);
-	while ((n = recv(fd, chunk, sizeof(chunk), 0)) > 0)
+	n = send(fd, json ? "json\n" : "text\n", 5, MSG_NOSIGNAL);
+	while (n > 0 && (n = recv(fd, chunk, sizeof(chunk), 0)) > 0)
 		buf_append(&b, chunk, (size_t)n);
-	if (n == -1) {
+	/* A refused client is closed at once, maybe before its request or with it unread. */
+	if ((n == 0 || errno == ECONNRESET || errno == EPIPE) && buf_len(&b) == 0) {
+		fprintf(stderr, "%s: %s: the daemon closed without an answer (its log says why)\n",
+		    me, path);
+		status = 1;
+	} else if (n == -1) {
 		fprintf(stderr, "%s: %s: no answer: %s\n", me, path,
 		    errno == EAGAIN ? "timed out" : strerror(errno));
-		status = 1;
-	} else if (buf_len(&b) == 0) {
-		fprintf(stderr, "%s: %s: the daemon closed without an answer\n", me, path);
 		status = 1;
 	} else if (buf_len(&b) >= 7 && memcmp(buf_ptr(&b), "error: ", 7) == 0) {
 		fprintf(stderr, "%s: %.*s", me, (int)buf_len(&b), (const char *)buf_ptr(&b));

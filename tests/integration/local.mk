@@ -44,7 +44,8 @@ INTEGRATION_TESTS = \
 	tests/integration/t39-idle.sh \
 	tests/integration/t40-web-http.sh \
 	tests/integration/t41-web-https.sh \
-	tests/integration/t42-web-browser.sh
+	tests/integration/t42-web-browser.sh \
+	tests/integration/t43-status.sh
 
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/lib.sh tests/integration/natlab.sh \
