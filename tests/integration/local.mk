@@ -45,7 +45,8 @@ INTEGRATION_TESTS = \
 	tests/integration/t40-web-http.sh \
 	tests/integration/t41-web-https.sh \
 	tests/integration/t42-web-browser.sh \
-	tests/integration/t45-prometheus.sh
+	tests/integration/t45-prometheus.sh \
+	tests/integration/t46-grafana.sh
 
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/lib.sh tests/integration/natlab.sh \

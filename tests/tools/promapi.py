@@ -10,6 +10,10 @@ Standard library only.
                                         sample: {LABELS} VALUE (labels sorted, __name__
                                         left out); exit 1 on an error status, 2 when the
                                         result is empty and --nonempty is given
+    check    --api URL [--nonempty]     run every WHERE<TAB>EXPR line of stdin (as exprs
+                                        prints them) through /api/v1/query; prints each
+                                        one that fails (an error, or no data with
+                                        --nonempty) and exits 1 if any did
     exprs    DASHBOARD [--var N=V ...]  every PromQL expression of a Grafana dashboard
                                         (panel targets, and the queries of label_values()
                                         template variables), dashboard variables
@@ -80,11 +84,18 @@ def labels_text(metric):
                           if k != "__name__") + "}"
 
 
-def cmd_query(args):
-    res = api_get(args.api, "/api/v1/query", {"query": args.expr})
+def run_query(api, expr):
+    """(samples, None) for expr now, or (None, the error)."""
+    res = api_get(api, "/api/v1/query", {"query": expr})
     if res.get("status") != "success":
-        die("query %r: %s: %s" % (args.expr, res.get("errorType", "?"), res.get("error", res)))
-    data = res["data"]
+        return None, "%s: %s" % (res.get("errorType", "?"), res.get("error", res))
+    return res["data"], None
+
+
+def cmd_query(args):
+    data, err = run_query(args.api, args.expr)
+    if err:
+        die("query %r: %s" % (args.expr, err))
     kind, result = data["resultType"], data["result"]
     if kind in ("scalar", "string"):
         print("{} %s" % result[1])
@@ -95,6 +106,23 @@ def cmd_query(args):
         die("query %r: no data" % args.expr, 2)
     for s in result:
         print("%s %s" % (labels_text(s["metric"]), s["value"][1]))
+
+
+def cmd_check(args):
+    bad = n = 0
+    for line in sys.stdin:
+        where, _, expr = line.rstrip("\n").partition("\t")
+        if not expr:
+            continue
+        n += 1
+        data, err = run_query(args.api, expr)
+        if err is None and args.nonempty and not data["result"]:
+            err = "no data"
+        if err:
+            bad += 1
+            print("%s: %s: %s" % (where, err, expr))
+    print("checked=%d failed=%d" % (n, bad))
+    sys.exit(1 if bad or n == 0 else 0)
 
 
 def substitute(expr, values):
@@ -174,6 +202,24 @@ def skip_string(expr, i):
     return i + 1
 
 
+def name_matcher(matchers):
+    """The names a {__name__=~"a|b"} matcher lists; only plain alternatives are checked."""
+    m = re.search(r'__name__\s*=~?\s*"([^"]*)"', matchers)
+    if m is None:
+        return []
+    alts = m.group(1).split("|")
+    for a in alts:
+        if not IDENT.fullmatch(a):
+            die("cannot check __name__ matcher %r: only a|b|c of plain names" % m.group(1))
+    return alts
+
+
+def add_names(names, new):
+    for n in new:
+        if n not in names:
+            names.append(n)
+
+
 def metric_names(expr):
     """The metric names a PromQL expression selects (identifiers that are not
     functions, keywords, label names, durations or numbers)."""
@@ -183,7 +229,9 @@ def metric_names(expr):
         if c in "\"'`":
             i = skip_string(expr, i)
         elif c == "{":
-            i = skip_group(expr, i, "{", "}")
+            j = skip_group(expr, i, "{", "}")
+            add_names(names, name_matcher(expr[i:j]))
+            i = j
         elif c == "[":
             i = skip_group(expr, i, "[", "]")
         elif c.isdigit() or (c == "." and expr[i + 1:i + 2].isdigit()):
@@ -199,8 +247,8 @@ def metric_names(expr):
                 i = skip_group(expr, j, "(", ")")
             elif word.lower() in KEYWORDS or word in AGGREGATIONS or follows_paren:
                 continue
-            elif word not in names:
-                names.append(word)
+            else:
+                add_names(names, [word])
         else:
             i += 1
     return names
@@ -234,6 +282,10 @@ def main():
     s.add_argument("--nonempty", action="store_true")
     s.add_argument("expr")
     s.set_defaults(fn=cmd_query)
+    s = sub.add_parser("check")
+    s.add_argument("--api", required=True)
+    s.add_argument("--nonempty", action="store_true")
+    s.set_defaults(fn=cmd_check)
     s = sub.add_parser("exprs")
     s.add_argument("dashboard")
     s.add_argument("--var", action="append", default=[])
