@@ -46,6 +46,7 @@ INTEGRATION_TESTS = \
 	tests/integration/t41-web-https.sh \
 	tests/integration/t42-web-browser.sh \
 	tests/integration/t43-status.sh \
+	tests/integration/t44-status-page.sh \
 	tests/integration/t45-prometheus.sh \
 	tests/integration/t46-grafana.sh
 
