@@ -222,7 +222,8 @@ text_table(struct buf *b, const struct table *t)
 				width[i] = n;
 		}
 	for (i = 0; i < t->ncols; i++)
-		text_cell(b, t->cols[i].head, width[i], 0, i + 1 == t->ncols);
+		text_cell(b, t->cols[i].head, width[i], right_aligned(t->cols[i].kind),
+		    i + 1 == t->ncols);
 	for (r = 0; r < rows; r++) {
 		for (i = 0; i < t->ncols; i++)
 			text_cell(b, format_cell(&t->cols[i], &t->cells[r * t->ncols + i], tmp,
