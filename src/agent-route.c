@@ -83,7 +83,7 @@ refusal(struct agent_routes *ar, const struct route_open *o, const char *why)
 	    o->id, o->peer, why, ar->conf->allow_connect.n == 0 ? " (which is empty)" : "");
 	(*ar->forbidden)++;
 	if (ar->refusals != NULL)
-		refusals_add(ar->refusals, ev_now(ar->loop), o->route, o->connect, why);
+		refusals_add(ar->refusals, ev_now(ar->loop), o->route, why, "%s", o->connect);
 }
 
 static void

@@ -133,8 +133,8 @@ agent_session_failed(void *arg, const struct session_failure *f)
 		(*a->auth_failures)++;
 		log_error("%s: authentication failed: %s (check token and name)",
 		    link_label(a->link), f->message);
-		refusals_add(a->refusals, ev_now(a->loop), a->conf->server, "authentication",
-		    f->message);
+		refusals_add(a->refusals, ev_now(a->loop), a->conf->server, f->message,
+		    "authentication");
 	} else if (f->code == SESSION_ERR_PROOF)
 		log_error("%s: the server could not prove it knows the token", link_label(a->link));
 	/* A version the server should not have chosen is logged as a protocol error. */
@@ -289,12 +289,11 @@ agent_on_declare_result(struct agent *a, const Rtun__DeclareResult *dr)
 
 	for (i = 0; i < dr->n_results; i++) {
 		const Rtun__ServiceResult *r = dr->results[i];
-		int web = r->type == RTUN__SERVICE_TYPE__SERVICE_HTTP ||
-		    r->type == RTUN__SERVICE_TYPE__SERVICE_HTTPS;
+		int web = control_service_type_web(r->type);
 
 		if (declared_note(a->declared, r) && r->status != RTUN__SERVICE_STATUS__SERVICE_OK)
-			refusals_add(a->refusals, ev_now(a->loop), a->conf->server, r->name,
-			    r->reason);
+			refusals_add(a->refusals, ev_now(a->loop), a->conf->server, r->reason,
+			    "%s", r->name);
 		if (web && r->status == RTUN__SERVICE_STATUS__SERVICE_OK)
 			log_info("service %s: host names ready on the server's %s_listen", r->name,
 			    control_service_type_name(r->type));

@@ -922,7 +922,7 @@ service_type_check(struct config_loader *ld, const struct service_conf *svc)
 static int
 service_web_check(struct config_loader *ld, const struct service_conf *svc)
 {
-	int web = svc->type == SERVICE_TYPE_HTTP || svc->type == SERVICE_TYPE_HTTPS, bad = 0;
+	int web = control_service_type_web((uint32_t)svc->type), bad = 0;
 
 	if (!web && svc->nhosts > 0) {
 		config_error(ld, config_key_line(ld, "hosts"),
@@ -988,7 +988,7 @@ service_close(struct config_loader *ld)
 
 	if (service_web_check(ld, svc) == -1 || service_type_check(ld, svc) == -1)
 		return;
-	if (svc->type == SERVICE_TYPE_HTTP || svc->type == SERVICE_TYPE_HTTPS) {
+	if (control_service_type_web((uint32_t)svc->type)) {
 		service_hosts_unique(ld, ac, svc);
 		return;
 	}

@@ -5,6 +5,7 @@
  */
 #include "rtun-build.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,14 +48,17 @@ newest(struct refusals *r)
 }
 
 void
-refusals_add(struct refusals *r, double now, const char *who, const char *what,
-    const char *why)
+refusals_add(struct refusals *r, double now, const char *who, const char *why,
+    const char *fmt, ...)
 {
 	struct refusal *e = newest(r), fresh;
+	va_list ap;
 
 	memset(&fresh, 0, sizeof(fresh));
 	snprintf(fresh.who, sizeof(fresh.who), "%s", who != NULL ? who : "");
-	snprintf(fresh.what, sizeof(fresh.what), "%s", what);
+	va_start(ap, fmt);
+	vsnprintf(fresh.what, sizeof(fresh.what), fmt, ap);
+	va_end(ap);
 	snprintf(fresh.why, sizeof(fresh.why), "%s", why);
 	if (e != NULL && strcmp(e->who, fresh.who) == 0 && strcmp(e->what, fresh.what) == 0 &&
 	    strcmp(e->why, fresh.why) == 0) {

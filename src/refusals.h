@@ -21,9 +21,9 @@ struct refusals;
 struct refusals *refusals_new(void);
 /* Free it (NULL is ignored). */
 void refusals_free(struct refusals *r);
-/* Note a refusal at time now (seconds): who asked (or NULL), for what, and why. */
-void refusals_add(struct refusals *r, double now, const char *who, const char *what,
-    const char *why);
+/* Note a refusal at time now (seconds): who asked (or NULL), why, and for what (printf). */
+void refusals_add(struct refusals *r, double now, const char *who, const char *why,
+    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* Add the "refusals" table, newest first, ages relative to now. */
 void refusals_report(const struct refusals *r, double now, struct status *st);
 

@@ -54,13 +54,6 @@ scheme_of(const Rtun__Service *svc)
 	return svc->type == RTUN__SERVICE_TYPE__SERVICE_HTTPS ? VHOST_HTTPS : VHOST_HTTP;
 }
 
-int
-web_service(const Rtun__Service *svc)
-{
-	return svc->type == RTUN__SERVICE_TYPE__SERVICE_HTTP ||
-	    svc->type == RTUN__SERVICE_TYPE__SERVICE_HTTPS;
-}
-
 static struct webpeer *
 webpeer_of(struct web *w, const struct link *l, int create)
 {
@@ -323,7 +316,8 @@ web_forget(struct web *w, struct link *l)
 
 void
 web_reload(struct web *w, const struct server_conf *conf,
-    void (*revoke)(struct link *l, const char *service, uint32_t type, const char *reason))
+    void (*revoke)(void *arg, struct link *l, const char *service, uint32_t type,
+    const char *reason), void *arg)
 {
 	struct hostclaim *c;
 	char reason[FRAME_TEXT_MAX], service[CONFIG_NAME_MAX + 1];
@@ -346,6 +340,6 @@ web_reload(struct web *w, const struct server_conf *conf,
 		snprintf(reason, sizeof(reason), "not allowed: %s is no longer in allow_hosts",
 		    hostclaim_pattern(c));
 		hostmap_drop_service(w->map, l, service);
-		revoke(l, service, type, reason);
+		revoke(arg, l, service, type, reason);
 	}
 }

@@ -32,12 +32,11 @@ void web_report(struct web *w, struct status *st);
 void web_stop(struct web *w);
 /*
  * A new configuration: a service with a name allow_hosts no longer allows
- * loses all its names, and revoke tells its agent why.
+ * loses all its names, and revoke (given arg) tells its agent why.
  */
 void web_reload(struct web *w, const struct server_conf *conf,
-    void (*revoke)(struct link *l, const char *service, uint32_t type, const char *reason));
-/* True if svc is of a web type (it claims hosts, not a port). */
-int web_service(const Rtun__Service *svc);
+    void (*revoke)(void *arg, struct link *l, const char *service, uint32_t type,
+    const char *reason), void *arg);
 /* Before link l's declaration is processed: its claims are stale until claimed again. */
 void web_declare_begin(struct web *w, struct link *l);
 /*

@@ -146,13 +146,13 @@ count_of(const char *s, const char *what)
 START_TEST(test_refusals)
 {
 	struct refusals *r = refusals_new();
-	char what[32], *s;
+	char *s;
 	int i;
 
 	/* A peer retrying in a loop is one entry, counted. */
 	for (i = 0; i < 1000; i++)
-		refusals_add(r, 10 + i, "beta", "service greedy port 2222", "in use");
-	refusals_add(r, 2000, NULL, "link from 192.0.2.7", "authentication failed");
+		refusals_add(r, 10 + i, "beta", "in use", "service greedy port %d", 2222);
+	refusals_add(r, 2000, NULL, "authentication failed", "link from %s", "192.0.2.7");
 	s = refusals_json(r, 2010);
 	ck_assert_uint_eq(count_of(s, "\"what\""), 2);
 	ck_assert_ptr_nonnull(strstr(s, "{\"ago_seconds\": 10.000, \"who\": null, \"what\": \"link from "
@@ -163,8 +163,7 @@ START_TEST(test_refusals)
 	free(s);
 	/* Bounded: the oldest go first. */
 	for (i = 0; i < REFUSALS_MAX + 8; i++) {
-		snprintf(what, sizeof(what), "port %d", 3000 + i);
-		refusals_add(r, 3000 + i, "gamma", what, "not allowed");
+		refusals_add(r, 3000 + i, "gamma", "not allowed", "port %d", 3000 + i);
 	}
 	s = refusals_json(r, 4000);
 	ck_assert_uint_eq(count_of(s, "\"what\""), REFUSALS_MAX);
