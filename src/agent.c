@@ -73,7 +73,6 @@ struct agent {
 	ev_tstamp up_since;               /* when the link authenticated */
 };
 
-
 static void agent_link_control(struct link *l, Rtun__Control *msg);
 static void agent_link_open(struct link *l, uint32_t id, const char *service, const char *peer,
     const char *dest, const char *connect);
