@@ -7,6 +7,7 @@
 #   $(docdir)/contrib/systemd/rtund.service, rtun.service
 #   $(docdir)/contrib/nginx/rtun.conf
 #   $(docdir)/contrib/fail2ban/filter.d/rtund.conf, jail.d/rtund.conf
+#   $(docdir)/contrib/grafana/rtun.json
 #
 # The man pages' FILES sections name these places; tests/integration/t14-install.sh
 # checks the layout.  `make lint-man` runs mandoc's linter.
@@ -38,7 +39,8 @@ nobase_dist_doc_DATA = \
 	contrib/systemd/rtun.service \
 	contrib/nginx/rtun.conf \
 	contrib/fail2ban/filter.d/rtund.conf \
-	contrib/fail2ban/jail.d/rtund.conf
+	contrib/fail2ban/jail.d/rtund.conf \
+	contrib/grafana/rtun.json
 
 lint-man: $(man_MANS)
 	cd $(srcdir) && mandoc -T lint -W warning $(MAN_PAGES_IN)

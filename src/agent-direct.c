@@ -32,6 +32,7 @@
 #include "metrics.h"
 #include "punch-probe.h"
 #include "session.h"
+#include "status.h"
 #include "transport-tls.h"
 #include "xmalloc.h"
 
@@ -598,6 +599,43 @@ directset_new(struct ev_loop *loop, struct agent *a, const struct agent_conf *co
 	ds->lc.idle_timeouts = metrics_counter(m, "rtun_idle_timeouts_total",
 	    "Streams ended after idle_timeout without traffic.", "");
 	return ds;
+}
+
+static const char *const direct_state_names[] = {
+	[D_IDLE] = "idle",
+	[D_REQUESTED] = "asking rtund",
+	[D_PUNCHING] = "punching",
+	[D_SESSION] = "handshake",
+	[D_UP] = "up",
+};
+
+static const struct status_col direct_cols[] = {
+	{ "peer", "PEER", STATUS_TEXT },
+	{ "role", "ROLE", STATUS_TEXT },
+	{ "state", "STATE", STATUS_TEXT },
+	{ "address", "ADDRESS", STATUS_TEXT },
+	{ "since_seconds", "SINCE", STATUS_SECONDS },
+	{ "rtt_ms", "RTT", STATUS_MS },
+	{ "streams", "STREAMS", STATUS_COUNT },
+};
+
+void
+directset_report(const struct directset *ds, double now, struct status *st)
+{
+	const struct direct *d;
+
+	status_table(st, "direct", direct_cols, STATUS_NCOLS(direct_cols));
+	LIST_FOREACH(d, &ds->list, entry) {
+		int up = d->state == D_UP && d->link != NULL;
+
+		status_text(st, d->peer);
+		status_text(st, d->visitor ? "visitor" : "target");
+		status_text(st, direct_state_names[d->state]);
+		status_text(st, d->link != NULL ? link_peer(d->link) : NULL);
+		status_num(st, d->started > 0 ? now - d->started : 0);
+		status_num(st, up && link_rtt(d->link) > 0 ? link_rtt(d->link) * 1000 : -1);
+		status_num(st, up ? link_nstreams(d->link) : 0);
+	}
 }
 
 void

@@ -18,6 +18,7 @@ struct agent;
 struct directset;
 struct link;
 struct metrics;
+struct status;
 
 /* Seconds before punching a peer again after a failure; doubles up to the max. */
 #define DIRECT_BACKOFF_MIN 5.0
@@ -48,6 +49,8 @@ int directset_trying(const struct directset *ds, const char *peer);
 void directset_want(struct directset *ds, const char *peer, const char *service);
 /* True while a direct link has open streams. */
 int directset_busy(const struct directset *ds);
+/* Add the "direct" table: each direct link (or attempt) to another agent. */
+void directset_report(const struct directset *ds, double now, struct status *st);
 /* Close every direct link and abandon every punch. */
 void directset_free(struct directset *ds);
 

@@ -21,6 +21,7 @@
 #include "link.h"
 #include "log.h"
 #include "metrics.h"
+#include "refusals.h"
 #include "resolve.h"
 #include "stream-hook.h"
 #include "stream-sock.h"
@@ -41,6 +42,7 @@ struct agent_routes {
 	uint64_t *streams;
 	uint64_t *forbidden;
 	uint64_t *unresolved;
+	struct refusals *refusals;      /* where the status report finds them, or NULL */
 };
 
 /* What a route stream is for, as its OPEN said (unchecked text, escaped when logged). */
@@ -80,6 +82,8 @@ refusal(struct agent_routes *ar, const struct route_open *o, const char *why)
 	log_warn("%s: route %s: stream %u from %s refused: %s%s", link_label(o->l), o->route,
 	    o->id, o->peer, why, ar->conf->allow_connect.n == 0 ? " (which is empty)" : "");
 	(*ar->forbidden)++;
+	if (ar->refusals != NULL)
+		refusals_add(ar->refusals, ev_now(ar->loop), o->route, why, "%s", o->connect);
 }
 
 static void
@@ -267,7 +271,8 @@ agent_routes_open(struct agent_routes *ar, struct link *l, uint32_t id, const ch
 }
 
 struct agent_routes *
-agent_routes_new(struct ev_loop *loop, const struct agent_conf *conf, struct metrics *m)
+agent_routes_new(struct ev_loop *loop, const struct agent_conf *conf, struct metrics *m,
+    struct refusals *refusals)
 {
 	struct agent_routes *ar = xcalloc(1, sizeof(*ar));
 	const char *help = "Route streams refused: destination not in allow_connect (forbidden), "
@@ -275,6 +280,7 @@ agent_routes_new(struct ev_loop *loop, const struct agent_conf *conf, struct met
 
 	ar->loop = loop;
 	ar->conf = conf;
+	ar->refusals = refusals;
 	ar->ctr.local_read = metrics_counter(m, "rtun_route_bytes_out_total",
 	    "Bytes from route destinations to users.", "");
 	ar->ctr.local_written = metrics_counter(m, "rtun_route_bytes_in_total",

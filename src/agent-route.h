@@ -18,10 +18,11 @@
 struct agent_routes;
 struct link;
 struct metrics;
+struct refusals;
 
-/* Route streams judged by conf's allow_connect. */
+/* Route streams judged by conf's allow_connect; refusals noted in refusals (NULL: not). */
 struct agent_routes *agent_routes_new(struct ev_loop *loop, const struct agent_conf *conf,
-    struct metrics *m);
+    struct metrics *m, struct refusals *refusals);
 /* A reloaded config: its allow_connect judges every destination from now on. */
 void agent_routes_set_conf(struct agent_routes *ar, const struct agent_conf *conf);
 /*

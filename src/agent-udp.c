@@ -30,23 +30,10 @@ struct agent_udp {
 	const struct agent_conf *conf;
 	struct stream_udp_stats **st;   /* per service of conf; NULL for TCP services */
 	int *full;                      /* per service: refusing flows, logged once */
-	int *bound;                     /* per service: the type rtund bound it as, or -1 */
 };
 
-/* What prev knew rtund bound the service named name as, -1 if nothing. */
-static int
-bound_of(const struct agent_udp *prev, const char *name)
-{
-	const struct service_conf *svc;
-
-	if (prev == NULL || (svc = config_service(prev->conf, name)) == NULL)
-		return -1;
-	return prev->bound[svc - prev->conf->services];
-}
-
 struct agent_udp *
-agent_udp_new(struct ev_loop *loop, struct metrics *m, const struct agent_conf *conf,
-    const struct agent_udp *prev)
+agent_udp_new(struct ev_loop *loop, struct metrics *m, const struct agent_conf *conf)
 {
 	struct agent_udp *u = xcalloc(1, sizeof(*u));
 	char name[4 * CONFIG_NAME_MAX + 1], labels[sizeof(name) + 16];
@@ -56,9 +43,7 @@ agent_udp_new(struct ev_loop *loop, struct metrics *m, const struct agent_conf *
 	u->conf = conf;
 	u->st = xcalloc(conf->nservices + 1, sizeof(*u->st));
 	u->full = xcalloc(conf->nservices + 1, sizeof(*u->full));
-	u->bound = xcalloc(conf->nservices + 1, sizeof(*u->bound));
 	for (i = 0; i < conf->nservices; i++) {
-		u->bound[i] = bound_of(prev, conf->services[i].name);
 		if (conf->services[i].type != SERVICE_TYPE_UDP)
 			continue;
 		metrics_label_value(conf->services[i].name, name, sizeof(name));
@@ -66,6 +51,12 @@ agent_udp_new(struct ev_loop *loop, struct metrics *m, const struct agent_conf *
 		u->st[i] = stream_udp_stats_new(m, "rtun", labels, 0);
 	}
 	return u;
+}
+
+const struct stream_udp_stats *
+agent_udp_stats(const struct agent_udp *u, const struct service_conf *svc)
+{
+	return u->st[svc - u->conf->services];
 }
 
 void
@@ -77,40 +68,7 @@ agent_udp_free(struct agent_udp *u)
 		stream_udp_stats_unref(u->st[i]);
 	free(u->st);
 	free(u->full);
-	free(u->bound);
 	free(u);
-}
-
-void
-agent_udp_bound(struct agent_udp *u, const char *service, int ok, uint32_t type)
-{
-	const struct service_conf *svc = config_service(u->conf, service);
-	const char *want;
-
-	if (svc == NULL)
-		return;
-	u->bound[svc - u->conf->services] = ok ? (int)type : -1;
-	if (!ok || type == (uint32_t)svc->type)
-		return;
-	want = control_service_type_name((uint32_t)svc->type);
-	log_warn("service %s: rtund bound a %s port for it, not %s (an rtund that does not know "
-	    "type = %s?); refusing what it opens for it", svc->name,
-	    control_service_type_name(type), want, want);
-}
-
-void
-agent_udp_unbind(struct agent_udp *u)
-{
-	size_t i;
-
-	for (i = 0; i < u->conf->nservices; i++)
-		u->bound[i] = -1;
-}
-
-int
-agent_udp_type_ok(const struct agent_udp *u, const struct service_conf *svc)
-{
-	return u->bound[svc - u->conf->services] == svc->type;
 }
 
 void

@@ -25,6 +25,7 @@
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"
+#include "status.h"
 #include "stream-sock.h"
 #include "stream.h"
 #include "xmalloc.h"
@@ -352,6 +353,65 @@ visitorset_stop(struct visitorset *vs)
 
 	for (i = 0; i < vs->nv; i++)
 		visitor_close(&vs->v[i]);
+}
+
+static const struct status_col visitor_cols[] = {
+	{ "visitor", "VISITOR", STATUS_TEXT },
+	{ "local", "LOCAL", STATUS_TEXT },
+	{ "agent", "AGENT", STATUS_TEXT },
+	{ "service", "SERVICE", STATUS_TEXT },
+	{ "mode", "MODE", STATUS_TEXT },
+	{ "path", "PATH", STATUS_TEXT },
+	{ "streams", "STREAMS", STATUS_COUNT },
+	{ "waiting", "WAITING", STATUS_COUNT },
+	{ "bytes_in", "IN", STATUS_BYTES },
+	{ "bytes_out", "OUT", STATUS_BYTES },
+};
+
+static const char *const mode_names[] = {
+	[VISITOR_AUTO] = "auto",
+	[VISITOR_DIRECT] = "direct",
+	[VISITOR_RELAY] = "relay",
+};
+
+/* The path the next user of v takes, as visitor_accept() would choose it. */
+static const char *
+visitor_path(const struct visitor *v)
+{
+	const struct visitorset *vs = v->vs;
+	int direct = directset_link(vs->ds, v->conf->peer) != NULL;
+	int srv = agent_server_link(vs->agent) != NULL;
+
+	if (v->conf->mode != VISITOR_RELAY && direct)
+		return "direct";
+	if (v->conf->mode != VISITOR_DIRECT)
+		return !srv ? "none (no link to rtund)" :
+		    directset_trying(vs->ds, v->conf->peer) ? "relay (punching)" : "relay";
+	return directset_trying(vs->ds, v->conf->peer) ? "punching" : "none (no direct link)";
+}
+
+void
+visitorset_report(const struct visitorset *vs, struct status *st)
+{
+	size_t i;
+
+	status_table(st, "visitors", visitor_cols, STATUS_NCOLS(visitor_cols));
+	for (i = 0; i < vs->nv; i++) {
+		const struct visitor *v = &vs->v[i];
+
+		status_text(st, v->conf->name);
+		status_text(st, v->conf->local);
+		status_text(st, v->conf->peer);
+		status_text(st, v->conf->service);
+		status_text(st, mode_names[v->conf->mode]);
+		status_text(st, visitor_path(v));
+		status_num(st, stream_count_with(agent_server_link(vs->agent), &v->ctr) +
+		    stream_count_with(directset_link(vs->ds, v->conf->peer), &v->ctr));
+		status_num(st, v->nheld);
+		/* In is towards the service, as on rtund: what the users sent. */
+		status_num(st, (double)*v->ctr.local_read);
+		status_num(st, (double)*v->ctr.local_written);
+	}
 }
 
 void

@@ -17,6 +17,7 @@ struct agent;
 struct directset;
 struct link;
 struct metrics;
+struct status;
 struct visitorset;
 
 /* Connections one direct-mode visitor holds while its punch runs. */
@@ -32,6 +33,8 @@ void visitorset_direct_changed(struct visitorset *vs, const char *peer, struct l
     const char *why);
 /* Stop accepting (drain); held connections are reset. */
 void visitorset_stop(struct visitorset *vs);
+/* Add the "visitors" table: each visitor, the path its next user takes, its streams. */
+void visitorset_report(const struct visitorset *vs, struct status *st);
 /* Close the listeners, reset held connections and free. */
 void visitorset_free(struct visitorset *vs);
 

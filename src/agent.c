@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent-declared.h"
 #include "agent-direct.h"
 #include "agent-route.h"
 #include "agent-udp.h"
@@ -22,9 +23,12 @@
 #include "link.h"
 #include "log.h"
 #include "metrics.h"
+#include "refusals.h"
 #include "retire.h"
 #include "session.h"
+#include "status.h"
 #include "stream-sock.h"
+#include "stream-udp.h"
 #include "stream.h"
 #include "transport-tls.h"
 #include "transport-ws.h"
@@ -63,6 +67,10 @@ struct agent {
 	struct visitorset *visitors;
 	struct agent_routes *routes;      /* streams of rtund's routes */
 	struct agent_udp *udp;            /* the UDP services of conf */
+	struct declared *declared;        /* what rtund answered for each service of conf */
+	struct refusals *refusals;
+	ev_tstamp started;
+	ev_tstamp up_since;               /* when the link authenticated */
 };
 
 static void agent_link_control(struct link *l, Rtun__Control *msg);
@@ -103,6 +111,7 @@ agent_session_up(void *arg, const char *peer_name, uint32_t peer_window)
 
 	ev_timer_stop(a->loop, &a->timeout_w);
 	a->state = AGENT_UP;
+	a->up_since = ev_now(a->loop);
 	a->backoff = a->conf->reconnect_min;
 	*a->link_up = 1;
 	if (a->was_up)
@@ -123,6 +132,8 @@ agent_session_failed(void *arg, const struct session_failure *f)
 		(*a->auth_failures)++;
 		log_error("%s: authentication failed: %s (check token and name)",
 		    link_label(a->link), f->message);
+		refusals_add(a->refusals, ev_now(a->loop), a->conf->server, f->message,
+		    "authentication");
 	} else if (f->code == SESSION_ERR_PROOF)
 		log_error("%s: the server could not prove it knows the token", link_label(a->link));
 	/* A version the server should not have chosen is logged as a protocol error. */
@@ -277,11 +288,11 @@ agent_on_declare_result(struct agent *a, const Rtun__DeclareResult *dr)
 
 	for (i = 0; i < dr->n_results; i++) {
 		const Rtun__ServiceResult *r = dr->results[i];
-		int web = r->type == RTUN__SERVICE_TYPE__SERVICE_HTTP ||
-		    r->type == RTUN__SERVICE_TYPE__SERVICE_HTTPS;
+		int web = control_service_type_web(r->type);
 
-		agent_udp_bound(a->udp, r->name, r->status == RTUN__SERVICE_STATUS__SERVICE_OK,
-		    r->type);
+		if (declared_note(a->declared, r) && r->status != RTUN__SERVICE_STATUS__SERVICE_OK)
+			refusals_add(a->refusals, ev_now(a->loop), a->conf->server, r->reason,
+			    "%s", r->name);
 		if (web && r->status == RTUN__SERVICE_STATUS__SERVICE_OK)
 			log_info("service %s: host names ready on the server's %s_listen", r->name,
 			    control_service_type_name(r->type));
@@ -368,7 +379,7 @@ agent_serve_open(struct agent *a, struct link *l, uint32_t id, const char *servi
 		return;
 	}
 	/* On the link to rtund, the port it bound tells a connection from a flow. */
-	if (visitor == NULL && !agent_udp_type_ok(a->udp, svc)) {
+	if (visitor == NULL && !declared_type_ok(a->declared, svc)) {
 		log_warn("%s: stream %u for service %s, whose port rtund did not bind as %s",
 		    link_label(l), id, service, control_service_type_name((uint32_t)svc->type));
 		link_send_reset(l, id, FRAME_CODE_UNKNOWN_SERVICE, "service type mismatch");
@@ -448,7 +459,7 @@ agent_link_closed(struct link *l, const char *reason)
 	a->session = NULL;
 	*a->link_up = 0;
 	a->state = AGENT_WAITING;
-	agent_udp_unbind(a->udp);
+	declared_forget(a->declared);
 	directset_server_down(a->direct);
 	/* The link's streams are gone, and with them the last users of retired counters. */
 	retire_sweep(&a->retired, a->metrics, NULL);
@@ -536,12 +547,15 @@ agent_new(struct ev_loop *loop, const struct agent_conf *conf, struct metrics *m
 	a->conf = conf;
 	a->tls = tls;
 	a->metrics = metrics;
+	a->started = ev_now(loop);
+	a->refusals = refusals_new();
+	a->declared = declared_new(conf, NULL);
 	agent_register_metrics(a);
 	retire_init(&a->retired);
 	agent_set_svc_counters(a, conf);
-	a->udp = agent_udp_new(loop, metrics, conf, NULL);
+	a->udp = agent_udp_new(loop, metrics, conf);
 	a->backoff = conf->reconnect_min;
-	a->routes = agent_routes_new(loop, conf, metrics);
+	a->routes = agent_routes_new(loop, conf, metrics, a->refusals);
 	a->direct = directset_new(loop, a, conf, metrics, &agent_direct_ops, a);
 	if (a->direct == NULL || (a->visitors = visitorset_new(loop, a, conf, a->direct,
 	    metrics)) == NULL) {
@@ -553,6 +567,8 @@ agent_new(struct ev_loop *loop, const struct agent_conf *conf, struct metrics *m
 		retire_free(&a->retired, metrics);
 		agent_udp_free(a->udp);
 		SSL_CTX_free(tls);
+		refusals_free(a->refusals);
+		declared_free(a->declared);
 		free(a);
 		return NULL;
 	}
@@ -652,6 +668,7 @@ agent_reload(struct agent *a, const struct agent_conf *conf)
 	const struct agent_conf *old = a->conf;
 	int relink = agent_needs_relink(old, conf);
 	struct agent_udp *old_udp;
+	struct declared *old_declared;
 	SSL_CTX *tls;
 
 	if (agent_tls_context(conf, &tls) == -1)
@@ -668,8 +685,12 @@ agent_reload(struct agent *a, const struct agent_conf *conf)
 	agent_log_changes(old, conf);
 	agent_set_svc_counters(a, conf);
 	old_udp = a->udp;
-	a->udp = agent_udp_new(a->loop, a->metrics, conf, old_udp);
+	a->udp = agent_udp_new(a->loop, a->metrics, conf);
 	agent_udp_free(old_udp);
+	/* Services kept by name stay served until the next DeclareResult says otherwise. */
+	old_declared = a->declared;
+	a->declared = declared_new(conf, old_declared);
+	declared_free(old_declared);
 	a->conf = conf;
 	log_info("configuration reloaded from %s", conf->path);
 	if (relink && a->link != NULL) {
@@ -710,5 +731,104 @@ agent_free(struct agent *a)
 	retire_free(&a->retired, a->metrics);
 	agent_udp_free(a->udp);
 	SSL_CTX_free(a->tls);
+	refusals_free(a->refusals);
+	declared_free(a->declared);
 	free(a);
+}
+
+static const char *const state_names[] = {
+	[AGENT_WAITING] = "waiting to reconnect",
+	[AGENT_DIALING] = "connecting",
+	[AGENT_SESSION] = "authenticating",
+	[AGENT_UP] = "up",
+};
+
+static const struct status_col agent_cols[] = {
+	{ "agent", "AGENT", STATUS_TEXT },
+	{ "version", "VERSION", STATUS_TEXT },
+	{ "pid", "PID", STATUS_COUNT },
+	{ "uptime_seconds", "UPTIME", STATUS_SECONDS },
+	{ "server", "SERVER", STATUS_TEXT },
+	{ "transport", "TRANSPORT", STATUS_TEXT },
+	{ "state", "STATE", STATUS_TEXT },
+	{ "link_seconds", "LINK UP", STATUS_SECONDS },
+	{ "rtt_ms", "RTT", STATUS_MS },
+	{ "streams", "STREAMS", STATUS_COUNT },
+};
+
+static const struct status_col service_cols[] = {
+	{ "service", "SERVICE", STATUS_TEXT },
+	{ "type", "TYPE", STATUS_TEXT },
+	{ "local", "LOCAL", STATUS_TEXT },
+	{ "public", "PUBLIC", STATUS_TEXT },
+	{ "state", "STATE", STATUS_TEXT },
+	{ "streams", "STREAMS", STATUS_COUNT },
+	{ "bytes_in", "IN", STATUS_BYTES },
+	{ "bytes_out", "OUT", STATUS_BYTES },
+};
+
+/* Where users reach sc: "port 2222", "udp port 53", "hosts a.b, c.d", "visitors only". */
+static void
+service_public(const struct service_conf *sc, char *out, size_t len)
+{
+	size_t i, n;
+
+	if (sc->nhosts > 0) {
+		n = (size_t)snprintf(out, len, "host%s ", sc->nhosts > 1 ? "s" : "");
+		for (i = 0; i < sc->nhosts && n < len; i++)
+			n += (size_t)snprintf(out + n, len - n, "%s%s", i > 0 ? ", " : "", sc->hosts[i]);
+	} else if (sc->remote_port != 0)
+		snprintf(out, len, "%sport %u", sc->type == SERVICE_TYPE_UDP ? "udp " : "",
+		    sc->remote_port);
+	else
+		snprintf(out, len, "visitors only");
+}
+
+static void
+report_services(const struct agent *a, struct status *st)
+{
+	char public[1024];
+	size_t i;
+
+	status_table(st, "services", service_cols, STATUS_NCOLS(service_cols));
+	for (i = 0; i < a->conf->nservices; i++) {
+		const struct service_conf *sc = &a->conf->services[i];
+		const struct stream_udp_stats *us = agent_udp_stats(a->udp, sc);
+		/* A UDP service's flows count into its own slots. */
+		const struct stream_counters *ctr = us != NULL ? &us->bytes : &a->svc_ctr[i];
+
+		service_public(sc, public, sizeof(public));
+		status_text(st, sc->name);
+		status_text(st, control_service_type_name((uint32_t)sc->type));
+		status_text(st, sc->local);
+		status_text(st, public);
+		status_text(st, declared_state(a->declared, sc));
+		status_num(st, us != NULL ? *us->flows_open : stream_count_with(a->link, ctr));
+		/* In is towards the service, as rtund counts it. */
+		status_num(st, (double)*ctr->local_written);
+		status_num(st, (double)*ctr->local_read);
+	}
+}
+
+void
+agent_report(struct agent *a, struct status *st)
+{
+	double now = ev_now(a->loop);
+	int up = a->state == AGENT_UP && a->link != NULL;
+
+	status_table(st, "agent", agent_cols, STATUS_NCOLS(agent_cols));
+	status_text(st, a->conf->name);
+	status_text(st, PACKAGE_VERSION);
+	status_num(st, getpid());
+	status_num(st, now - a->started);
+	status_text(st, a->conf->server);
+	status_text(st, config_transport_name(a->conf->transport));
+	status_text(st, state_names[a->state]);
+	status_num(st, up ? now - a->up_since : 0);
+	status_num(st, up && link_rtt(a->link) > 0 ? link_rtt(a->link) * 1000 : -1);
+	status_num(st, a->link != NULL ? link_nstreams(a->link) : 0);
+	report_services(a, st);
+	visitorset_report(a->visitors, st);
+	directset_report(a->direct, now, st);
+	refusals_report(a->refusals, now, st);
 }

@@ -14,6 +14,7 @@
 struct agent;
 struct link;
 struct metrics;
+struct status;
 
 /* Start connecting to the server; runs until agent_free(). */
 struct agent *agent_new(struct ev_loop *loop, const struct agent_conf *conf,
@@ -39,6 +40,8 @@ struct link *agent_server_link(const struct agent *a);
  */
 void agent_serve_open(struct agent *a, struct link *l, uint32_t id, const char *service,
     const char *peer, const char *dest, const char *visitor);
+/* Fill st with the agent's status: its link, services, visitors, direct links, refusals. */
+void agent_report(struct agent *a, struct status *st);
 /* Close the link and free. */
 void agent_free(struct agent *a);
 

@@ -3,10 +3,12 @@
  */
 #include "rtun-build.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "buf.h"
 #include "log.h"
@@ -97,4 +99,20 @@ buf_consume(struct buf *b, size_t n)
 	}
 	b->off += n;
 	b->len -= n;
+}
+
+int
+buf_send(struct buf *b, int fd)
+{
+	ssize_t n;
+
+	while (buf_len(b) > 0) {
+		n = send(fd, buf_ptr(b), buf_len(b), MSG_NOSIGNAL);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return errno == EAGAIN || errno == EWOULDBLOCK ? 1 : -1;
+		buf_consume(b, (size_t)n);
+	}
+	return 0;
 }

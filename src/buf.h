@@ -63,4 +63,7 @@ buf_put_u32be(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)v;
 }
 
+/* Send what b holds on socket fd: 0 all sent, 1 the socket is full, -1 (errno) an error. */
+int buf_send(struct buf *b, int fd);
+
 #endif

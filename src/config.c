@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "config-load.h"
@@ -461,6 +463,33 @@ set_metrics_listen(struct config_loader *ld, const struct config_key *k, const c
 	return config_set_address(ld, k, val, 1, field, &c->metrics_addr);
 }
 
+/* A unix socket path: absolute, so that it does not depend on the directory of the start. */
+static int
+set_status_socket(struct config_loader *ld, const struct config_key *k, const char *val,
+    void *field)
+{
+	struct sockaddr_un sun;
+
+	if (strcmp(val, "off") != 0 && *val != '/')
+		return config_key_error(ld, k, "\"%s\": an absolute path or off", val);
+	if (strlen(val) >= sizeof(sun.sun_path))
+		return config_key_error(ld, k, "\"%s\": longer than a unix socket path can be (%zu)",
+		    val, sizeof(sun.sun_path) - 1);
+	*(char **)field = xstrdup(val);
+	return 0;
+}
+
+const char *
+config_status_socket(const struct config_common *c, const char *role, char *buf, size_t len,
+    int *dflt)
+{
+	*dflt = c->status_socket == NULL;
+	if (c->status_socket != NULL)
+		return strcmp(c->status_socket, "off") == 0 ? NULL : c->status_socket;
+	snprintf(buf, len, "%s/%s.sock", CONFIG_DEFAULT_STATUS_DIR, role);
+	return buf;
+}
+
 static int
 set_local(struct config_loader *ld, const struct config_key *k, const char *val, void *field)
 {
@@ -522,7 +551,8 @@ default_hostname(char *buf, size_t len)
 	{ "shutdown_timeout", config_set_duration, offsetof(type, common.shutdown_timeout),        \
 	    .ndflt = CONFIG_DEFAULT_SHUTDOWN_TIMEOUT },                                            \
 	{ "metrics_listen", set_metrics_listen, offsetof(type, common.metrics_listen),            \
-	    .optional = 1 }
+	    .optional = 1 },                                                                        \
+	{ "status_socket", set_status_socket, offsetof(type, common.status_socket), .optional = 1 }
 
 #define SERVER(f) offsetof(struct server_conf, f)
 static const struct config_key server_keys[] = {
@@ -892,7 +922,7 @@ service_type_check(struct config_loader *ld, const struct service_conf *svc)
 static int
 service_web_check(struct config_loader *ld, const struct service_conf *svc)
 {
-	int web = svc->type == SERVICE_TYPE_HTTP || svc->type == SERVICE_TYPE_HTTPS, bad = 0;
+	int web = control_service_type_web((uint32_t)svc->type), bad = 0;
 
 	if (!web && svc->nhosts > 0) {
 		config_error(ld, config_key_line(ld, "hosts"),
@@ -958,7 +988,7 @@ service_close(struct config_loader *ld)
 
 	if (service_web_check(ld, svc) == -1 || service_type_check(ld, svc) == -1)
 		return;
-	if (svc->type == SERVICE_TYPE_HTTP || svc->type == SERVICE_TYPE_HTTPS) {
+	if (control_service_type_web((uint32_t)svc->type)) {
 		service_hosts_unique(ld, ac, svc);
 		return;
 	}
@@ -1131,6 +1161,7 @@ config_free_server(struct server_conf *conf)
 	free(conf->tls_key);
 	free(conf->ws_path);
 	free(conf->common.metrics_listen);
+	free(conf->common.status_socket);
 	for (i = 0; i < conf->nroutes; i++) {
 		free(conf->routes[i].name);
 		free(conf->routes[i].agent);
@@ -1176,6 +1207,7 @@ config_free_agent(struct agent_conf *conf)
 	free_strings(conf->ws_headers, conf->nws_headers);
 	dest_rules_free(&conf->allow_connect);
 	free(conf->common.metrics_listen);
+	free(conf->common.status_socket);
 	memset(conf, 0, sizeof(*conf));
 }
 

@@ -40,6 +40,8 @@
 #define CONFIG_DEFAULT_RELAY_MAX_STREAMS 256
 #define CONFIG_DEFAULT_UDP_IDLE_TIMEOUT 60.0
 #define CONFIG_DEFAULT_UDP_MAX_FLOWS 1024
+/* Where the status sockets are when the config names none (systemd: RuntimeDirectory=rtun). */
+#define CONFIG_DEFAULT_STATUS_DIR "/run/rtun"
 #define CONFIG_ALLOW_PEERS_MAX 64   /* names in one service's allow_peers */
 #define CONFIG_HOSTS_MAX 256        /* names in allow_hosts, or in one service's hosts */
 
@@ -76,6 +78,7 @@ struct config_common {
 	double shutdown_timeout;    /* SIGTERM: how long open streams may finish */
 	char *metrics_listen;       /* as written, NULL when metrics are off */
 	struct net_addr metrics_addr;
+	char *status_socket;        /* as written ("off" or a path), NULL: the default */
 };
 
 /* A route: a public port of rtund whose users go to a destination, through an agent or not. */
@@ -199,5 +202,11 @@ const struct service_conf *config_service(const struct agent_conf *conf, const c
 int config_service_allows(const struct service_conf *svc, const char *visitor);
 /* The transport_names[] entry of one enum config_transport value, "?" if none. */
 const char *config_transport_name(int transport);
+/*
+ * The status socket of role ("rtund" or "rtun"): the path the config names, or the
+ * default written into buf (then *dflt = 1); NULL when it is off.
+ */
+const char *config_status_socket(const struct config_common *c, const char *role, char *buf,
+    size_t len, int *dflt);
 
 #endif

@@ -226,6 +226,12 @@ control_service_type_known(uint32_t type)
 	    type == RTUN__SERVICE_TYPE__SERVICE_HTTP || type == RTUN__SERVICE_TYPE__SERVICE_HTTPS;
 }
 
+int
+control_service_type_web(uint32_t type)
+{
+	return type == RTUN__SERVICE_TYPE__SERVICE_HTTP || type == RTUN__SERVICE_TYPE__SERVICE_HTTPS;
+}
+
 const char *
 control_service_type_name(uint32_t type)
 {

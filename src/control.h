@@ -81,5 +81,7 @@ int control_name_valid(const char *s);
 int control_service_type_known(uint32_t type);
 /* "tcp" or "udp" for a Service.type, "?" for one this build does not know. */
 const char *control_service_type_name(uint32_t type);
+/* True for the types served by host name on rtund's shared ports (http, https). */
+int control_service_type_web(uint32_t type);
 
 #endif

@@ -223,6 +223,15 @@ hostmap_each_of(struct hostmap *m, const void *arg, void (*fn)(struct hostclaim 
 	}
 }
 
+void
+hostmap_each(struct hostmap *m, void (*fn)(struct hostclaim *c, void *x), void *x)
+{
+	struct hostclaim *c;
+
+	TAILQ_FOREACH(c, &m->claims, entry)
+		fn(c, x);
+}
+
 void *
 hostclaim_arg(const struct hostclaim *c)
 {

@@ -67,6 +67,8 @@ void hostmap_offline(struct hostmap *m, const void *arg);
 void hostmap_each_of(struct hostmap *m, const void *arg, void (*fn)(struct hostclaim *c, void *x),
     void *x);
 
+/* Call fn for every claim, offline ones too, in lookup order. */
+void hostmap_each(struct hostmap *m, void (*fn)(struct hostclaim *c, void *x), void *x);
 /* The owner's arg; NULL for an offline claim. */
 void *hostclaim_arg(const struct hostclaim *c);
 /* The claimed pattern. */

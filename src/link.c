@@ -142,6 +142,12 @@ link_peer(const struct link *l)
 	return l->peer;
 }
 
+const char *
+link_transport(const struct link *l)
+{
+	return l->t->ops->name;
+}
+
 void *
 link_owner(const struct link *l)
 {

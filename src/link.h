@@ -124,6 +124,8 @@ struct ev_loop *link_loop(const struct link *l);
 const char *link_label(const struct link *l);
 /* The peer's address, "1.2.3.4:5". */
 const char *link_peer(const struct link *l);
+/* The transport it runs over, as configs spell it: "tcp", "tls", "ws" or "wss". */
+const char *link_transport(const struct link *l);
 /* The owner given to link_new(). */
 void *link_owner(const struct link *l);
 /* The settings the link was made with. */

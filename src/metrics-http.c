@@ -22,6 +22,7 @@
 #include "log.h"
 #include "metrics-http.h"
 #include "metrics.h"
+#include "status.h"
 #include "xmalloc.h"
 
 /* A connection must deliver its request and take the response within this. */
@@ -34,6 +35,8 @@
 #define METRICS_CONNS_MAX 64
 /* Longest request target kept; longer ones cannot be "/metrics" anyway. */
 #define METRICS_URL_MAX 256
+/* Seconds after which the status page reloads itself. */
+#define STATUS_PAGE_REFRESH 5
 
 enum conn_state {
 	CONN_READING,
@@ -54,6 +57,7 @@ struct conn {
 	http_parser parser;
 	size_t nread;
 	int status;
+	int page;       /* "/": the status page rather than the metrics */
 	char url[METRICS_URL_MAX];
 	size_t urllen;
 	struct buf out; /* the response, consumed as it is sent */
@@ -62,6 +66,9 @@ struct conn {
 
 struct metrics_http {
 	struct metrics *m;
+	status_fill_fn *fill;   /* makes the report of the status page; NULL: no page */
+	void *fill_arg;
+	char role[16];
 	struct ev_loop *loop;
 	struct listener *listener;
 	struct conn *conns;
@@ -114,7 +121,14 @@ conn_respond(struct conn *c)
 	const char *type = "text/plain; charset=utf-8";
 	char *body;
 
-	if (c->status == 200) {
+	if (c->status == 200 && c->page) {
+		struct status *st = status_new(c->h->role);
+
+		c->h->fill(c->h->fill_arg, st);
+		body = status_render_html(st, STATUS_PAGE_REFRESH);
+		status_free(st);
+		type = "text/html; charset=utf-8";
+	} else if (c->status == 200) {
 		body = metrics_render(c->h->m);
 		type = "text/plain; version=0.0.4; charset=utf-8";
 	} else
@@ -147,22 +161,16 @@ conn_drain(struct conn *c)
 static void
 conn_flush(struct conn *c)
 {
-	ssize_t n;
+	int rc = buf_send(&c->out, c->fd);
 
-	while (buf_len(&c->out) > 0) {
-		n = send(c->fd, buf_ptr(&c->out), buf_len(&c->out), MSG_NOSIGNAL);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			ev_io_start(c->h->loop, &c->wio);
-			return;
-		}
-		if (n == -1) {
-			log_warn("metrics: %s: send: %s", c->peer, strerror(errno));
-			conn_free(c);
-			return;
-		}
-		buf_consume(&c->out, (size_t)n);
+	if (rc == 1) {
+		ev_io_start(c->h->loop, &c->wio);
+		return;
+	}
+	if (rc == -1) {
+		log_warn("metrics: %s: send: %s", c->peer, strerror(errno));
+		conn_free(c);
+		return;
 	}
 	ev_io_stop(c->h->loop, &c->wio);
 	conn_drain(c);
@@ -189,17 +197,23 @@ on_url(http_parser *p, const char *at, size_t len)
 	return 0;
 }
 
-/* The status for a request: only GET /metrics, with any query, is served. */
+/* True if url is path, with any query or fragment. */
 static int
-route(unsigned int method, const char *url)
+url_is(const char *url, const char *path)
 {
-	size_t n = strlen("/metrics");
+	size_t n = strlen(path);
 
+	return strncmp(url, path, n) == 0 && (url[n] == '\0' || url[n] == '?' || url[n] == '#');
+}
+
+/* The status for a request: GET /metrics and, with a status page, GET /, any query. */
+static int
+route(const struct metrics_http *h, unsigned int method, const char *url, int *page)
+{
+	*page = h->fill != NULL && url_is(url, "/");
 	if (method != HTTP_GET)
 		return 405;
-	if (strncmp(url, "/metrics", n) != 0)
-		return 404;
-	return url[n] == '\0' || url[n] == '?' || url[n] == '#' ? 200 : 404;
+	return url_is(url, "/metrics") || *page ? 200 : 404;
 }
 
 /* Route on the request line: the body, if any, is never needed. */
@@ -209,7 +223,7 @@ on_headers_complete(http_parser *p)
 	struct conn *c = p->data;
 	char safe[METRICS_URL_MAX * 4];
 
-	c->status = route(p->method, c->url);
+	c->status = route(c->h, p->method, c->url, &c->page);
 	log_debug("metrics: %s: %s %s -> %d", c->peer, http_method_str(p->method),
 	    log_safe(c->url, c->urllen, safe, sizeof(safe)), c->status);
 	http_parser_pause(p, 1);
@@ -320,6 +334,17 @@ metrics_http_new(struct ev_loop *loop, const struct net_addr *addr, struct metri
 		return NULL;
 	}
 	return h;
+}
+
+void
+metrics_http_set_status(struct metrics_http *h, const char *role, status_fill_fn *fill,
+    void *arg)
+{
+	if (h == NULL)
+		return;
+	snprintf(h->role, sizeof(h->role), "%s", role);
+	h->fill = fill;
+	h->fill_arg = arg;
 }
 
 void

@@ -4,6 +4,8 @@
 #include "rtun-build.h"
 
 #include <errno.h>
+#include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,12 +24,63 @@ proc_usage(const char *role, const char *default_config, int status)
 	FILE *f = status == 0 ? stdout : stderr;
 
 	fprintf(f, "usage: %s [-dhtV] [-c file]\n", program_invocation_short_name);
+	fprintf(f, "       %s status [-hj] [-c file | -s socket]\n", program_invocation_short_name);
 	fprintf(f, "  -c file  %s configuration (default %s)\n", role, default_config);
 	fprintf(f, "  -d       debug logging\n");
 	fprintf(f, "  -t       check the configuration and exit (0 good, 78 bad)\n");
 	fprintf(f, "  -V       print the version and exit\n");
 	fprintf(f, "  -h       this help\n");
 	exit(status);
+}
+
+static void __attribute__((noreturn))
+status_usage(const char *role, const char *default_config, int status)
+{
+	FILE *f = status == 0 ? stdout : stderr;
+
+	fprintf(f, "usage: %s status [-hj] [-c file | -s socket]\n", program_invocation_short_name);
+	fprintf(f, "  -c file    %s configuration naming status_socket (default %s)\n", role,
+	    default_config);
+	fprintf(f, "  -s socket  ask the daemon on this socket; the configuration is not read\n");
+	fprintf(f, "  -j, --json the report as JSON\n");
+	fprintf(f, "  -h         this help\n");
+	exit(status);
+}
+
+/* "status [-hj] [-c file | -s socket]", argv[0] being "status". */
+static void
+parse_status_args(int argc, char **argv, const char *default_config, const char *role,
+    struct proc_opts *opts)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch, config = 0;
+
+	opts->status = 1;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "c:hjs:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			opts->config = optarg;
+			config = 1;
+			break;
+		case 'j':
+			opts->status_json = 1;
+			break;
+		case 's':
+			opts->status_socket = optarg;
+			break;
+		case 'h':
+			status_usage(role, default_config, 0);
+		default:
+			status_usage(role, default_config, 1);
+		}
+	}
+	if (optind != argc || (config && opts->status_socket != NULL))
+		status_usage(role, default_config, 1);
 }
 
 void
@@ -38,6 +91,10 @@ proc_parse_args(int argc, char **argv, const char *default_config, const char *r
 
 	memset(opts, 0, sizeof(*opts));
 	opts->config = default_config;
+	if (argc > 1 && strcmp(argv[1], "status") == 0) {
+		parse_status_args(argc - 1, argv + 1, default_config, role, opts);
+		return;
+	}
 	while ((ch = getopt(argc, argv, "c:dhtV")) != -1) {
 		switch (ch) {
 		case 'c':
@@ -111,6 +168,47 @@ proc_metrics_listen(struct metrics *m, struct ev_loop *loop, const struct config
 	}
 	log_info("serving metrics on http://%s/metrics", c->metrics_listen);
 	return 0;
+}
+
+void
+proc_status_command(const struct proc_opts *opts, const struct config_common *c,
+    const char *role)
+{
+	char buf[PATH_MAX];
+	const char *path = opts->status_socket;
+	int dflt;
+
+	if (path == NULL && (path = config_status_socket(c, role, buf, sizeof(buf), &dflt)) == NULL) {
+		fprintf(stderr, "%s: status_socket is off in %s\n", program_invocation_short_name,
+		    opts->config);
+		exit(1);
+	}
+	exit(status_client(path, opts->status_json));
+}
+
+int
+proc_status_listen(struct ev_loop *loop, const struct config_common *c, const char *role,
+    status_fill_fn *fill, void *arg, struct status_socket **ss)
+{
+	char buf[PATH_MAX];
+	const char *path, *why = "";
+	int dflt;
+
+	*ss = NULL;
+	if ((path = config_status_socket(c, role, buf, sizeof(buf), &dflt)) == NULL)
+		return 0;
+	if ((*ss = status_socket_new(loop, path, role, fill, arg, &why)) != NULL) {
+		log_info("status on %s (\"%s status\")", path, role);
+		return 0;
+	}
+	/* The default is a convenience: a daemon started by hand without /run/rtun runs on. */
+	if (dflt) {
+		log_info("no status socket: %s: %s: %s (set status_socket, or off)", path, why,
+		    strerror(errno));
+		return 0;
+	}
+	log_error("cannot make the status socket %s: %s: %s", path, why, strerror(errno));
+	return -1;
 }
 
 void

@@ -7,6 +7,8 @@
 
 #include <ev.h>
 
+#include "status-socket.h"
+
 struct config_common;
 struct config_errors;
 struct metrics;
@@ -16,9 +18,15 @@ struct proc_opts {
 	const char *config;   /* -c */
 	int test;             /* -t: check the config and exit */
 	int debug;            /* -d: debug logging */
+	int status;           /* "status": ask the running daemon instead of being one */
+	int status_json;      /* status -j / --json */
+	const char *status_socket;  /* status -s: the socket, instead of the config's */
 };
 
-/* Parse argv; prints usage or version and exits where the options ask for it. */
+/*
+ * Parse argv ("[-dhtV] [-c file]" or "status [-j] [-c file | -s socket]"); prints usage
+ * or version and exits where the options ask for it.
+ */
 void proc_parse_args(int argc, char **argv, const char *default_config, const char *role,
     struct proc_opts *opts);
 /* Print every config error and exit with CONFIG_EXIT_BAD. */
@@ -34,6 +42,19 @@ void proc_apply_logging(const struct config_common *c);
 /* Serve m in *http if metrics_listen is set, else *http = NULL; -1 (logged) if it cannot. */
 int proc_metrics_listen(struct metrics *m, struct ev_loop *loop, const struct config_common *c,
     struct metrics_http **http);
+/*
+ * "status": ask the daemon whose socket the options or config c name (c may be NULL with
+ * -s), print its answer and exit.
+ */
+void proc_status_command(const struct proc_opts *opts, const struct config_common *c,
+    const char *role) __attribute__((noreturn));
+/*
+ * Serve status reports made by fill on the config's status_socket (*ss NULL when it is
+ * off, or the default cannot be made: logged); -1 (logged) if a socket the config names
+ * cannot be made.
+ */
+int proc_status_listen(struct ev_loop *loop, const struct config_common *c, const char *role,
+    status_fill_fn *fill, void *arg, struct status_socket **ss);
 /* What the loop driver asks of a daemon. */
 struct proc_hooks {
 	void (*drain)(void *arg);     /* SIGTERM/SIGINT: stop accepting, let streams finish */

@@ -35,6 +35,12 @@ rtun_busy(void *arg)
 	return agent_busy(((struct rtun *)arg)->agent);
 }
 
+static void
+rtun_status(void *arg, struct status *st)
+{
+	agent_report(((struct rtun *)arg)->agent, st);
+}
+
 static double
 rtun_drain_timeout(void *arg)
 {
@@ -77,29 +83,40 @@ main(int argc, char **argv)
 	struct ev_loop *loop;
 	struct metrics *metrics;
 	struct metrics_http *http;
+	struct status_socket *ss = NULL;
+	int ran = 0;
 
 	proc_parse_args(argc, argv, SYSCONFDIR "/rtun/rtun.conf", "rtun", &opts);
+	if (opts.status && opts.status_socket != NULL)
+		proc_status_command(&opts, NULL, "rtun");
 	r.path = opts.config;
 	r.conf = xcalloc(1, sizeof(*r.conf));
 	if (config_load_agent(opts.config, r.conf, &errs) == -1)
 		proc_config_failed(&errs);
+	if (opts.status)
+		proc_status_command(&opts, &r.conf->common, "rtun");
 	if (opts.test)
 		proc_config_ok(opts.config);
 	proc_setup("rtun", opts.debug, &r.conf->common);
 	loop = EV_DEFAULT;
 	metrics = metrics_new();
 	if (proc_metrics_listen(metrics, loop, &r.conf->common, &http) == 0 &&
-	    (r.agent = agent_new(loop, r.conf, metrics)) != NULL) {
+	    (r.agent = agent_new(loop, r.conf, metrics)) != NULL &&
+	    proc_status_listen(loop, &r.conf->common, "rtun", rtun_status, &r, &ss) == 0) {
+		metrics_http_set_status(http, "rtun", rtun_status, &r);
 		proc_run(loop, &hooks);
-		agent_free(r.agent);
+		ran = 1;
 	}
+	status_socket_free(ss);
+	if (r.agent != NULL)
+		agent_free(r.agent);
 	ev_run(loop, EVRUN_NOWAIT);
 	metrics_http_free(http);
 	metrics_free(metrics);
 	config_free_agent(r.conf);
 	free(r.conf);
 	ev_loop_destroy(loop);
-	if (r.agent == NULL)
+	if (!ran)
 		return 1;
 	log_info("exiting");
 	return 0;

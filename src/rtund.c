@@ -36,6 +36,12 @@ rtund_busy(void *arg)
 	return server_busy(((struct rtund *)arg)->srv);
 }
 
+static void
+rtund_status(void *arg, struct status *st)
+{
+	server_report(((struct rtund *)arg)->srv, st);
+}
+
 static double
 rtund_drain_timeout(void *arg)
 {
@@ -73,22 +79,33 @@ main(int argc, char **argv)
 	struct ev_loop *loop;
 	struct metrics *metrics;
 	struct metrics_http *http;
+	struct status_socket *ss = NULL;
+	int ran = 0;
 
 	proc_parse_args(argc, argv, SYSCONFDIR "/rtun/rtund.conf", "rtund", &opts);
+	if (opts.status && opts.status_socket != NULL)
+		proc_status_command(&opts, NULL, "rtund");
 	d.path = opts.config;
 	d.conf = xcalloc(1, sizeof(*d.conf));
 	if (config_load_server(opts.config, d.conf, &errs) == -1)
 		proc_config_failed(&errs);
+	if (opts.status)
+		proc_status_command(&opts, &d.conf->common, "rtund");
 	if (opts.test)
 		proc_config_ok(opts.config);
 	proc_setup("rtund", opts.debug, &d.conf->common);
 	loop = EV_DEFAULT;
 	metrics = metrics_new();
 	if (proc_metrics_listen(metrics, loop, &d.conf->common, &http) == 0 &&
-	    (d.srv = server_new(loop, d.conf, metrics)) != NULL) {
+	    (d.srv = server_new(loop, d.conf, metrics)) != NULL &&
+	    proc_status_listen(loop, &d.conf->common, "rtund", rtund_status, &d, &ss) == 0) {
+		metrics_http_set_status(http, "rtund", rtund_status, &d);
 		proc_run(loop, &hooks);
-		server_free(d.srv);
+		ran = 1;
 	}
+	status_socket_free(ss);
+	if (d.srv != NULL)
+		server_free(d.srv);
 	/* One more turn runs the deferred frees. */
 	ev_run(loop, EVRUN_NOWAIT);
 	metrics_http_free(http);
@@ -96,7 +113,7 @@ main(int argc, char **argv)
 	config_free_server(d.conf);
 	free(d.conf);
 	ev_loop_destroy(loop);
-	if (d.srv == NULL)
+	if (!ran)
 		return 1;
 	log_info("exiting");
 	return 0;

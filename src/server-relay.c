@@ -17,6 +17,7 @@
 #include "metrics.h"
 #include "server-p2p.h"
 #include "server-relay.h"
+#include "status.h"
 #include "stream-relay.h"
 #include "stream.h"
 #include "xmalloc.h"
@@ -167,6 +168,23 @@ void
 relayset_set_limits(struct relayset *r, const struct relay_limits *lim)
 {
 	r->lim = *lim;
+}
+
+static const struct status_col relay_cols[] = {
+	{ "visitor", "VISITOR", STATUS_TEXT },
+	{ "streams", "STREAMS", STATUS_COUNT },
+};
+
+void
+relayset_report(const struct relayset *r, struct status *st)
+{
+	const struct relay_quota *q;
+
+	status_table(st, "relays", relay_cols, STATUS_NCOLS(relay_cols));
+	LIST_FOREACH(q, &r->quotas, entry) {
+		status_text(st, q->name);
+		status_num(st, q->n);
+	}
 }
 
 void

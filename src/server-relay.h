@@ -15,6 +15,7 @@ struct link;
 struct metrics;
 struct p2pdir;
 struct relayset;
+struct status;
 
 /* What the relay takes from rtund's config. */
 struct relay_limits {
@@ -31,6 +32,8 @@ void relayset_set_limits(struct relayset *r, const struct relay_limits *lim);
 /* Link l of agent visitor opened stream id for to ("AGENT/SERVICE") from user peer at dest. */
 void relayset_open(struct relayset *r, struct link *l, const char *visitor, uint32_t id,
     const char *to, const char *peer, const char *dest);
+/* Add the "relays" table: streams rtund relays now, by visiting agent. */
+void relayset_report(const struct relayset *r, struct status *st);
 /* Free (relayed streams end with their links). */
 void relayset_free(struct relayset *r);
 

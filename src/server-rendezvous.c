@@ -30,6 +30,7 @@
 #include "punch-probe.h"
 #include "server-p2p.h"
 #include "server-rendezvous.h"
+#include "status.h"
 #include "xmalloc.h"
 
 _Static_assert(PROBE_SESSION_LEN == CONTROL_SESSION_LEN, "one session id length");
@@ -71,10 +72,26 @@ struct rv_probe {
 	LIST_ENTRY(rv_probe) entry;
 };
 
+/* The latest outcome of punching between a visitor and a service, as the visitor reported it. */
+struct rv_path {
+	struct link *links[2];             /* visitor's and target's: forgotten with either */
+	char name[2][CONTROL_NAME_MAX + 1];
+	char service[CONTROL_NAME_MAX + 1];
+	int direct;
+	char reason[128];
+	ev_tstamp at;
+	TAILQ_ENTRY(rv_path) entry;
+};
+
+/* Paths remembered; the oldest goes first. */
+#define RV_PATHS_MAX 256
+
 struct rendezvous {
 	struct ev_loop *loop;
 	struct p2pdir *dir;
 	int enabled;
+	TAILQ_HEAD(rv_pathlist, rv_path) paths;
+	size_t npaths;
 	LIST_HEAD(, rv_session) sessions;
 	LIST_HEAD(, rv_probe) probes;
 	size_t nsessions;
@@ -275,6 +292,77 @@ session_find(const struct rendezvous *r, const uint8_t *id)
 	return NULL;
 }
 
+static void
+path_free(struct rendezvous *r, struct rv_path *p)
+{
+	TAILQ_REMOVE(&r->paths, p, entry);
+	r->npaths--;
+	free(p);
+}
+
+/* Remember how the visitor of s reached its service: direct, or by relay and why. */
+static void
+path_note(struct rendezvous *r, const struct rv_session *s, const Rtun__PunchDone *d)
+{
+	struct rv_path *p;
+	int i;
+
+	TAILQ_FOREACH(p, &r->paths, entry) {
+		if (strcmp(p->name[0], s->side[0].name) == 0 &&
+		    strcmp(p->name[1], s->side[1].name) == 0 && strcmp(p->service, s->service) == 0)
+			break;
+	}
+	if (p != NULL)
+		path_free(r, p);
+	if (r->npaths >= RV_PATHS_MAX)
+		path_free(r, TAILQ_FIRST(&r->paths));
+	p = xcalloc(1, sizeof(*p));
+	for (i = 0; i < 2; i++) {
+		p->links[i] = s->side[i].link;
+		memcpy(p->name[i], s->side[i].name, sizeof(p->name[i]));
+	}
+	memcpy(p->service, s->service, sizeof(p->service));
+	p->direct = d->ok;
+	snprintf(p->reason, sizeof(p->reason), "%s", d->ok || d->reason == NULL ? "" : d->reason);
+	p->at = ev_now(r->loop);
+	TAILQ_INSERT_TAIL(&r->paths, p, entry);
+	r->npaths++;
+}
+
+static const struct status_col path_cols[] = {
+	{ "visitor", "VISITOR", STATUS_TEXT },
+	{ "agent", "AGENT", STATUS_TEXT },
+	{ "service", "SERVICE", STATUS_TEXT },
+	{ "path", "PATH", STATUS_TEXT },
+	{ "reason", "WHY", STATUS_TEXT },
+	{ "since_seconds", "SINCE", STATUS_SECONDS },
+};
+
+void
+rendezvous_report(const struct rendezvous *r, double now, struct status *st)
+{
+	const struct rv_session *s;
+	const struct rv_path *p;
+
+	status_table(st, "visitors", path_cols, STATUS_NCOLS(path_cols));
+	TAILQ_FOREACH_REVERSE(p, &r->paths, rv_pathlist, entry) {
+		status_text(st, p->name[0]);
+		status_text(st, p->name[1]);
+		status_text(st, p->service);
+		status_text(st, p->direct ? "direct" : "relay");
+		status_text(st, p->direct ? NULL : p->reason);
+		status_num(st, now - p->at);
+	}
+	LIST_FOREACH(s, &r->sessions, entry) {
+		status_text(st, s->side[0].name);
+		status_text(st, s->side[1].name);
+		status_text(st, s->service);
+		status_text(st, "punching");
+		status_text(st, NULL);
+		status_num(st, 0);
+	}
+}
+
 void
 rendezvous_done(struct rendezvous *r, struct link *l, const Rtun__PunchDone *d)
 {
@@ -296,8 +384,10 @@ rendezvous_done(struct rendezvous *r, struct link *l, const Rtun__PunchDone *d)
 		    s->side[0].name, s->side[1].name, s->service, side_names[i], s->side[i].name,
 		    d->reason);
 	/* The visitor's word counts: it is the side that uses the link. */
-	if (i == PROBE_VISITOR)
+	if (i == PROBE_VISITOR) {
 		(*(d->ok ? r->direct_ok : r->direct_failed))++;
+		path_note(r, s, d);
+	}
 	if (s->side[0].done && s->side[1].done)
 		session_free(s);
 }
@@ -306,6 +396,13 @@ void
 rendezvous_forget(struct rendezvous *r, struct link *l)
 {
 	struct rv_session *s, *next;
+	struct rv_path *p, *pnext;
+
+	for (p = TAILQ_FIRST(&r->paths); p != NULL; p = pnext) {
+		pnext = TAILQ_NEXT(p, entry);
+		if (p->links[0] == l || p->links[1] == l)
+			path_free(r, p);
+	}
 
 	for (s = LIST_FIRST(&r->sessions); s != NULL; s = next) {
 		next = LIST_NEXT(s, entry);
@@ -457,6 +554,7 @@ rendezvous_new(struct ev_loop *loop, struct p2pdir *dir, int enabled, struct met
 	r->dir = dir;
 	r->enabled = enabled;
 	LIST_INIT(&r->sessions);
+	TAILQ_INIT(&r->paths);
 	LIST_INIT(&r->probes);
 	r->requests = metrics_counter(m, "rtund_rendezvous_total",
 	    "P2P rendezvous requested by visiting agents.", "");
@@ -480,6 +578,8 @@ rendezvous_set_enabled(struct rendezvous *r, int enabled)
 void
 rendezvous_free(struct rendezvous *r)
 {
+	while (!TAILQ_EMPTY(&r->paths))
+		path_free(r, TAILQ_FIRST(&r->paths));
 	while (!LIST_EMPTY(&r->sessions))
 		session_free(LIST_FIRST(&r->sessions));
 	while (!LIST_EMPTY(&r->probes))

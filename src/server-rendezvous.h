@@ -18,6 +18,7 @@ struct link;
 struct metrics;
 struct p2pdir;
 struct rendezvous;
+struct status;
 
 /* Rendezvous under way at once, per visiting agent link and in all. */
 #define RENDEZVOUS_PER_VISITOR 16
@@ -40,7 +41,9 @@ void rendezvous_request(struct rendezvous *r, struct link *l, const char *visito
 void rendezvous_done(struct rendezvous *r, struct link *l, const Rtun__PunchDone *d);
 /* A connection that began with the probe magic (fd is ours now): read, answer, close. */
 void rendezvous_probe(struct rendezvous *r, int fd, const struct net_addr *from);
-/* Link l is going: the sessions it is part of end. */
+/* Add the "visitors" table: how each visitor last reached a service, and punches under way. */
+void rendezvous_report(const struct rendezvous *r, double now, struct status *st);
+/* Link l is going: the sessions and paths it is part of end. */
 void rendezvous_forget(struct rendezvous *r, struct link *l);
 /* End every session and probe. */
 void rendezvous_free(struct rendezvous *r);

@@ -20,6 +20,7 @@
 #include "server-ports.h"
 #include "server-route.h"
 #include "splice.h"
+#include "status.h"
 #include "stream-hook.h"
 #include "stream-sock.h"
 #include "stream.h"
@@ -437,6 +438,58 @@ int
 routeset_busy(const struct routeset *rs)
 {
 	return splices_count(rs->splices) > 0;
+}
+
+static const struct status_col route_cols[] = {
+	{ "route", "ROUTE", STATUS_TEXT },
+	{ "port", "PORT", STATUS_COUNT },
+	{ "via", "VIA", STATUS_TEXT },
+	{ "connect", "CONNECT", STATUS_TEXT },
+	{ "state", "STATE", STATUS_TEXT },
+	{ "open", "OPEN", STATUS_COUNT },
+	{ "connections", "CONNECTIONS", STATUS_COUNT },
+	{ "refused", "REFUSED", STATUS_COUNT },
+	{ "bytes_in", "IN", STATUS_BYTES },
+	{ "bytes_out", "OUT", STATUS_BYTES },
+};
+
+/* What a new user of r would meet now. */
+static const char *
+route_state(const struct route *r)
+{
+	int unable;
+
+	if (r->p == NULL)
+		return "not listening";
+	if (*r->agent == '\0')
+		return "ok";
+	if (r->rs->agent_link(r->rs->arg, r->agent, &unable) != NULL)
+		return "ok";
+	return unable ? "agent too old" : "agent away";
+}
+
+void
+routeset_report(const struct routeset *rs, struct status *st)
+{
+	const struct route *r;
+	uint64_t refused;
+	int i;
+
+	status_table(st, "routes", route_cols, STATUS_NCOLS(route_cols));
+	LIST_FOREACH(r, &rs->routes, entry) {
+		for (refused = 0, i = 0; i < REFUSED_COUNT; i++)
+			refused += *r->refused[i];
+		status_text(st, r->name);
+		status_num(st, r->port);
+		status_text(st, *r->agent != '\0' ? r->agent : "rtund");
+		status_text(st, r->connect);
+		status_text(st, route_state(r));
+		status_num(st, r->live);
+		status_num(st, (double)*r->connections);
+		status_num(st, (double)refused);
+		status_num(st, (double)*r->ctr.local_read);
+		status_num(st, (double)*r->ctr.local_written);
+	}
 }
 
 void

@@ -19,6 +19,7 @@ struct link;
 struct metrics;
 struct ports;
 struct routeset;
+struct status;
 
 /*
  * The link of the authenticated agent called name, or NULL: *unable is then 1
@@ -38,6 +39,8 @@ struct routeset *routeset_new(struct ev_loop *loop, struct ports *ps, struct met
 void routeset_apply(struct routeset *rs, const struct server_conf *conf);
 /* True while a spliced connection is open (route streams count on their links). */
 int routeset_busy(const struct routeset *rs);
+/* Add the "routes" table to st. */
+void routeset_report(const struct routeset *rs, struct status *st);
 /* Reset spliced connections, close the ports and free; the links must be gone already. */
 void routeset_free(struct routeset *rs);
 

@@ -282,6 +282,12 @@ udpport_set_stats(struct udpport *up, struct stream_udp_stats *st)
 	up->st = st;
 }
 
+const struct stream_udp_stats *
+udpport_stats(const struct udpport *up)
+{
+	return up->st;
+}
+
 size_t
 udpport_flows(const struct udpport *up)
 {

@@ -38,6 +38,8 @@ void udpport_set_limits(struct udpport *up, const struct udp_limits *lim);
 void udpport_set_stats(struct udpport *up, struct stream_udp_stats *st);
 /* Flows open now. */
 size_t udpport_flows(const struct udpport *up);
+/* The metric slots its flows count into. */
+const struct stream_udp_stats *udpport_stats(const struct udpport *up);
 /* rtund drains: read no more, and end every flow cleanly once its queue is carried. */
 void udpport_drain(struct udpport *up);
 /* Reset every flow (while the link lives) and free; the port's socket stays the port's. */

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "retire.h"
+#include "server-status.h"
 #include "server-vhost.h"
 #include "server-web.h"
 #include "stream-sock.h"
@@ -51,13 +52,6 @@ static enum vhost_scheme
 scheme_of(const Rtun__Service *svc)
 {
 	return svc->type == RTUN__SERVICE_TYPE__SERVICE_HTTPS ? VHOST_HTTPS : VHOST_HTTP;
-}
-
-int
-web_service(const Rtun__Service *svc)
-{
-	return svc->type == RTUN__SERVICE_TYPE__SERVICE_HTTP ||
-	    svc->type == RTUN__SERVICE_TYPE__SERVICE_HTTPS;
 }
 
 static struct webpeer *
@@ -172,6 +166,26 @@ web_new(struct ev_loop *loop, const struct server_conf *conf, struct metrics *m)
 		    "HTTP, by Host" : "HTTPS, by TLS server name");
 	}
 	return w;
+}
+
+static void
+report_claim(struct hostclaim *c, void *arg)
+{
+	struct status *st = arg;
+	struct link *l = hostclaim_arg(c);
+	char public[HOSTNAME_MAX + 32];
+
+	snprintf(public, sizeof(public), "host %s%s", hostclaim_pattern(c),
+	    l == NULL ? " (agent away)" : "");
+	server_status_service(st, hostclaim_agent(c), hostclaim_service(c),
+	    hostclaim_scheme(c) == VHOST_HTTPS ? "https" : "http", public,
+	    stream_count_with(l, hostclaim_counters(c)), hostclaim_counters(c));
+}
+
+void
+web_report(struct web *w, struct status *st)
+{
+	hostmap_each(w->map, report_claim, st);
 }
 
 void
@@ -302,7 +316,8 @@ web_forget(struct web *w, struct link *l)
 
 void
 web_reload(struct web *w, const struct server_conf *conf,
-    void (*revoke)(struct link *l, const char *service, uint32_t type, const char *reason))
+    void (*revoke)(void *arg, struct link *l, const char *service, uint32_t type,
+    const char *reason), void *arg)
 {
 	struct hostclaim *c;
 	char reason[FRAME_TEXT_MAX], service[CONFIG_NAME_MAX + 1];
@@ -325,6 +340,6 @@ web_reload(struct web *w, const struct server_conf *conf,
 		snprintf(reason, sizeof(reason), "not allowed: %s is no longer in allow_hosts",
 		    hostclaim_pattern(c));
 		hostmap_drop_service(w->map, l, service);
-		revoke(l, service, type, reason);
+		revoke(arg, l, service, type, reason);
 	}
 }

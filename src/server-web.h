@@ -19,22 +19,24 @@
 struct link;
 struct metrics;
 struct server_conf;
+struct status;
 struct web;
 
 /* The listeners conf asks for (none is fine); NULL when one cannot listen (logged). */
 struct web *web_new(struct ev_loop *loop, const struct server_conf *conf, struct metrics *m);
 /* Close the listeners and forget every claim. */
 void web_free(struct web *w);
+/* Add a row to the current (services) table of st for every host name claimed. */
+void web_report(struct web *w, struct status *st);
 /* Stop accepting (the drain). */
 void web_stop(struct web *w);
 /*
  * A new configuration: a service with a name allow_hosts no longer allows
- * loses all its names, and revoke tells its agent why.
+ * loses all its names, and revoke (given arg) tells its agent why.
  */
 void web_reload(struct web *w, const struct server_conf *conf,
-    void (*revoke)(struct link *l, const char *service, uint32_t type, const char *reason));
-/* True if svc is of a web type (it claims hosts, not a port). */
-int web_service(const Rtun__Service *svc);
+    void (*revoke)(void *arg, struct link *l, const char *service, uint32_t type,
+    const char *reason), void *arg);
 /* Before link l's declaration is processed: its claims are stale until claimed again. */
 void web_declare_begin(struct web *w, struct link *l);
 /*

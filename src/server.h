@@ -12,6 +12,7 @@
 
 struct metrics;
 struct server;
+struct status;
 
 /* Start listening for agents; NULL (logged) if the listen address cannot be bound. */
 struct server *server_new(struct ev_loop *loop, const struct server_conf *conf,
@@ -27,6 +28,8 @@ int server_busy(const struct server *srv);
  * links and their streams are untouched.
  */
 void server_reload(struct server *srv, const struct server_conf *conf);
+/* Fill st with rtund's status: links, services, routes, visitors' paths, refusals. */
+void server_report(struct server *srv, struct status *st);
 /* Drop every link, release every port, free. */
 void server_free(struct server *srv);
 

@@ -222,6 +222,30 @@ stream_counters(const struct stream *s)
 	return &s->ctr;
 }
 
+struct count {
+	const struct stream_counters *ctr;
+	uint32_t n;
+};
+
+static void
+count_one(struct stream *s, void *arg)
+{
+	struct count *c = arg;
+
+	if (s->ctr.local_read != NULL && s->ctr.local_read == c->ctr->local_read)
+		c->n++;
+}
+
+uint32_t
+stream_count_with(const struct link *l, const struct stream_counters *ctr)
+{
+	struct count c = { ctr, 0 };
+
+	if (l != NULL && ctr != NULL && ctr->local_read != NULL)
+		link_each_stream(l, count_one, &c);
+	return c.n;
+}
+
 uint32_t
 stream_credit(const struct stream *s)
 {

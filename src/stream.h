@@ -141,6 +141,8 @@ void stream_destroy(struct stream *s);
 
 /* The byte counters the stream counts into. */
 const struct stream_counters *stream_counters(const struct stream *s);
+/* Streams of l (NULL: none) counting bytes into ctr's slots: the streams of one service. */
+uint32_t stream_count_with(const struct link *l, const struct stream_counters *ctr);
 /* Bytes we may still send before the peer returns credit. */
 uint32_t stream_credit(const struct stream *s);
 /* The receive window granted now (it grows for a fast reader). */

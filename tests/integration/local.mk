@@ -44,12 +44,16 @@ INTEGRATION_TESTS = \
 	tests/integration/t39-idle.sh \
 	tests/integration/t40-web-http.sh \
 	tests/integration/t41-web-https.sh \
-	tests/integration/t42-web-browser.sh
+	tests/integration/t42-web-browser.sh \
+	tests/integration/t43-status.sh \
+	tests/integration/t44-status-page.sh \
+	tests/integration/t45-prometheus.sh \
+	tests/integration/t46-grafana.sh
 
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/lib.sh tests/integration/natlab.sh \
 	tests/integration/p2p.sh tests/integration/route.sh tests/integration/udp.sh \
-	tests/integration/web.sh \
+	tests/integration/web.sh tests/integration/prom.sh \
 	$(INTEGRATION_TESTS)
 
 # The environment every test in TESTS sees.  Other local.mk files append with +=.

@@ -50,9 +50,11 @@ check_file "$mandir/man8/rtund.8"
 contrib=$docdir/contrib
 for f in rtund.conf.example rtun.conf.example supervisord/rtund.conf supervisord/rtun.conf \
 	systemd/rtund.service systemd/rtun.service nginx/rtun.conf fail2ban/filter.d/rtund.conf \
-	fail2ban/jail.d/rtund.conf; do
+	fail2ban/jail.d/rtund.conf grafana/rtun.json; do
 	check_file "$contrib/$f"
 done
+"$PYTHON" -m json.tool "$DEST$contrib/grafana/rtun.json" >/dev/null ||
+	fail "the installed Grafana dashboard is not JSON"
 note "installed files:"
 (cd "$DEST" && find . -type f | sort | sed 's/^\./    /')
 

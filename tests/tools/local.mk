@@ -5,9 +5,11 @@
 # floods and never reads), on rtunwire.py's codec, punchcheck.py (TCP hole punching
 # across the NAT lab of tests/integration/natlab.sh), udptool.py (UDP echo and sink
 # servers, many concurrent flows, floods) and webpoke.py (a web client that misbehaves:
-# bad heads, slowloris, odd ClientHellos), standard library only; wscheck.py checks the
+# bad heads, slowloris, odd ClientHellos) and promapi.py (the Prometheus HTTP API, and the
+# PromQL expressions of a Grafana dashboard), standard library only; wscheck.py checks the
 # WebSocket server with the websockets library (python3-websockets).  Nothing to build.
 EXTRA_DIST += tests/tools/tcptool.py tests/tools/fakeagent.py tests/tools/fakeserver.py \
 	tests/tools/rtunwire.py tests/tools/mkcerts.sh tests/tools/flood.py \
 	tests/tools/wspeer.py tests/tools/wscheck.py tests/tools/punchcheck.py \
-	tests/tools/fakevisitor.py tests/tools/udptool.py tests/tools/webpoke.py
+	tests/tools/fakevisitor.py tests/tools/udptool.py tests/tools/webpoke.py \
+	tests/tools/promapi.py

@@ -268,6 +268,38 @@ START_TEST(transport_defaults)
 }
 END_TEST
 
+/* 103 bytes: with "/tmp/", one more than a unix socket path holds. */
+#define LONG_NAME "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
+	"aaaaaaaaaaaaaaaa"
+
+/* status_socket: the default by role, a path, off, and the paths that cannot be. */
+START_TEST(status_socket_values)
+{
+	char buf[128];
+	int dflt;
+
+	ck_assert_int_eq(load_server(SERVER_OK), 0);
+	ck_assert_str_eq(config_status_socket(&sconf.common, "rtund", buf, sizeof(buf), &dflt),
+	    "/run/rtun/rtund.sock");
+	ck_assert_int_eq(dflt, 1);
+	config_free_server(&sconf);
+	ck_assert_int_eq(load_agent(AGENT_OK "status_socket = /tmp/a b.sock\n"), 0);
+	ck_assert_str_eq(config_status_socket(&aconf.common, "rtun", buf, sizeof(buf), &dflt),
+	    "/tmp/a b.sock");
+	ck_assert_int_eq(dflt, 0);
+	config_free_agent(&aconf);
+	ck_assert_int_eq(load_agent(AGENT_OK "status_socket = off\n"), 0);
+	ck_assert_ptr_null(config_status_socket(&aconf.common, "rtun", buf, sizeof(buf), &dflt));
+	ck_assert_int_eq(dflt, 0);
+	config_free_agent(&aconf);
+	agent_fails(AGENT_OK "status_socket = run/rtun.sock\n", 4,
+	    "status_socket: \"run/rtun.sock\": an absolute path or off");
+	config_errors_free(&errs);
+	server_fails(SERVER_OK "status_socket = /tmp/" LONG_NAME "\n", 4,
+	    "status_socket: \"/tmp/" LONG_NAME "\": longer than a unix socket path can be (107)");
+}
+END_TEST
+
 START_TEST(transport_values)
 {
 	static const uint8_t pin[TLS_FINGERPRINT_LEN] = {
@@ -1299,6 +1331,7 @@ config_suite(void)
 	tcase_add_test(good, agent_defaults);
 	tcase_add_test(good, agent_services);
 	tcase_add_test(good, transport_defaults);
+	tcase_add_test(good, status_socket_values);
 	tcase_add_test(good, transport_values);
 	tcase_add_test(bad, transport_errors);
 	tcase_add_test(bad, server_tls_errors);

@@ -113,7 +113,7 @@ setup(void)
 	fx.sc.local_written = &fx.bytes[1];
 	fx.sc.connect_failed = &fx.bytes[2];
 	fx.conf.connect_timeout = 5;
-	fx.ar = agent_routes_new(fx.loop, &fx.conf, fx.m);
+	fx.ar = agent_routes_new(fx.loop, &fx.conf, fx.m, NULL);
 	fx.lfd = loopback_listen(&fx.laddr);
 	loopback_links(fx.loop, WINDOW, &fx.lc, &srv_ops, &agt_ops, &fx.srv, &fx.agt);
 }

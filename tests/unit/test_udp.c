@@ -28,6 +28,7 @@
 
 #include <ev.h>
 
+#include "agent-declared.h"
 #include "agent-udp.h"
 #include "buf.h"
 #include "config.h"
@@ -191,7 +192,7 @@ setup(void)
 	fx.aconf.services = &fx.sconf;
 	fx.aconf.nservices = 1;
 	fx.aconf.connect_timeout = 5;
-	fx.udp = agent_udp_new(fx.loop, fx.m, &fx.aconf, NULL);
+	fx.udp = agent_udp_new(fx.loop, fx.m, &fx.aconf);
 	fx.lim.max_flows = 1024;
 	fx.lim.idle_timeout = 30;
 	fx.lim.open_timeout = 5;
@@ -703,36 +704,60 @@ END_TEST
  * type must match the config's; a link's end forgets it, a new config keeps
  * it by name.
  */
+static Rtun__ServiceResult
+result(const char *name, int ok, uint32_t type)
+{
+	Rtun__ServiceResult r;
+
+	rtun__service_result__init(&r);
+	r.name = (char *)name;
+	r.status = ok ? RTUN__SERVICE_STATUS__SERVICE_OK : RTUN__SERVICE_STATUS__SERVICE_IN_USE;
+	r.type = type;
+	r.reason = ok ? "" : "in use: port 7 is held by another agent";
+	return r;
+}
+
 START_TEST(test_bound_types)
 {
 	struct service_conf svcs[2] = { fx.sconf, fx.sconf };
 	struct agent_conf conf = fx.aconf;
-	struct agent_udp *next;
+	struct declared *d = declared_new(&fx.aconf, NULL), *next;
+	Rtun__ServiceResult r;
 
-	ck_assert(!agent_udp_type_ok(fx.udp, &fx.aconf.services[0]));
-	agent_udp_bound(fx.udp, "echo", 1, RTUN__SERVICE_TYPE__SERVICE_UDP);
-	ck_assert(agent_udp_type_ok(fx.udp, &fx.aconf.services[0]));
+	ck_assert(!declared_type_ok(d, &fx.aconf.services[0]));
+	ck_assert_str_eq(declared_state(d, &fx.aconf.services[0]), "not declared yet");
+	r = result("echo", 1, RTUN__SERVICE_TYPE__SERVICE_UDP);
+	ck_assert(declared_note(d, &r));
+	ck_assert(declared_type_ok(d, &fx.aconf.services[0]));
+	ck_assert_str_eq(declared_state(d, &fx.aconf.services[0]), "ok");
 	/* An rtund that does not know UDP binds TCP, and says so by echoing no type. */
-	agent_udp_bound(fx.udp, "echo", 1, RTUN__SERVICE_TYPE__SERVICE_TCP);
-	ck_assert(!agent_udp_type_ok(fx.udp, &fx.aconf.services[0]));
-	agent_udp_bound(fx.udp, "echo", 1, RTUN__SERVICE_TYPE__SERVICE_UDP);
-	agent_udp_bound(fx.udp, "unknown", 1, RTUN__SERVICE_TYPE__SERVICE_UDP);
+	r = result("echo", 1, RTUN__SERVICE_TYPE__SERVICE_TCP);
+	declared_note(d, &r);
+	ck_assert(!declared_type_ok(d, &fx.aconf.services[0]));
+	r = result("echo", 1, RTUN__SERVICE_TYPE__SERVICE_UDP);
+	declared_note(d, &r);
+	r = result("unknown", 1, RTUN__SERVICE_TYPE__SERVICE_UDP);
+	ck_assert(!declared_note(d, &r));
 	/* A reload: echo is kept by name and a new TCP service knows nothing yet. */
 	svcs[0].name = "web";
 	svcs[0].type = SERVICE_TYPE_TCP;
 	conf.services = svcs;
 	conf.nservices = 2;
-	next = agent_udp_new(fx.loop, fx.m, &conf, fx.udp);
-	ck_assert(!agent_udp_type_ok(next, &svcs[0]));
-	ck_assert(agent_udp_type_ok(next, &svcs[1]));
-	agent_udp_bound(next, "web", 1, RTUN__SERVICE_TYPE__SERVICE_TCP);
-	ck_assert(agent_udp_type_ok(next, &svcs[0]));
-	/* A refusal, and the link's end, unbind. */
-	agent_udp_bound(next, "web", 0, RTUN__SERVICE_TYPE__SERVICE_TCP);
-	ck_assert(!agent_udp_type_ok(next, &svcs[0]));
-	agent_udp_unbind(next);
-	ck_assert(!agent_udp_type_ok(next, &svcs[1]));
-	agent_udp_free(next);
+	next = declared_new(&conf, d);
+	declared_free(d);
+	ck_assert(!declared_type_ok(next, &svcs[0]));
+	ck_assert(declared_type_ok(next, &svcs[1]));
+	r = result("web", 1, RTUN__SERVICE_TYPE__SERVICE_TCP);
+	declared_note(next, &r);
+	ck_assert(declared_type_ok(next, &svcs[0]));
+	/* A refusal keeps its reason for the status report; the link's end forgets all. */
+	r = result("web", 0, RTUN__SERVICE_TYPE__SERVICE_TCP);
+	declared_note(next, &r);
+	ck_assert(!declared_type_ok(next, &svcs[0]));
+	ck_assert_str_eq(declared_state(next, &svcs[0]), "in use: port 7 is held by another agent");
+	declared_forget(next);
+	ck_assert(!declared_type_ok(next, &svcs[1]));
+	declared_free(next);
 }
 END_TEST
 
