@@ -7,3 +7,5 @@
 s/^token = change-me$/; Unset in the packaged file, so that the daemon refuses to start with a\
 ; guessable secret: set one (the same on rtund and its agents) and uncomment.\
 ;token =/
+# The units make /run/rtun: name the status socket there explicitly.
+s|^;status_socket = /run/rtun/|status_socket = /run/rtun/|

@@ -210,6 +210,10 @@ edit_configs() {
 		-e "s/^remote_port = 6022\$/remote_port = $PORT_PUBLIC/" "$root/etc/rtun/rtun.conf"
 	grep -q "^token = $token" "$root/etc/rtun/rtund.conf" || fail "could not set rtund's token"
 	grep -q "^remote_port = $PORT_PUBLIC" "$root/etc/rtun/rtun.conf" || fail "could not set rtun's service"
+	for f in rtund rtun; do
+		grep -q "^status_socket = /run/rtun/$f.sock\$" "$root/etc/rtun/$f.conf" ||
+			fail "/etc/rtun/$f.conf does not name /run/rtun/$f.sock"
+	done
 }
 # A unit's start, as systemd would do it: the runtime directory, the user and
 # group, the capabilities (bounding set, ambient), no_new_privs, the file limit
@@ -289,6 +293,16 @@ tunnel() { # the two units' processes, an echo service behind rtun, users throug
 		--conns 4 --bytes 1M --timeout 30 >"$work/client.out" ||
 		fail "no echo through the tunnel: $(tail -n 5 "$work"/rtun*.log)"
 	say "tunnel: $(tail -n 1 "$work/client.out")"
+	# The status sockets the packaged configs name, in the units' runtime
+	# directory, owner-only, and answering root's status command.
+	for d in rtund:sbin rtun:bin; do
+		[ "$(in_root stat -c '%F %U:%G %a' "/run/rtun/${d%:*}.sock")" = "socket rtun:rtun 600" ] ||
+			fail "/run/rtun/${d%:*}.sock: $(in_root stat -c '%F %U:%G %a' "/run/rtun/${d%:*}.sock" 2>&1)"
+		in_root "/usr/${d#*:}/${d%:*}" status -c "/etc/rtun/${d%:*}.conf" >"$work/status.out" 2>&1 ||
+			fail "${d%:*} status: $(cat "$work/status.out")"
+		grep -q "$PORT_PUBLIC" "$work/status.out" || fail "${d%:*} status lacks the service: $(cat "$work/status.out")"
+	done
+	say "rtund status and rtun status answer on /run/rtun (0600 sockets)"
 	stop "$rtun_pid" rtun
 	stop "$rtund_pid" rtund
 	kill "$echo_pid" 2>/dev/null || true
