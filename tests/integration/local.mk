@@ -51,6 +51,8 @@ INTEGRATION_TESTS = \
 	tests/integration/t46-grafana.sh
 
 TESTS += $(INTEGRATION_TESTS)
+# t44 keeps its screenshots of the status pages in the build tree.
+CLEANFILES += tests/integration/t44-rtund.png tests/integration/t44-agent.png
 EXTRA_DIST += tests/integration/lib.sh tests/integration/natlab.sh \
 	tests/integration/p2p.sh tests/integration/route.sh tests/integration/udp.sh \
 	tests/integration/web.sh tests/integration/prom.sh \
