@@ -19,7 +19,7 @@ struct metrics_http;
 /* Serve m on addr until metrics_http_free(); NULL with errno if it cannot listen. */
 struct metrics_http *metrics_http_new(
     struct ev_loop *loop, const struct net_addr *addr, struct metrics *m);
-/* Serve the status page of role, reports made by fill, on "/" (h NULL is ignored). */
+/* Serve role's status page, made by fill, on "/"; fill NULL stops it (h NULL: ignored). */
 void metrics_http_set_status(struct metrics_http *h, const char *role, status_fill_fn *fill,
     void *arg);
 /* Stop listening and close every connection; m must outlive this (NULL is ignored). */

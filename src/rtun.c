@@ -107,6 +107,8 @@ main(int argc, char **argv)
 		proc_run(loop, &hooks);
 		ran = 1;
 	}
+	/* The report reads the agent: nothing may ask for one once it is going. */
+	metrics_http_set_status(http, "rtun", NULL, NULL);
 	status_socket_free(ss);
 	if (r.agent != NULL)
 		agent_free(r.agent);

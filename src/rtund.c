@@ -103,6 +103,8 @@ main(int argc, char **argv)
 		proc_run(loop, &hooks);
 		ran = 1;
 	}
+	/* The report reads the server: nothing may ask for one once it is going. */
+	metrics_http_set_status(http, "rtund", NULL, NULL);
 	status_socket_free(ss);
 	if (d.srv != NULL)
 		server_free(d.srv);
