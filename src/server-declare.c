@@ -95,7 +95,6 @@ release_ports(struct decl_agent *da)
 	ports_each_of(da->dc->ports, da, release_port, da);
 }
 
-
 const char *
 declare_labels(const char *agent, const char *service, char *out, size_t outlen)
 {
@@ -110,7 +109,6 @@ declare_labels(const char *agent, const char *service, char *out, size_t outlen)
 	snprintf(out, outlen, "agent=\"%s\",service=\"%s\"", a, v);
 	return out;
 }
-
 
 static void
 udp_limits_of(const struct server_conf *conf, struct udp_limits *lim)
@@ -388,7 +386,6 @@ decl_agent_declare(struct decl_agent *da, const Rtun__Declare *d)
 	free(reasons);
 }
 
-
 /* Tell a port's agent that its service was withdrawn by the server. */
 static void
 port_revoke(struct port *p, const char *reason)
@@ -413,7 +410,6 @@ web_revoke(void *arg, struct link *l, const char *service, uint32_t type, const 
 {
 	struct declare *dc = arg;
 	struct decl_agent *da;
-
 	Rtun__ServiceResult res = RTUN__SERVICE_RESULT__INIT, *ptr = &res;
 
 	res.name = (char *)service;
@@ -454,7 +450,6 @@ udp_set_limits(struct port *p, void *arg)
 	udpport_set_limits(port_data(p), &lim);
 }
 
-
 static void
 report_port(struct port *p, void *arg)
 {
@@ -474,7 +469,6 @@ report_port(struct port *p, void *arg)
 	server_status_service(st, da->name, port_service(p), "tcp", public,
 	    stream_count_with(da->link, port_counters(p)), port_counters(p));
 }
-
 
 /* A UDP flow has no end of its own but silence: at the drain, its end is now. */
 static void
