@@ -633,7 +633,7 @@ directset_report(const struct directset *ds, double now, struct status *st)
 		status_text(st, direct_state_names[d->state]);
 		status_text(st, d->link != NULL ? link_peer(d->link) : NULL);
 		status_num(st, d->started > 0 ? now - d->started : 0);
-		status_num(st, up && link_rtt(d->link) > 0 ? link_rtt(d->link) * 1000 : -1);
+		status_rtt(st, up ? link_rtt(d->link) : 0);
 		status_num(st, up ? link_nstreams(d->link) : 0);
 	}
 }

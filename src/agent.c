@@ -825,7 +825,7 @@ agent_report(struct agent *a, struct status *st)
 	status_text(st, config_transport_name(a->conf->transport));
 	status_text(st, state_names[a->state]);
 	status_num(st, up ? now - a->up_since : 0);
-	status_num(st, up && link_rtt(a->link) > 0 ? link_rtt(a->link) * 1000 : -1);
+	status_rtt(st, up ? link_rtt(a->link) : 0);
 	status_num(st, a->link != NULL ? link_nstreams(a->link) : 0);
 	report_services(a, st);
 	visitorset_report(a->visitors, st);

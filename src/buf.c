@@ -116,3 +116,12 @@ buf_send(struct buf *b, int fd)
 	}
 	return 0;
 }
+
+char *
+buf_take_string(struct buf *b)
+{
+	char *s = buf_len(b) > 0 ? xstrndup((const char *)buf_ptr(b), buf_len(b)) : xstrdup("");
+
+	buf_free(b);
+	return s;
+}

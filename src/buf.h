@@ -63,6 +63,8 @@ buf_put_u32be(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)v;
 }
 
+/* What b holds as a C string the caller frees; b is emptied (freed). */
+char *buf_take_string(struct buf *b);
 /* Send what b holds on socket fd: 0 all sent, 1 the socket is full, -1 (errno) an error. */
 int buf_send(struct buf *b, int fd);
 

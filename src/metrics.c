@@ -156,14 +156,11 @@ metrics_render(const struct metrics *m)
 {
 	struct buf b;
 	const struct metric *mt;
-	char *text;
 
 	buf_init(&b);
 	for (mt = m->metrics; mt != NULL; mt = mt->next)
 		render_metric(&b, mt);
-	text = buf_len(&b) > 0 ? xstrndup((char *)buf_ptr(&b), buf_len(&b)) : xstrdup("");
-	buf_free(&b);
-	return text;
+	return buf_take_string(&b);
 }
 
 /* The slot for name and labels, creating the metric and the slot as needed. */

@@ -457,7 +457,7 @@ report_links(struct server *srv, struct status *st)
 		status_text(st, link_peer(pe->link));
 		status_text(st, link_transport(pe->link));
 		status_num(st, now - pe->since);
-		status_num(st, link_rtt(pe->link) > 0 ? link_rtt(pe->link) * 1000 : -1);
+		status_rtt(st, link_rtt(pe->link));
 		status_num(st, link_nstreams(pe->link));
 	}
 }

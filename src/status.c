@@ -102,6 +102,12 @@ status_num(struct status *st, double v)
 	next_cell(st)->v = v;
 }
 
+void
+status_rtt(struct status *st, double seconds)
+{
+	status_num(st, seconds > 0 ? seconds * 1000 : -1);
+}
+
 size_t
 status_rows(const struct status *st)
 {
@@ -232,18 +238,6 @@ text_table(struct buf *b, const struct table *t)
 	free(width);
 }
 
-/* The buffer as a C string the caller owns. */
-static char *
-buf_string(struct buf *b)
-{
-	char *s;
-
-	buf_append(b, "", 1);
-	s = xstrdup((const char *)buf_ptr(b));
-	buf_free(b);
-	return s;
-}
-
 char *
 status_render_text(const struct status *st)
 {
@@ -256,7 +250,7 @@ status_render_text(const struct status *st)
 			buf_printf(&b, "\n");
 		text_table(&b, &st->tables[i]);
 	}
-	return buf_string(&b);
+	return buf_take_string(&b);
 }
 
 /* A JSON string; every byte outside printable ASCII as \u00XX, so any input stays valid. */
@@ -334,7 +328,7 @@ status_render_json(const struct status *st)
 		json_table(&b, &st->tables[i]);
 	}
 	buf_printf(&b, "\n}\n");
-	return buf_string(&b);
+	return buf_take_string(&b);
 }
 
 /* HTML text: markup characters and every non-ASCII byte as character references. */
@@ -433,5 +427,5 @@ status_render_html(const struct status *st, int refresh)
 	for (i = 0; i < st->ntables; i++)
 		html_table(&b, &st->tables[i]);
 	buf_printf(&b, "</body>\n</html>\n");
-	return buf_string(&b);
+	return buf_take_string(&b);
 }

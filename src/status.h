@@ -44,6 +44,8 @@ void status_table(struct status *st, const char *name, const struct status_col *
 void status_text(struct status *st, const char *s);
 /* The next cell, for a numeric column. */
 void status_num(struct status *st, double v);
+/* The next cell, for a STATUS_MS column: a round trip in seconds, 0 when none was measured. */
+void status_rtt(struct status *st, double seconds);
 /* The rows of the current table so far. */
 size_t status_rows(const struct status *st);
 

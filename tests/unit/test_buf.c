@@ -178,6 +178,26 @@ START_TEST(test_printf)
 }
 END_TEST
 
+/* The bytes as a string the caller owns, the buffer emptied; an empty one gives "". */
+START_TEST(test_take_string)
+{
+	struct buf b;
+	char *s;
+
+	buf_init(&b);
+	s = buf_take_string(&b);
+	ck_assert_str_eq(s, "");
+	free(s);
+	buf_printf(&b, "links: %d", 2);
+	buf_consume(&b, 2);
+	s = buf_take_string(&b);
+	ck_assert_str_eq(s, "nks: 2");
+	ck_assert_uint_eq(buf_len(&b), 0);
+	free(s);
+	buf_free(&b);
+}
+END_TEST
+
 START_TEST(test_u32be)
 {
 	static const uint32_t values[] = { 0, 1, 0x01020304, 0x80000000, 0xffffffff };
@@ -201,6 +221,7 @@ buf_suite(void)
 	TCase *tc = tcase_create("buf");
 
 	tcase_add_test(tc, test_empty);
+	tcase_add_test(tc, test_take_string);
 	tcase_add_test(tc, test_reserve_commit_consume);
 	tcase_add_test(tc, test_release_when_drained);
 	tcase_add_test(tc, test_growth);
